@@ -1,0 +1,121 @@
+/**
+ * Flatten settings into dotted keys and sanitize values and names for tabular storage, with the
+ * reference's semantics (`flatten_component_settings`, `sanitize_settings_value`,
+ * `sanitize_settings_column_name` in the seed). Differences, all documented in docs/values.md:
+ * values that become JSON text are real JSON of the original value (the reference writes numpy's
+ * `str()` for nested arrays), integers beyond int64 become their decimal text, and column names
+ * that collide after sanitizing get a deterministic suffix instead of overwriting each other.
+ */
+import { type JsonValue, isJsonObject, stringifyJson } from "./json.js";
+import {
+  type CellDType,
+  type CellValue,
+  type Scalar,
+  SettingArray,
+  allocate,
+  convertScalar,
+  dtypeOf,
+  promote,
+  storeScalar,
+} from "./settings-values.js";
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** Flatten nested mappings into dotted keys; a non-mapping top-level value is keyed `value`. */
+export function flattenSettings(value: JsonValue, prefix = ""): Map<string, JsonValue> {
+  const out = new Map<string, JsonValue>();
+  const walk = (v: JsonValue, p: string): void => {
+    if (isJsonObject(v)) {
+      for (const [k, sub] of v) walk(sub, p ? `${p}.${k}` : k);
+      return;
+    }
+    out.set(p || "value", v);
+  };
+  walk(value, prefix);
+  return out;
+}
+
+/** A settings field path as a tabular-safe column name (the reference's rule). */
+export function sanitizeColumnName(name: string): string {
+  let s = name.replace(/[^0-9A-Za-z_]+/g, ".").replace(/^_+|_+$/g, "");
+  if (!s) s = "setting";
+  if (/^[0-9]/.test(s)) s = `setting_${s}`;
+  return s;
+}
+
+/** Convert one settings value into a scalar or fixed-shape array for a typed column. */
+export function sanitizeSettingsValue(value: JsonValue): CellValue {
+  if (value === null) return "None";
+  if (typeof value === "bigint") return value < INT64_MIN || value > INT64_MAX ? value.toString() : value;
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "string") return value;
+  if (Array.isArray(value)) return sanitizeSequence(value);
+  return stringifyJson(value);
+}
+
+function sanitizeSequence(items: JsonValue[]): CellValue {
+  if (items.length === 0) return new SettingArray("float64", [0], new Float64Array(0));
+  const cells = items.map(sanitizeSettingsValue);
+  const first = cells[0]!;
+  const innerShape = first instanceof SettingArray ? first.shape : [];
+  let dtype: CellDType = dtypeOf(first);
+  for (const c of cells) {
+    const isArray = c instanceof SettingArray;
+    if (isArray !== first instanceof SettingArray) return stringifyJson(items); // ragged: scalar beside array
+    if (c instanceof SettingArray && !sameShape(c.shape, innerShape)) return stringifyJson(items);
+    dtype = promote(dtype, dtypeOf(c));
+  }
+  const innerSize = innerShape.reduce((a, b) => a * b, 1);
+  const data = allocate(dtype, cells.length * innerSize);
+  cells.forEach((c, i) => {
+    if (c instanceof SettingArray) {
+      for (let j = 0; j < innerSize; j++) storeScalar(data, i * innerSize + j, convertScalar(c.at(j), dtype));
+    } else {
+      storeScalar(data, i, convertScalar(c as Scalar, dtype));
+    }
+  });
+  return new SettingArray(dtype, [cells.length, ...innerShape], data);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * Assigns each (component, field path) one column name for the life of a table, so two settings
+ * that sanitize to the same name never overwrite each other. The first to appear keeps the plain
+ * name; a later one gets `__2`, `__3`, … in order of first appearance (deterministic per stream).
+ */
+export class ColumnNamer {
+  private readonly byField = new Map<string, string>();
+  private readonly taken = new Set<string>();
+
+  constructor(reserved: Iterable<string> = []) {
+    for (const r of reserved) this.taken.add(r);
+  }
+
+  columnFor(componentAddress: string, fieldPath: string): string {
+    const fieldKey = `${componentAddress}\u0000${fieldPath}`;
+    const known = this.byField.get(fieldKey);
+    if (known !== undefined) return known;
+    const base = sanitizeColumnName(`${componentAddress}.${fieldPath}`);
+    let name = base;
+    for (let n = 2; this.taken.has(name); n++) name = `${base}__${n}`;
+    this.taken.add(name);
+    this.byField.set(fieldKey, name);
+    return name;
+  }
+}
+
+/** Flatten and sanitize one component's settings payload into column → cell value. */
+export function flattenComponentSettings(
+  componentAddress: string,
+  value: JsonValue,
+  namer: ColumnNamer = new ColumnNamer(),
+): Map<string, CellValue> {
+  const out = new Map<string, CellValue>();
+  for (const [field, v] of flattenSettings(value)) {
+    out.set(namer.columnFor(componentAddress, field), sanitizeSettingsValue(v));
+  }
+  return out;
+}
