@@ -1,0 +1,65 @@
+/**
+ * NWB `AnnotationSeries` (core): one text row per timestamp, in /acquisition. Rows are staged and
+ * written in place by the file's flush; both datasets grow together.
+ */
+import { randomUUID } from "node:crypto";
+import type { AppendableDataset } from "./appendable-dataset.js";
+import { setFloatAttr, setInt64Attr, setTextAttr, setTypeAttrs } from "./attributes.js";
+import type { NwbFile } from "./nwb-file.js";
+
+export class AnnotationSeries {
+  private constructor(
+    readonly name: string,
+    private readonly data: AppendableDataset,
+    private readonly timestamps: AppendableDataset,
+  ) {}
+
+  static create(nwb: NwbFile, name: string, description: string): AnnotationSeries {
+    const path = `acquisition/${name}`;
+    if (nwb.has(path)) throw new Error(`${nwb.path} already has ${path}`);
+    const g = nwb.group(path);
+    setTextAttr(g, "comments", "no comments");
+    setTextAttr(g, "description", description);
+    setTypeAttrs(g, "core", "AnnotationSeries", randomUUID());
+    const data = nwb.createAppendable(`${path}/data`, { type: "text", chunkRows: 256 });
+    const dataDs = nwb.dataset(`${path}/data`);
+    setFloatAttr(dataDs, "conversion", 1.0);
+    setFloatAttr(dataDs, "offset", 0.0);
+    setFloatAttr(dataDs, "resolution", -1.0);
+    setTextAttr(dataDs, "unit", "n/a");
+    const timestamps = nwb.createAppendable(`${path}/timestamps`, { type: "float64", chunkRows: 1024 });
+    const tsDs = nwb.dataset(`${path}/timestamps`);
+    setInt64Attr(tsDs, "interval", 1n);
+    setTextAttr(tsDs, "unit", "seconds");
+    const series = new AnnotationSeries(name, data, timestamps);
+    nwb.register(series);
+    return series;
+  }
+
+  /** Reattach to a series in a reopened file, appending after its rows. */
+  static open(nwb: NwbFile, name: string): AnnotationSeries {
+    const path = `acquisition/${name}`;
+    const data = nwb.openAppendable(`${path}/data`, "text");
+    const timestamps = nwb.openAppendable(`${path}/timestamps`, "float64");
+    const rows = Math.min(data.length, timestamps.length);
+    data.truncate(rows);
+    timestamps.truncate(rows);
+    const series = new AnnotationSeries(name, data, timestamps);
+    nwb.register(series);
+    return series;
+  }
+
+  get length(): number {
+    return this.timestamps.length;
+  }
+
+  append(timestamp: number, text: string): void {
+    this.data.append(text);
+    this.timestamps.append(timestamp);
+  }
+
+  flush(): void {
+    this.data.flush();
+    this.timestamps.flush();
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * NWB `TimeIntervals` (core), a DynamicTable in /intervals: `start_time`, `stop_time`, then
+ * VectorData columns of native dtypes (float64, int64, bool, UTF-8 text, fixed-shape arrays as
+ * `(n, *shape)`), and the `id` ElementIdentifiers. Rows are staged and written in place by the
+ * file's flush; `colnames` is the column order pynwb reads.
+ */
+import { randomUUID } from "node:crypto";
+import type { AppendableDataset, ElementType, RowValue } from "./appendable-dataset.js";
+import { setTextArrayAttr, setTextAttr, setTypeAttrs } from "./attributes.js";
+import type { NwbFile } from "./nwb-file.js";
+
+export type ColumnType = "float64" | "int64" | "bool" | "text";
+
+export interface ColumnSpec {
+  name: string;
+  type: ColumnType;
+  /** Shape of one cell; `[]` (default) for scalars. */
+  cellShape?: readonly number[];
+  description: string;
+}
+
+/** How each column type is stored. HDF5 bool (an enum) cannot be created with h5wasm: int8 0/1. */
+const STORAGE: Record<ColumnType, ElementType> = { float64: "float64", int64: "int64", bool: "int8", text: "text" };
+
+const RESERVED = new Set(["id", "start_time", "stop_time"]);
+
+export class TimeIntervals {
+  private nextId: bigint;
+
+  private constructor(
+    readonly name: string,
+    readonly columns: readonly ColumnSpec[],
+    private readonly id: AppendableDataset,
+    private readonly start: AppendableDataset,
+    private readonly stop: AppendableDataset,
+    private readonly cells: Map<string, AppendableDataset>,
+  ) {
+    this.nextId = BigInt(id.length);
+  }
+
+  static create(nwb: NwbFile, name: string, description: string, columns: readonly ColumnSpec[]): TimeIntervals {
+    const path = `intervals/${name}`;
+    if (nwb.has(path)) throw new Error(`${nwb.path} already has ${path}`);
+    const seen = new Set<string>();
+    for (const c of columns) {
+      if (RESERVED.has(c.name) || seen.has(c.name)) throw new Error(`column name "${c.name}" is reserved or repeated in ${path}`);
+      if (c.name.includes("/")) throw new Error(`column name "${c.name}" contains "/"`);
+      seen.add(c.name);
+    }
+    const g = nwb.group(path);
+    setTextArrayAttr(g, "colnames", ["start_time", "stop_time", ...columns.map((c) => c.name)]);
+    setTextAttr(g, "description", description);
+    setTypeAttrs(g, "core", "TimeIntervals", randomUUID());
+
+    const column = (colName: string, type: ElementType, desc: string, cellShape: readonly number[] = []): AppendableDataset => {
+      const ds = nwb.createAppendable(`${path}/${colName}`, { type, rowShape: cellShape });
+      const h = nwb.dataset(`${path}/${colName}`);
+      setTextAttr(h, "description", desc);
+      setTypeAttrs(h, "hdmf-common", "VectorData", randomUUID());
+      return ds;
+    };
+    const start = column("start_time", "float64", "Start time of epoch, in seconds");
+    const stop = column("stop_time", "float64", "Stop time of epoch, in seconds");
+    const cells = new Map<string, AppendableDataset>();
+    for (const c of columns) cells.set(c.name, column(c.name, STORAGE[c.type], c.description, c.cellShape));
+    const id = nwb.createAppendable(`${path}/id`, { type: "int64" });
+    setTypeAttrs(nwb.dataset(`${path}/id`), "hdmf-common", "ElementIdentifiers", randomUUID());
+
+    const table = new TimeIntervals(name, columns, id, start, stop, cells);
+    nwb.register(table);
+    return table;
+  }
+
+  get length(): number {
+    return this.id.length;
+  }
+
+  /** Stage one row; every column needs a value (arrays as flat row-major data of the cell shape). */
+  appendRow(startTime: number, stopTime: number, values: ReadonlyMap<string, RowValue>): void {
+    for (const c of this.columns) {
+      if (!values.has(c.name)) throw new Error(`row for intervals/${this.name} lacks column "${c.name}"`);
+    }
+    for (const c of this.columns) {
+      const v = values.get(c.name)!;
+      this.cells.get(c.name)!.append(c.type === "bool" && typeof v === "boolean" ? (v ? 1 : 0) : v);
+    }
+    this.start.append(startTime);
+    this.stop.append(stopTime);
+    this.id.append(this.nextId++);
+  }
+
+  /** Write staged rows; `id` goes last so a torn write is detectable (columns longer than id). */
+  flush(): void {
+    for (const ds of this.cells.values()) ds.flush();
+    this.start.flush();
+    this.stop.flush();
+    this.id.flush();
+  }
+}

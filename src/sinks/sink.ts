@@ -1,0 +1,15 @@
+/**
+ * What a sink is: it takes events in order and writes them through the NWB layer. Timestamps reach
+ * sinks already in file time (seconds from the file's timestamps_reference_time); sinks do not
+ * know clocks. `close(closeTime)` ends the recording: a sink closes any open interval there.
+ */
+import type { PipelineSettingsEvent } from "../events/event.js";
+
+export interface SettingsSink {
+  /** Accept one event. Throws only for events this sink cannot write (state stays consistent). */
+  write(event: PipelineSettingsEvent): Promise<void>;
+  /** Make every accepted row durable in the file (readable by pynwb afterwards). */
+  flush(): void;
+  /** Finish at `closeTime` (file time, seconds). */
+  close(closeTime: number): Promise<void>;
+}
