@@ -1,3 +1,37 @@
-export async function main(_argv: string[]): Promise<number> {
-  return 0;
+/**
+ * The `nwb-settings` command line. Each command lives in its own module under ./commands; this
+ * file only assembles them and turns failures into exit codes.
+ */
+import yargs, { type Argv } from "yargs";
+import { convertCommand } from "./commands/convert.js";
+import { type CommandContext, UsageError } from "./context.js";
+
+export async function main(argv: string[]): Promise<number> {
+  const ctx: CommandContext = { exitCode: 0, stdout: process.stdout, stderr: process.stderr };
+  let parser: Argv = yargs(argv)
+    .scriptName("nwb-settings")
+    .usage("$0 <command> [options]\n\nRecord every settings change of a running pipeline into NWB files.")
+    .strict()
+    .demandCommand(1, "Name a command (see the list above).")
+    .recommendCommands()
+    .help()
+    .alias("h", "help")
+    .version()
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    });
+  for (const command of [convertCommand]) parser = parser.command(command(ctx));
+  try {
+    await parser.parseAsync();
+  } catch (err) {
+    if (err instanceof UsageError) {
+      ctx.stderr.write(`nwb-settings: ${err.message}\nRun "nwb-settings --help" for usage.\n`);
+      return 2;
+    }
+    ctx.stderr.write(`nwb-settings: ${(err as Error).message}\n`);
+    return 1;
+  }
+  return ctx.exitCode;
 }

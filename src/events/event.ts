@@ -2,7 +2,7 @@
  * The one message that flows from producers to sinks: one settings change of one component.
  * Field names and meaning follow the reference (`PipelineSettingsEvent` in the seed).
  */
-import { type JsonValue, stringifyJson } from "./json.js";
+import { type JsonObject, type JsonValue, stringifyJson } from "./json.js";
 
 export const EVENT_TYPES = ["INITIAL", "UPDATED"] as const;
 export type PipelineSettingsEventType = (typeof EVENT_TYPES)[number];
@@ -47,13 +47,17 @@ export function settingsPayload(event: PipelineSettingsEvent): JsonValue {
  */
 export function flattenForTable(event: PipelineSettingsEvent): { data: string } | null {
   if (isSentinel(event)) return null;
-  const payload = new Map<string, JsonValue>([
+  return { data: stringifyJson(tableRowPayload(event)) };
+}
+
+/** The JSON object of one AnnotationSeries row: `{component, event_type, seq, settings}`. */
+export function tableRowPayload(event: PipelineSettingsEvent): JsonObject {
+  return new Map<string, JsonValue>([
     ["component", event.component_address],
     ["event_type", event.event_type],
     ["seq", BigInt(event.seq)],
     ["settings", settingsPayload(event)],
   ]);
-  return { data: stringifyJson(payload) };
 }
 
 export function makeSentinel(seq: number, timestamp: number, tableName = DEFAULT_TABLE_NAME): PipelineSettingsEvent {

@@ -1,0 +1,112 @@
+/**
+ * Batch conversion of one JSONL event log into one NWB output (one file, or several segments if
+ * the typed-column sink rotates). Bad lines are reported as `FILE:LINE: problem` and skipped; every
+ * good event is still written. A log without a single row writes no file.
+ */
+import { readdir, stat, unlink } from "node:fs/promises";
+import { basename, dirname, extname, join } from "node:path";
+import { isSentinel } from "../events/event.js";
+import type { NwbMetadata } from "../nwb/metadata.js";
+import { SegmentedOutput } from "../nwb/segmented-output.js";
+import { readEventLog } from "../producer/sources/jsonl-log.js";
+import { type SinkName, SinkSet } from "./sink-set.js";
+import { type TimeOrigin, fileClock } from "./time-origin.js";
+
+export interface ConvertOptions {
+  sinks: readonly SinkName[];
+  timeOrigin: TimeOrigin;
+  meta: NwbMetadata;
+  overwrite: boolean;
+}
+
+export interface ConvertResult {
+  input: string;
+  /** Files written (segments in order); empty when the log had no rows. */
+  outputs: string[];
+  events: number;
+  /** Problems with single lines or events; the rest of the log was still converted. */
+  problems: string[];
+  /** Set when the whole input failed (nothing or not everything could be written). */
+  error?: string;
+}
+
+export class OutputExistsError extends Error {}
+
+/** Existing files that an output at `path` would write: the path itself and its `_NN` segments. */
+export async function existingOutputs(path: string): Promise<string[]> {
+  const dir = dirname(path);
+  const ext = extname(path) || ".nwb";
+  const stem = basename(path, extname(path));
+  const segment = new RegExp(`^${escapeRegExp(stem)}_\\d{2,}${escapeRegExp(ext)}$`);
+  let names: string[] = [];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const found = names.filter((n) => n === basename(path) || segment.test(n)).map((n) => join(dir, n));
+  return found.sort();
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** First pass: the earliest timestamp and whether any event will produce a row. */
+async function scan(input: string): Promise<{ earliest: number; rows: number }> {
+  let earliest = Number.POSITIVE_INFINITY;
+  let rows = 0;
+  for await (const rec of readEventLog(input)) {
+    if (rec.kind !== "event") continue;
+    earliest = Math.min(earliest, rec.event.timestamp);
+    if (!isSentinel(rec.event)) rows++;
+  }
+  return { earliest, rows };
+}
+
+export async function convertLog(input: string, outPath: string, options: ConvertOptions): Promise<ConvertResult> {
+  const result: ConvertResult = { input, outputs: [], events: 0, problems: [] };
+  const inputStat = await stat(input).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read ${input}: ${err.code === "ENOENT" ? "no such file" : err.message}`);
+  });
+  if (!inputStat.isFile()) throw new Error(`cannot read ${input}: not a file`);
+
+  const existing = await existingOutputs(outPath);
+  if (existing.length > 0 && !options.overwrite) {
+    throw new OutputExistsError(`${existing.join(", ")} already exist${existing.length === 1 ? "s" : ""}; use --overwrite to replace`);
+  }
+
+  const { earliest, rows } = await scan(input);
+  if (rows === 0) {
+    for await (const rec of readEventLog(input)) if (rec.kind === "error") result.problems.push(rec.message);
+    return result;
+  }
+  for (const old of existing) await unlink(old);
+
+  const clock = fileClock(options.timeOrigin, earliest);
+  // The metadata's own session_start_time wins over the one derived from the events.
+  const meta: NwbMetadata = { ...options.meta, session_start_time: options.meta.session_start_time ?? clock.sessionStartTime };
+  const output = new SegmentedOutput(outPath, meta, { overwrite: options.overwrite, timestampsReferenceTime: clock.timestampsReferenceTime });
+  const sinks = new SinkSet(options.sinks, output);
+  let lastTime = 0;
+  try {
+    for await (const rec of readEventLog(input)) {
+      if (rec.kind === "error") {
+        result.problems.push(rec.message);
+        continue;
+      }
+      const event = { ...rec.event, timestamp: clock.toFileTime(rec.event.timestamp) };
+      try {
+        await sinks.write(event);
+        result.events++;
+        lastTime = event.timestamp;
+      } catch (err) {
+        result.problems.push(`${input}:${rec.line}: ${(err as Error).message}`);
+      }
+    }
+  } finally {
+    await sinks.close(lastTime);
+    result.outputs = sinks.output.writtenSegments.map((s) => s.path);
+  }
+  return result;
+}

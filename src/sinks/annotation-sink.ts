@@ -1,0 +1,103 @@
+/**
+ * The JSON-row sink: one `AnnotationSeries` per event `table_name` in /acquisition, one text row
+ * per event (`{component, event_type, seq, settings}`), nothing for the `__init_final__` sentinel.
+ *
+ * Ascending time without losing information (nwbinspector requires ascending timestamps, while
+ * INITIAL events carry each component's *last-change* time and so arrive out of time order):
+ * - a run of INITIAL events is held until it ends (the sentinel, any other event, or close) and
+ *   is then written sorted by (timestamp, seq), so each row keeps its true last-change time;
+ * - every row's stored time is max(its own time, the series' previous stored time); when that
+ *   moves a row later, its JSON gains a `"timestamp"` key with the event's own time.
+ * Rows are staged and written in place on flush (docs/annotation-sink.md).
+ */
+import { type PipelineSettingsEvent, isSentinel, tableRowPayload } from "../events/event.js";
+import { stringifyJson } from "../events/json.js";
+import { AnnotationSeries } from "../nwb/annotation-series.js";
+import type { NwbFile } from "../nwb/nwb-file.js";
+import type { SegmentedOutput } from "../nwb/segmented-output.js";
+import type { SettingsSink } from "./sink.js";
+
+export const ANNOTATION_DESCRIPTION =
+  'Pipeline settings changes recorded by nwb-settings: one JSON row per event, {"component", "event_type", "seq", "settings"}';
+
+interface SeriesState {
+  series: AnnotationSeries | undefined;
+  lastTime: number;
+}
+
+export class AnnotationSink implements SettingsSink {
+  private readonly byTable = new Map<string, SeriesState>();
+  private initialRun: PipelineSettingsEvent[] = [];
+  private file: NwbFile | undefined;
+  private rows = 0;
+
+  constructor(private readonly output: SegmentedOutput) {
+    output.onSegment((nwb) => {
+      // A new segment: series are created again on their next row; time order carries on.
+      this.file = nwb;
+      for (const s of this.byTable.values()) s.series = undefined;
+    });
+  }
+
+  /** Rows written (staged or flushed) so far, across segments. */
+  get rowCount(): number {
+    return this.rows;
+  }
+
+  async write(event: PipelineSettingsEvent): Promise<void> {
+    if (isSentinel(event)) {
+      await this.drainInitialRun();
+      return;
+    }
+    if (event.event_type === "INITIAL") {
+      this.initialRun.push(event);
+      return;
+    }
+    await this.drainInitialRun();
+    await this.writeRow(event);
+  }
+
+  flush(): void {
+    this.output.flush();
+  }
+
+  async close(_closeTime: number): Promise<void> {
+    await this.drainInitialRun();
+  }
+
+  private async drainInitialRun(): Promise<void> {
+    if (this.initialRun.length === 0) return;
+    const run = this.initialRun;
+    this.initialRun = [];
+    run.sort((a, b) => a.timestamp - b.timestamp || a.seq - b.seq);
+    for (const e of run) await this.writeRow(e);
+  }
+
+  private async writeRow(event: PipelineSettingsEvent): Promise<void> {
+    const nwb = await this.output.current();
+    this.file = nwb;
+    let state = this.byTable.get(event.table_name);
+    if (!state) {
+      checkSeriesName(event.table_name);
+      state = { series: undefined, lastTime: Number.NEGATIVE_INFINITY };
+      this.byTable.set(event.table_name, state);
+    }
+    state.series ??= nwb.has(`acquisition/${event.table_name}`)
+      ? AnnotationSeries.open(nwb, event.table_name)
+      : AnnotationSeries.create(nwb, event.table_name, ANNOTATION_DESCRIPTION);
+    const stored = Math.max(state.lastTime, event.timestamp);
+    const payload = tableRowPayload(event);
+    if (stored !== event.timestamp) payload.set("timestamp", event.timestamp);
+    state.series.append(stored, stringifyJson(payload));
+    state.lastTime = stored;
+    this.rows++;
+    this.output.countRows();
+  }
+}
+
+/** A table name must be usable as one HDF5 object name. */
+function checkSeriesName(name: string): void {
+  if (name === "" || name.includes("/") || name === "." || name === ".." || name.includes("\u0000")) {
+    throw new Error(`table_name ${JSON.stringify(name)} cannot name an NWB AnnotationSeries (empty, ".", "..", or contains "/" or NUL)`);
+  }
+}
