@@ -98,7 +98,9 @@ export class ColumnNamer {
     const fieldKey = `${componentAddress}\u0000${fieldPath}`;
     const known = this.byField.get(fieldKey);
     if (known !== undefined) return known;
-    const base = sanitizeColumnName(`${componentAddress}.${fieldPath}`);
+    let base = sanitizeColumnName(`${componentAddress}.${fieldPath}`);
+    // Only dots (e.g. from a name of non-ASCII letters) would mean "this group" to HDF5.
+    if (/^\.+$/.test(base)) base = "setting";
     let name = base;
     for (let n = 2; this.taken.has(name); n++) name = `${base}__${n}`;
     this.taken.add(name);
