@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Creates .venv with the pinned conformance/interop tools (pynwb, nwbinspector, ezmsg 3.9, pytest).
+# Python is for tests only; the product is TypeScript.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install --disable-pip-version-check --quiet -r test/conformance/requirements.txt
