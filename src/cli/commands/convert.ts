@@ -50,6 +50,7 @@ export function convertCommand(ctx: CommandContext): CommandModule<object, Conve
     handler: async (args) => {
       const sinks = parseSinkList(args.sinks);
       const meta: NwbMetadata = args.meta ? await loadMetadataFile(args.meta) : { session_description: DEFAULT_SESSION_DESCRIPTION };
+      warnIfNoSubject(ctx, meta);
       const outputs = args.inputs.map((input) => resolve(args.out ?? outputNameFor(input, args["out-dir"]!)));
       const dupes = outputs.filter((o, i) => outputs.indexOf(o) !== i);
       if (dupes.length > 0) throw new UsageError(`two inputs would write the same output: ${[...new Set(dupes)].join(", ")}`);
@@ -69,6 +70,12 @@ export function convertCommand(ctx: CommandContext): CommandModule<object, Conve
       ctx.exitCode = failed > 0 ? 1 : 0;
     },
   };
+}
+
+/** nwbinspector reports a file without a Subject as CRITICAL; say so before writing one. */
+export function warnIfNoSubject(ctx: CommandContext, meta: NwbMetadata): void {
+  if (meta.subject) return;
+  ctx.stderr.write("note: no subject in the metadata (--meta); nwbinspector reports such files as CRITICAL (check_subject_exists)\n");
 }
 
 function printSummary(ctx: CommandContext, inputs: string[], results: ConvertResult[]): number {

@@ -1,0 +1,187 @@
+/**
+ * A live recording: events from a producer → journal → sinks → NWB, until stopped.
+ *
+ * Time: producers stamp events on the local monotonic clock (seconds). The file's
+ * session_start_time is the earliest time of the startup snapshot (the INITIAL events up to the
+ * sentinel) or the recording start, whichever is earlier, so file times are never negative; an
+ * event is stored at `timestamp - origin` seconds.
+ *
+ * Durability: each event is appended to the journal before any sink sees it; the journal makes it
+ * durable within its sync interval; the NWB file is flushed on a timer so that after a kill it
+ * is usually readable as it stands, and `recover` rebuilds it from the journal when it is not.
+ */
+import type { PipelineSettingsEvent } from "../events/event.js";
+import { isSentinel } from "../events/event.js";
+import type { NwbMetadata } from "../nwb/metadata.js";
+import { SegmentedOutput } from "../nwb/segmented-output.js";
+import { type SinkName, SinkSet } from "./sink-set.js";
+
+/** Where accepted events go before the sinks (the journal); a no-op journal is allowed. */
+export interface EventJournal {
+  append(event: PipelineSettingsEvent): void;
+  close(): Promise<void>;
+}
+
+export interface JournalFactory {
+  (info: { nwbPath: string; sinks: readonly SinkName[]; meta: NwbMetadata; sessionStartTime: Date; timestampsReferenceTime: Date }): Promise<EventJournal>;
+}
+
+export interface RecorderOptions {
+  outPath: string;
+  sinks: readonly SinkName[];
+  meta: NwbMetadata;
+  overwrite: boolean;
+  /** HDF5 flush cadence (default 500 ms). */
+  flushIntervalMs?: number;
+  /** How long to wait for the startup snapshot to end before writing anyway (default 3 s). */
+  startupWaitMs?: number;
+  journal?: JournalFactory;
+  /** Local monotonic clock in seconds (the producer's clock). */
+  monotonicNow?: () => number;
+  wallNow?: () => Date;
+  onEvent?: (event: PipelineSettingsEvent, stats: RecorderStats) => void;
+  onError?: (message: string) => void;
+}
+
+export interface RecorderStats {
+  events: number;
+  rejected: number;
+  lastComponent: string | undefined;
+  outputs: string[];
+}
+
+export const defaultMonotonicNow = (): number => performance.now() / 1000;
+
+export class Recorder {
+  readonly stats: RecorderStats = { events: 0, rejected: 0, lastComponent: undefined, outputs: [] };
+  private sinks: SinkSet | undefined;
+  private journal: EventJournal | undefined;
+  private origin = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly mono: () => number;
+  private readonly wall: () => Date;
+  private readonly startMono: number;
+  private readonly startWall: Date;
+  private stopping = false;
+  private lastFileTime = 0;
+
+  constructor(private readonly options: RecorderOptions) {
+    this.mono = options.monotonicNow ?? defaultMonotonicNow;
+    this.wall = options.wallNow ?? (() => new Date());
+    this.startMono = this.mono();
+    this.startWall = this.wall();
+  }
+
+  /** Consume events until the stream ends or {@link stop} is called; then close everything. */
+  async run(events: AsyncIterable<PipelineSettingsEvent>): Promise<RecorderStats> {
+    const iterator = events[Symbol.asyncIterator]();
+    try {
+      const { batch, pending } = await this.readStartup(iterator);
+      await this.open(batch);
+      for (const e of batch) await this.accept(e);
+      this.flushTimer = setInterval(() => this.flush(), this.options.flushIntervalMs ?? 500);
+      this.flushTimer.unref();
+      let next = pending ?? (this.stopping ? undefined : iterator.next());
+      while (next) {
+        const r = await next;
+        if (r.done) break;
+        await this.accept(r.value);
+        next = this.stopping ? undefined : iterator.next();
+      }
+    } finally {
+      await this.finish();
+    }
+    return this.stats;
+  }
+
+  /** Ask the run loop to finish; the caller also ends the event stream (producer.stop()). */
+  requestStop(): void {
+    this.stopping = true;
+  }
+
+  /** Current recording time in file seconds (for close and status). */
+  fileTimeNow(): number {
+    return this.mono() - this.origin;
+  }
+
+  /**
+   * The startup snapshot: events up to the sentinel (or the first non-INITIAL event), waiting at
+   * most `startupWaitMs`. A `next()` still pending at the deadline is handed back, not dropped.
+   */
+  private async readStartup(
+    iterator: AsyncIterator<PipelineSettingsEvent>,
+  ): Promise<{ batch: PipelineSettingsEvent[]; pending?: Promise<IteratorResult<PipelineSettingsEvent>> }> {
+    const batch: PipelineSettingsEvent[] = [];
+    const deadline = Date.now() + (this.options.startupWaitMs ?? 3000);
+    while (!this.stopping) {
+      const next = iterator.next();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<"timeout">((r) => {
+        timer = setTimeout(() => r("timeout"), Math.max(0, deadline - Date.now()));
+      });
+      const r = await Promise.race([next, timeout]);
+      clearTimeout(timer);
+      if (r === "timeout") return { batch, pending: next };
+      if (r.done) return { batch, pending: Promise.resolve(r) };
+      batch.push(r.value);
+      if (isSentinel(r.value) || r.value.event_type !== "INITIAL") break;
+    }
+    return { batch };
+  }
+
+  private async open(startup: PipelineSettingsEvent[]): Promise<void> {
+    const earliest = Math.min(this.startMono, ...startup.map((e) => e.timestamp));
+    this.origin = earliest;
+    const sessionStart = new Date(this.startWall.getTime() - (this.startMono - earliest) * 1000);
+    const meta: NwbMetadata = { ...this.options.meta, session_start_time: this.options.meta.session_start_time ?? sessionStart };
+    const reference = sessionStart;
+    const output = new SegmentedOutput(this.options.outPath, meta, { overwrite: this.options.overwrite, timestampsReferenceTime: reference });
+    this.sinks = new SinkSet(this.options.sinks, output);
+    if (this.options.journal) {
+      this.journal = await this.options.journal({
+        nwbPath: this.options.outPath,
+        sinks: this.options.sinks,
+        meta,
+        sessionStartTime: meta.session_start_time!,
+        timestampsReferenceTime: reference,
+      });
+    }
+  }
+
+  private async accept(raw: PipelineSettingsEvent): Promise<void> {
+    const event = { ...raw, timestamp: raw.timestamp - this.origin };
+    this.journal?.append(event);
+    try {
+      await this.sinks!.write(event);
+      this.stats.events++;
+      this.stats.lastComponent = event.component_address;
+      this.lastFileTime = Math.max(this.lastFileTime, event.timestamp);
+      this.options.onEvent?.(event, this.stats);
+    } catch (err) {
+      this.stats.rejected++;
+      this.options.onError?.(`event seq ${event.seq} of ${JSON.stringify(event.component_address)} not written: ${(err as Error).message}`);
+    }
+  }
+
+  private flush(): void {
+    try {
+      this.sinks?.flush();
+    } catch (err) {
+      this.options.onError?.(`flush failed: ${(err as Error).message}`);
+    }
+  }
+
+  private async finish(): Promise<void> {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = undefined;
+    const closeTime = Math.max(this.lastFileTime, this.fileTimeNow());
+    try {
+      if (this.sinks) {
+        await this.sinks.close(closeTime);
+        this.stats.outputs = this.sinks.output.writtenSegments.map((s) => s.path);
+      }
+    } finally {
+      await this.journal?.close();
+    }
+  }
+}
