@@ -6,6 +6,7 @@ import type { PipelineSettingsEvent } from "../events/event.js";
 import type { SegmentedOutput } from "../nwb/segmented-output.js";
 import { AnnotationSink } from "../sinks/annotation-sink.js";
 import type { SettingsSink } from "../sinks/sink.js";
+import { TableSink } from "../sinks/table-sink.js";
 
 export const SINK_NAMES = ["annotations", "table"] as const;
 export type SinkName = (typeof SINK_NAMES)[number];
@@ -27,7 +28,7 @@ export function createSink(name: SinkName, output: SegmentedOutput): SettingsSin
     case "annotations":
       return new AnnotationSink(output);
     case "table":
-      throw new Error("the typed-column sink (--sinks table) is not available yet");
+      return new TableSink(output);
   }
 }
 
