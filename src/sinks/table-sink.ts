@@ -30,9 +30,9 @@ export const UPDATED_COMPONENT_DESCRIPTION =
   'Address of the component whose settings change opened this interval ("__init_final__": the merged startup snapshot)';
 
 /**
- * Names a settings column may never take. Sanitized names always contain a ".", so only "." itself
- * (from e.g. "é/ü") is a real risk: as an HDF5 link name it would mean the table group itself. The
- * namer gives such a field ".__2" instead.
+ * Names a settings column may never take (the table's own columns and TimeIntervals' optional
+ * ones). Sanitized names contain a "." (or are "setting…"), so these cannot clash today; "." (HDF5's
+ * "this group") is also excluded, should the namer ever produce it.
  */
 const RESERVED_COLUMN_NAMES = [".", "id", "start_time", "stop_time", "tags", "timeseries", UPDATED_COMPONENT_COLUMN];
 
