@@ -6,8 +6,8 @@
  *   REDUCE / NEWOBJ / NEWOBJ_EX / BUILD produce {@link PickleObject} records. A pickle that would
  *   call `os.system` in Python decodes to a record saying so, and nothing else happens.
  * - Only a fixed table of well-known constructors is turned into data: `uuid.UUID` (→ string),
- *   `builtins.set`/`frozenset`/`bytearray` and `_codecs.encode(str, "latin1")` (protocol-2
- *   encodings of sets and bytes), and members of enum classes listed in `knownEnums`.
+ *   `builtins.set`/`frozenset`/`bytearray`/`bytes()` and `_codecs.encode(str, "latin1")`
+ *   (protocol-2 encodings of sets and bytes), and members of enum classes listed in `knownEnums`.
  * - The opcode loop is iterative; declared lengths are checked against the remaining input and
  *   the limits *before* anything is allocated. The result is then copied into a tree with a
  *   recursion bounded by `maxDepth`, counting every node it emits (shared references count each
@@ -751,6 +751,7 @@ class Decoder {
           const items = args.length === 0 ? [] : args[0];
           if (Array.isArray(items)) return new PickleSet(o.cls.name, items);
         }
+        if (o.cls.name === "bytes" && args.length === 0) return new Uint8Array(0);
         if (o.cls.name === "bytearray") {
           if (args.length === 0) return new Uint8Array(0);
           if (args.length === 1 && args[0] instanceof Uint8Array) return args[0];
