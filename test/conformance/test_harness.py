@@ -138,3 +138,47 @@ def test_time_intervals_reference_layout(tmp_path):
     assert isinstance(cols["enabled"][0], (bool, np.bool_))
     assert [int(x) for x in cols["n_channels"]] == [2**53 + 1, -3, 2**63 - 1]
     assert math.isnan(cols["gain"][1]) and cols["mode"][1] == "ünïcödé ✓ 日本"
+
+
+def test_row_check_catches_type_order_and_time_changes(two_references, tmp_path):
+    """assert_rows (used on every CLI output) passes on the pynwb reference and fails on subtle edits."""
+    from test_convert_annotations import assert_rows
+
+    a, _ = two_references
+    assert_rows(a, "pipeline.jsonl")
+
+    def mutated(edit):
+        p = tmp_path / f"m{len(list(tmp_path.iterdir()))}.nwb"
+        shutil.copy(a, p)
+        with h5py.File(p, "r+") as f:
+            edit(f["acquisition/settings_annotations"])
+        return p
+
+    def set_row(i, fn):
+        def edit(g):
+            data = [x.decode() for x in g["data"][:]]
+            data[i] = fn(data[i])
+            del g["data"]
+            g.create_dataset("data", data=data, dtype=h5py.string_dtype("utf-8"))
+        return edit
+
+    def swap_first_two(g):
+        data = g["data"][:]
+        data[0], data[1] = data[1], data[0]
+        g["data"][:] = data
+
+    def shift_time(g):
+        ts = g["timestamps"][:]
+        ts[-1] = np.nextafter(ts[-1], np.inf)
+        g["timestamps"][:] = ts
+
+    cases = {
+        "float 30000.0 written as int": set_row(0, lambda s: s.replace("30000.0", "30000")),
+        "rows swapped": swap_first_two,
+        "timestamp off by one ulp": shift_time,
+        "missing clamp key": set_row(5, lambda s: json.dumps({k: v for k, v in json.loads(s).items() if k != "timestamp"})),
+    }
+    for what, edit in cases.items():
+        with pytest.raises(AssertionError):
+            assert_rows(mutated(edit), "pipeline.jsonl")
+            pytest.fail(f"not detected: {what}")
