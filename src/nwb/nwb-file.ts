@@ -6,10 +6,10 @@
 import { randomUUID } from "node:crypto";
 import { AppendableDataset } from "./appendable-dataset.js";
 import { setTextAttr, setTypeAttrs } from "./attributes.js";
+import { coreVersion, writeCachedSpec } from "./cached-spec.js";
 import { type H5Dataset, type H5File, type H5Group, type H5Module, errorText, h5wasm, openHdf5 } from "./hdf5.js";
 import type { NwbMetadata } from "./metadata.js";
 
-export const NWB_VERSION = "2.8.0";
 
 /** Something holding staged rows that must reach the file on flush. */
 export interface Flushable {
@@ -69,7 +69,7 @@ export class NwbFile {
     const start = meta.session_start_time ?? options.now ?? new Date();
     setTextAttr(f, "namespace", "core");
     setTextAttr(f, "neurodata_type", "NWBFile");
-    setTextAttr(f, "nwb_version", NWB_VERSION);
+    setTextAttr(f, "nwb_version", coreVersion());
     setTextAttr(f, "object_id", randomUUID());
     for (const g of ["acquisition", "analysis", "processing", "stimulus", "stimulus/presentation", "stimulus/templates", "general"]) {
       f.create_group(g);
@@ -80,6 +80,7 @@ export class NwbFile {
     this.scalarText("session_start_time", isoTimestamp(start), "A");
     this.scalarText("timestamps_reference_time", isoTimestamp(options.timestampsReferenceTime ?? start), "A");
     this.writeGeneral(meta);
+    writeCachedSpec(f);
   }
 
   private scalarText(path: string, value: string, dtype: "S" | "A" = "S"): void {
