@@ -7,7 +7,7 @@ import { readdir, stat, unlink } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
 import { isSentinel } from "../events/event.js";
 import type { NwbMetadata } from "../nwb/metadata.js";
-import { SegmentedOutput } from "../nwb/segmented-output.js";
+import { OutputError, SegmentedOutput } from "../nwb/segmented-output.js";
 import { readEventLog } from "../producer/sources/jsonl-log.js";
 import { type SinkName, SinkSet } from "./sink-set.js";
 import { type TimeOrigin, fileClock } from "./time-origin.js";
@@ -101,6 +101,7 @@ export async function convertLog(input: string, outPath: string, options: Conver
         result.events++;
         lastTime = event.timestamp;
       } catch (err) {
+        if (err instanceof OutputError) throw err;
         result.problems.push(`${input}:${rec.line}: ${(err as Error).message}`);
       }
     }

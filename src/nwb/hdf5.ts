@@ -27,13 +27,22 @@ export async function openHdf5(path: string, mode: OpenMode): Promise<{ module: 
   try {
     return { module, file: new h5wasm.File(path, mode) };
   } catch (err) {
-    throw new Error(`cannot open ${path} as HDF5 (${mode}): ${errorText(err)}`);
+    const verb = mode === "w" || mode === "x" ? "create" : "open";
+    throw new Error(`cannot ${verb} ${path}${verb === "open" ? " as HDF5" : ""}: ${errorText(err)}`);
   }
 }
 
+/**
+ * One readable line from an error. HDF5 errors arrive as a whole diagnostic stack
+ * ("HDF5-DIAG: … #000: … #007: …"); the innermost frame and its OS error say what went wrong.
+ */
 export function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
+  const text = err instanceof Error ? err.message : String(err);
+  if (!text.includes("HDF5-DIAG")) return text;
+  const frames = [...text.matchAll(/#\d+: \S+ line \d+ in ([^\n]+)/g)].map((m) => m[1]!.trim());
+  const os = /error message = '([^']*)'/.exec(text)?.[1];
+  const innermost = frames[frames.length - 1] ?? text.split("\n")[0]!;
+  return os ?? innermost.replace(/^\S+\(\): /, "");
 }
 
 export { h5wasm };

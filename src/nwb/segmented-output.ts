@@ -6,8 +6,17 @@
  */
 import { unlink } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
+import { errorText } from "./hdf5.js";
 import type { NwbMetadata } from "./metadata.js";
 import { type CreateOptions, NwbFile } from "./nwb-file.js";
+
+/** The output file itself failed (cannot create, disk full, …): fatal for the whole output. */
+export class OutputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "OutputError";
+  }
+}
 
 export interface SegmentInfo {
   path: string;
@@ -79,9 +88,14 @@ export class SegmentedOutput {
   }
 
   private async openNext(): Promise<void> {
-    this.index += 1;
-    const path = segmentPath(this.basePath, this.index);
-    this.file = await NwbFile.create(path, this.meta, this.options);
+    const index = this.index + 1;
+    const path = segmentPath(this.basePath, index);
+    try {
+      this.file = await NwbFile.create(path, this.meta, this.options);
+    } catch (err) {
+      throw new OutputError(errorText(err));
+    }
+    this.index = index;
     this.rowsInSegment = 0;
     this.segments.push({ path, index: this.index, rows: 0 });
     for (const l of this.listeners) l(this.file);

@@ -1,6 +1,7 @@
 /** `nwb-settings convert`: JSONL event logs → NWB files (docs/cli.md). */
 import { availableParallelism } from "node:os";
-import { basename, extname, join, resolve } from "node:path";
+import { mkdir } from "node:fs/promises";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import type { CommandModule } from "yargs";
 import type { ConvertResult } from "../../app/convert-log.js";
 import { runConvertPool } from "../../app/convert-pool.js";
@@ -54,10 +55,7 @@ export function convertCommand(ctx: CommandContext): CommandModule<object, Conve
       const outputs = args.inputs.map((input) => resolve(args.out ?? outputNameFor(input, args["out-dir"]!)));
       const dupes = outputs.filter((o, i) => outputs.indexOf(o) !== i);
       if (dupes.length > 0) throw new UsageError(`two inputs would write the same output: ${[...new Set(dupes)].join(", ")}`);
-      if (args["out-dir"]) {
-        const { mkdir } = await import("node:fs/promises");
-        await mkdir(args["out-dir"], { recursive: true });
-      }
+      await mkdir(args["out-dir"] ?? dirname(outputs[0]!), { recursive: true });
       const options = { sinks, timeOrigin: args["time-origin"], meta, overwrite: args.overwrite };
       const jobs = args.inputs.map((input, i) => ({ input, output: outputs[i]!, options }));
       const progress = new ProgressBar(jobs.length, ctx.stderr);
