@@ -42,7 +42,9 @@ export class SinkSet {
     this.sinks = names.map((n) => createSink(n, output));
   }
 
+  /** Write to every sink, or (when one would reject the event) to none. */
   async write(event: PipelineSettingsEvent): Promise<void> {
+    for (const s of this.sinks) s.check(event);
     for (const s of this.sinks) await s.write(event);
   }
 

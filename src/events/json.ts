@@ -3,6 +3,8 @@
  * - integers and floats stay distinct: an integer literal becomes a `bigint` (exact past 2^53),
  *   a literal with a fraction or exponent (`1.0`, `1e3`) becomes a `number`;
  * - Python's `json.dumps` tokens `NaN`, `Infinity` and `-Infinity` are accepted as floats;
+ * - strings may hold lone UTF-16 surrogates (`"\ud800"`, which Python's `json.dumps` writes);
+ *   `stringifyJson` writes them back as escapes, and the HDF5 layer rejects them (no UTF-8 form);
  * - objects are `Map`s, so key order is the writer's order (a plain object would move
  *   integer-like keys to the front) and keys like `__proto__` are plain data.
  *
@@ -212,7 +214,6 @@ class Parser {
       }
       this.pos++;
     }
-    assertWellFormed(out, start, this);
     return out;
   }
 
@@ -245,26 +246,6 @@ class Parser {
       }
       default:
         return this.fail("invalid escape in string", this.pos - 2);
-    }
-  }
-
-  failAt(problem: string, at: number): never {
-    this.fail(problem, at);
-  }
-}
-
-function assertWellFormed(s: string, at: number, parser: Parser): void {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) {
-      const next = s.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        i++;
-        continue;
-      }
-      parser.failAt(`lone UTF-16 surrogate \\u${c.toString(16)} in string (not valid Unicode)`, at);
-    } else if (c >= 0xdc00 && c <= 0xdfff) {
-      parser.failAt(`lone UTF-16 surrogate \\u${c.toString(16)} in string (not valid Unicode)`, at);
     }
   }
 }

@@ -6,6 +6,7 @@
  */
 import { type H5File, type H5Module, errorText } from "./hdf5.js";
 import { withHeapBytes, withHeapVlenStrings } from "./heap.js";
+import { textProblem } from "./text-rules.js";
 
 /** Element types we store. `text` is variable-length UTF-8 (as h5py writes `str`). */
 export type ElementType = "float64" | "int64" | "int8" | "uint8" | "text";
@@ -188,7 +189,8 @@ function flattenText(rows: RowValue[], rowSize: number, path: string): string[] 
     else out.push(String(row));
   }
   for (const s of out) {
-    if (s.includes("\u0000")) throw new Error(`${path}: text with a NUL character cannot be stored in an HDF5 string`);
+    const problem = textProblem(s);
+    if (problem) throw new Error(`${path}: text ${problem}`);
   }
   return out;
 }

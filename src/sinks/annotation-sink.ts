@@ -13,6 +13,7 @@
 import { type PipelineSettingsEvent, isSentinel, tableRowPayload } from "../events/event.js";
 import { stringifyJson } from "../events/json.js";
 import { AnnotationSeries } from "../nwb/annotation-series.js";
+import { objectNameProblem } from "../nwb/text-rules.js";
 import type { NwbFile } from "../nwb/nwb-file.js";
 import type { SegmentedOutput } from "../nwb/segmented-output.js";
 import type { SettingsSink } from "./sink.js";
@@ -42,6 +43,10 @@ export class AnnotationSink implements SettingsSink {
   /** Rows written (staged or flushed) so far, across segments. */
   get rowCount(): number {
     return this.rows;
+  }
+
+  check(event: PipelineSettingsEvent): void {
+    if (!isSentinel(event)) checkSeriesName(event.table_name);
   }
 
   async write(event: PipelineSettingsEvent): Promise<void> {
@@ -97,7 +102,6 @@ export class AnnotationSink implements SettingsSink {
 
 /** A table name must be usable as one HDF5 object name. */
 function checkSeriesName(name: string): void {
-  if (name === "" || name.includes("/") || name === "." || name === ".." || name.includes("\u0000")) {
-    throw new Error(`table_name ${JSON.stringify(name)} cannot name an NWB AnnotationSeries (empty, ".", "..", or contains "/" or NUL)`);
-  }
+  const problem = objectNameProblem(name);
+  if (problem) throw new Error(`table_name ${JSON.stringify(name)} cannot name an NWB AnnotationSeries: it ${problem}`);
 }

@@ -6,6 +6,11 @@
 import type { PipelineSettingsEvent } from "../events/event.js";
 
 export interface SettingsSink {
+  /**
+   * Throw if this sink would reject `event`, without changing any state. A set of sinks checks
+   * every sink first, so an event is written by all of them or by none.
+   */
+  check(event: PipelineSettingsEvent): void;
   /** Accept one event. Throws only for events this sink cannot write (state stays consistent). */
   write(event: PipelineSettingsEvent): Promise<void>;
   /** Make every accepted row durable in the file (readable by pynwb afterwards). */

@@ -7,6 +7,7 @@
 import { type CellDType, type CellValue, SettingArray, dtypeOf, shapeOf } from "../events/settings-values.js";
 import type { RowValue } from "../nwb/appendable-dataset.js";
 import type { ColumnType } from "../nwb/time-intervals.js";
+import { textProblem } from "../nwb/text-rules.js";
 
 export interface CellKind {
   dtype: CellDType;
@@ -38,9 +39,14 @@ export function rowValueOf(v: CellValue): RowValue {
   return v instanceof SettingArray ? (v.data as RowValue) : v;
 }
 
-/** True when a cell holds text that HDF5 strings cannot store (a NUL character). */
-export function hasNul(v: CellValue): boolean {
-  if (typeof v === "string") return v.includes("\u0000");
-  if (v instanceof SettingArray && v.dtype === "string") return (v.data as string[]).some((s) => s.includes("\u0000"));
-  return false;
+/** Why a cell's text cannot be stored in HDF5 (NUL, lone surrogate), or undefined when it can. */
+export function cellTextProblem(v: CellValue): string | undefined {
+  if (typeof v === "string") return textProblem(v);
+  if (v instanceof SettingArray && v.dtype === "string") {
+    for (const s of v.data as string[]) {
+      const problem = textProblem(s);
+      if (problem) return problem;
+    }
+  }
+  return undefined;
 }

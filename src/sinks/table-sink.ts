@@ -20,7 +20,8 @@ import type { RowValue } from "../nwb/appendable-dataset.js";
 import type { SegmentedOutput } from "../nwb/segmented-output.js";
 import { type ColumnSpec, TimeIntervals } from "../nwb/time-intervals.js";
 import type { SettingsSink } from "./sink.js";
-import { COLUMN_TYPE, type CellKind, hasNul, kindChange, kindOf, rowValueOf } from "./table-schema.js";
+import { COLUMN_TYPE, type CellKind, cellTextProblem, kindChange, kindOf, rowValueOf } from "./table-schema.js";
+import { objectNameProblem, textProblem } from "../nwb/text-rules.js";
 
 export const DEFAULT_SETTINGS_TABLE_NAME = "pipeline_settings";
 export const UPDATED_COMPONENT_COLUMN = "updated_component";
@@ -56,6 +57,7 @@ interface Pending {
 export class TableSink implements SettingsSink {
   readonly tableName: string;
   private readonly namer = new ColumnNamer(RESERVED_COLUMN_NAMES);
+  private checked: { event: PipelineSettingsEvent; fields: [string, CellValue][] } | undefined;
   private readonly descriptions = new Map<string, string>();
   /** Buffered per-component INITIALs (only while no table schema exists). */
   private pending: Pending | undefined;
@@ -145,23 +147,39 @@ export class TableSink implements SettingsSink {
     this.output.flush();
   }
 
-  /** Flatten and sanitize an event's settings; throws (naming component and column) on NUL text. */
-  private flatten(event: PipelineSettingsEvent): Map<string, CellValue> {
+  check(event: PipelineSettingsEvent): void {
+    if (this.closed) throw new Error("table sink is closed");
+    if (!isSentinel(event)) this.checked = { event, fields: this.sanitizedFields(event) };
+  }
+
+  /**
+   * An event's settings flattened and sanitized; throws, naming component and setting, on text
+   * HDF5 cannot store. Pure: no state changes, so `check` can run it ahead of `write`.
+   */
+  private sanitizedFields(event: PipelineSettingsEvent): [string, CellValue][] {
+    if (this.checked?.event === event) return this.checked.fields;
     const component = event.component_address;
-    if (component.includes("\u0000")) {
-      throw new Error(`component address ${JSON.stringify(component)} contains a NUL character, which an HDF5 string cannot store; event seq ${event.seq} rejected`);
+    const componentProblem = textProblem(component);
+    if (componentProblem) {
+      throw new Error(`component address ${JSON.stringify(component)} ${componentProblem}; event seq ${event.seq} rejected`);
     }
     const fields: [string, CellValue][] = [];
     for (const [field, raw] of flattenSettings(settingsPayload(event))) {
       const v = sanitizeSettingsValue(raw);
-      if (hasNul(v)) {
-        throw new Error(
-          `setting ${JSON.stringify(field)} of component ${JSON.stringify(component)} contains a NUL character, which an HDF5 string cannot store; event seq ${event.seq} rejected`,
-        );
+      const problem = cellTextProblem(v) ?? textProblem(field);
+      if (problem) {
+        throw new Error(`setting ${JSON.stringify(field)} of component ${JSON.stringify(component)} ${problem}; event seq ${event.seq} rejected`);
       }
       fields.push([field, v]);
     }
-    // Only accepted events reserve column names, so a rejected one leaves the naming untouched.
+    return fields;
+  }
+
+  /** Column name → value for an accepted event; only accepted events reserve column names. */
+  private flatten(event: PipelineSettingsEvent): Map<string, CellValue> {
+    const component = event.component_address;
+    const fields = this.sanitizedFields(event);
+    this.checked = undefined;
     const out = new Map<string, CellValue>();
     for (const [field, v] of fields) {
       const col = this.namer.columnFor(component, field);
@@ -234,7 +252,6 @@ export class TableSink implements SettingsSink {
 }
 
 function checkTableName(name: string): void {
-  if (name === "" || name.includes("/") || name === "." || name === ".." || name.includes("\u0000")) {
-    throw new Error(`table name ${JSON.stringify(name)} cannot name an NWB TimeIntervals table (empty, ".", "..", or contains "/" or NUL)`);
-  }
+  const problem = objectNameProblem(name);
+  if (problem) throw new Error(`table name ${JSON.stringify(name)} cannot name an NWB TimeIntervals table: it ${problem}`);
 }

@@ -61,6 +61,7 @@ def _event(obj: Any, line: int) -> Optional[Event]:
         return None
     ok = (
         _is_int(obj.get("seq"))
+        and 0 <= obj["seq"] < 2**53  # the contract: seq is a counter below 2^53 (docs/event-log.md)
         and _is_number(obj.get("timestamp"))
         and isinstance(obj.get("component_address"), str)
         and obj.get("event_type") in ("INITIAL", "UPDATED")
