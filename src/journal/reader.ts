@@ -1,0 +1,166 @@
+/**
+ * Reading a journal back (for `recover`): the header, then the events in order, streamed.
+ * - The last line may be torn (the process or machine died mid-write: no final `\n`). If it does
+ *   not decode as an event it is reported in {@link JournalReader.torn} and ignored; nothing
+ *   acknowledged as durable can be in it. A complete last line without its `\n` is still used.
+ * - Any other bad line (invalid UTF-8, not JSON, not an event) is an error naming `FILE:LINE`: a
+ *   journal is written by us, so it means damage, and recovery must not guess.
+ * - Blank lines are ignored (as in event logs).
+ */
+import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
+import type { PipelineSettingsEvent } from "../events/event.js";
+import { parseEvent } from "../events/event-codec.js";
+import { JournalFormatError, type JournalHeader, decodeEnd, decodeHeader, isEndLine, isHeaderLine } from "./format.js";
+
+export interface JournalEntry {
+  /** 1-based line number in the journal. */
+  line: number;
+  event: PipelineSettingsEvent;
+}
+
+export interface TornTail {
+  line: number;
+  bytes: number;
+  problem: string;
+}
+
+export interface JournalContents {
+  path: string;
+  header: JournalHeader;
+  events: JournalEntry[];
+  /** Close time from the clean-close trailer; undefined when the recording did not close cleanly. */
+  closeTime?: number;
+  torn?: TornTail;
+}
+
+interface RawLine {
+  line: number;
+  bytes: Uint8Array;
+  /** Ended by `\n` (false only for the last line of the file). */
+  terminated: boolean;
+}
+
+const NEWLINE = 0x0a;
+
+/** Split a file into lines on `\n` bytes, streaming (lines of any length). */
+async function* rawLines(path: string, chunkSize = 1 << 20): AsyncGenerator<RawLine> {
+  const stream = createReadStream(path, { highWaterMark: chunkSize });
+  let parts: Buffer[] = [];
+  let line = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      let from = 0;
+      for (;;) {
+        const nl = chunk.indexOf(NEWLINE, from);
+        if (nl < 0) break;
+        parts.push(chunk.subarray(from, nl));
+        line++;
+        yield { line, bytes: parts.length === 1 ? parts[0]! : Buffer.concat(parts), terminated: true };
+        parts = [];
+        from = nl + 1;
+      }
+      if (from < chunk.length) parts.push(chunk.subarray(from));
+    }
+    if (parts.length > 0) {
+      line++;
+      yield { line, bytes: Buffer.concat(parts), terminated: false };
+    }
+  } finally {
+    stream.destroy();
+  }
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+function decodeLine(raw: RawLine): string {
+  let text: string;
+  try {
+    text = strictUtf8.decode(raw.bytes);
+  } catch {
+    throw new Error("not valid UTF-8");
+  }
+  return text.endsWith("\r") ? text.slice(0, -1) : text;
+}
+
+export class JournalReader {
+  /** Set once {@link events} has run to the end. */
+  closeTime: number | undefined;
+  torn: TornTail | undefined;
+  eventCount = 0;
+
+  private constructor(
+    readonly path: string,
+    readonly header: JournalHeader,
+  ) {}
+
+  /** Open a journal and decode its header (line 1). */
+  static async open(path: string): Promise<JournalReader> {
+    // Fail early and clearly on a missing or unreadable file.
+    await open(path, "r").then(
+      (fh) => fh.close(),
+      (err: NodeJS.ErrnoException) => {
+        throw new JournalFormatError(`cannot read journal ${path}: ${err.code === "ENOENT" ? "no such file" : err.message}`);
+      },
+    );
+    for await (const raw of rawLines(path)) {
+      let text: string;
+      try {
+        text = decodeLine(raw);
+      } catch (err) {
+        throw new JournalFormatError(`${path}:1: ${(err as Error).message}`);
+      }
+      if (!raw.terminated) throw new JournalFormatError(`${path}:1: the header line is incomplete (the journal was cut off while it was created)`);
+      return new JournalReader(path, decodeHeader(text, path, `${path}:1`));
+    }
+    throw new JournalFormatError(`${path}: empty file, not a journal (no header line)`);
+  }
+
+  /** The journaled events in order (see the module comment for torn and bad lines). */
+  async *events(): AsyncGenerator<JournalEntry> {
+    this.closeTime = undefined;
+    this.torn = undefined;
+    this.eventCount = 0;
+    let ended = false;
+    for await (const raw of rawLines(this.path)) {
+      if (raw.line === 1) continue;
+      let event: PipelineSettingsEvent | undefined;
+      let problem: string | undefined;
+      let text = "";
+      try {
+        text = decodeLine(raw);
+        if (text.trim() === "") continue;
+        if (ended) throw new Error("a line after the clean-close end line");
+        if (isHeaderLine(text)) throw new Error("a second journal header (two journals joined?)");
+        if (isEndLine(text)) {
+          this.closeTime = decodeEnd(text, `${this.path}:${raw.line}`);
+          ended = true;
+          continue;
+        }
+        event = parseEvent(text);
+      } catch (err) {
+        problem = (err as Error).message;
+      }
+      if (problem !== undefined) {
+        if (!raw.terminated) {
+          this.torn = { line: raw.line, bytes: raw.bytes.byteLength, problem };
+          return;
+        }
+        throw new JournalFormatError(`${this.path}:${raw.line}: ${problem}`);
+      }
+      this.eventCount++;
+      yield { line: raw.line, event: event! };
+    }
+  }
+}
+
+/** Read a whole journal into memory (tests, small journals). */
+export async function readJournal(path: string): Promise<JournalContents> {
+  const reader = await JournalReader.open(path);
+  const events: JournalEntry[] = [];
+  for await (const e of reader.events()) events.push(e);
+  const out: JournalContents = { path, header: reader.header, events };
+  if (reader.closeTime !== undefined) out.closeTime = reader.closeTime;
+  if (reader.torn) out.torn = reader.torn;
+  return out;
+}
