@@ -1,0 +1,297 @@
+/**
+ * `npm run bench`: our sinks vs the Python reference (ezmsg-nwb 1.13) vs a raw-h5wasm floor, on one
+ * generated event stream per N. Each contender runs in its own child process; a separate h5py
+ * reader measures when the first row is readable. Writes bench/RESULTS.md and prints it.
+ * Method: docs/benchmarks.md. Not a test: nothing here asserts on timings.
+ *
+ * Environment: BENCH_N (default 1000,10000,100000), BENCH_BUDGET_S (per contender per N, default
+ * 180), BENCH_ONLY (regex on contender ids), BENCH_FLUSH_MS / BENCH_FLUSH_ROWS (flush-policy.js),
+ * BENCH_KEEP=1 keeps every output file (default: only the smallest N's), BENCH_OUT (results file).
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { FLUSH_MS, FLUSH_ROWS } from "./flush-policy.js";
+import { COMPONENTS, SETTINGS_PER_COMPONENT, generateStream } from "./generate.js";
+import { renderReport } from "./report.js";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, "..");
+const WORK = join(HERE, "work");
+const VENV = join(HERE, ".venv-ref");
+const PY = join(VENV, "bin", "python");
+const NS = (process.env.BENCH_N ?? "1000,10000,100000").split(",").map(Number);
+const BUDGET_S = Number(process.env.BENCH_BUDGET_S ?? 180);
+const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
+const KEEP = process.env.BENCH_KEEP === "1";
+const RESULTS = process.env.BENCH_OUT ?? join(HERE, "RESULTS.md");
+
+const ANN = "acquisition/settings_annotations";
+const TABLE = "intervals/pipeline_settings";
+const TARGETS = { json: [`${ANN}/timestamps`], table: [`${TABLE}/id`], both: [`${ANN}/timestamps`, `${TABLE}/id`] };
+const SINKS = { json: "annotations", table: "table", both: "annotations,table" };
+const KINDS = ["json", "table", "both"];
+
+const now = () => performance.timeOrigin + performance.now();
+const log = (msg) => process.stderr.write(`${msg}\n`);
+
+// ---------------------------------------------------------------- setup
+
+function ensureVenv() {
+  if (existsSync(PY)) {
+    try {
+      execFileSync(PY, ["-c", "import ezmsg.nwb, pynwb, h5py"], { stdio: "ignore" });
+      return;
+    } catch {
+      log("bench/.venv-ref is incomplete; reinstalling");
+    }
+  }
+  const python = process.env.BENCH_PYTHON ?? "python3";
+  log(`creating bench/.venv-ref with ${python} from bench/requirements-reference.txt …`);
+  execFileSync(python, ["-m", "venv", VENV], { stdio: "inherit" });
+  execFileSync(PY, ["-m", "pip", "install", "-q", "-r", join(HERE, "requirements-reference.txt")], { stdio: "inherit" });
+}
+
+function versions() {
+  const py = (code) => execFileSync(PY, ["-c", code], { encoding: "utf8" }).trim();
+  const pkg = (name) => JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")).version;
+  const pyv = JSON.parse(
+    py(
+      "import json, sys, importlib.metadata as m, h5py; print(json.dumps({'python': sys.version.split()[0], 'hdf5': h5py.version.hdf5_version, " +
+        "**{p: m.version(p) for p in ['ezmsg-nwb', 'ezmsg', 'ezmsg-baseproc', 'pynwb', 'hdmf', 'h5py', 'numpy']}}))",
+    ),
+  );
+  const h5wasmHdf5 = execFileSync(
+    process.execPath,
+    ["--input-type=module", "-e", "import h5wasm from 'h5wasm/node'; const m = await h5wasm.ready; console.log(m.H5_VERSION ?? h5wasm.H5_VERSION ?? '?')"],
+    { cwd: ROOT, encoding: "utf8" },
+  ).trim();
+  const cpuModel = readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? cpus()[0]?.model ?? "?";
+  let kernel = "?";
+  try {
+    kernel = execFileSync("uname", ["-sr"], { encoding: "utf8" }).trim();
+  } catch {}
+  return {
+    machine: { nproc: cpus().length, cpu: cpuModel, memoryGiB: totalmem() / 2 ** 30, kernel },
+    node: process.version,
+    h5wasm: pkg("h5wasm"),
+    h5wasmHdf5,
+    ...pyv,
+  };
+}
+
+/** Peak RSS of an idle interpreter, and with everything a contender imports loaded (median of 3). */
+function idleBaselines() {
+  const median = (f) => {
+    const xs = [f(), f(), f()].sort((a, b) => a - b);
+    return xs[1];
+  };
+  const nodeRss = (code) => () => Number(execFileSync(process.execPath, ["--input-type=module", "-e", code], { cwd: ROOT, encoding: "utf8" }).trim());
+  const pyRss = (code) => () => Number(execFileSync(PY, ["-c", `${code}\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)`], { encoding: "utf8" }).trim().split("\n").pop());
+  return {
+    nodeIdle: median(nodeRss("console.log(process.resourceUsage().maxRSS)")),
+    nodeLoaded: median(
+      nodeRss(
+        "await import('./dist/app/sink-set.js'); await import('./dist/producer/sources/jsonl-log.js'); const { loadHdf5 } = await import('./dist/nwb/hdf5.js'); await loadHdf5(); console.log(process.resourceUsage().maxRSS)",
+      ),
+    ),
+    pythonIdle: median(pyRss("")),
+    pythonLoaded: median(pyRss("import ezmsg.nwb.pipeline_settings, ezmsg.nwb.writer, ezmsg.baseproc")),
+  };
+}
+
+// ---------------------------------------------------------------- running one contender
+
+function lines(stream) {
+  return createInterface({ input: stream, crlfDelay: Infinity });
+}
+
+/** Spawn the reader and resolve once it has imported h5py. */
+async function startReader(path, datasets) {
+  const reader = spawn(PY, [join(HERE, "poll_first_row.py"), path, datasets.join(","), String(BUDGET_S + 30)], { stdio: ["ignore", "pipe", "ignore"] });
+  const it = lines(reader.stdout)[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.value !== "ready") throw new Error("first-row reader did not start");
+  const seen = (async () => {
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      const m = /^seen (\d+\.\d+)/.exec(r.value);
+      if (m) return Number(m[1]) * 1000;
+      if (r.value === "timeout") return undefined;
+    }
+    return undefined;
+  })();
+  return { reader, seen };
+}
+
+function outputsOf(path) {
+  const out = [];
+  for (let i = 0; i < 100; i++) {
+    const p = i === 0 ? path : path.replace(/\.nwb$/, `_${String(i).padStart(2, "0")}.nwb`);
+    if (existsSync(p)) out.push(p);
+    else if (i > 0) break;
+  }
+  return out;
+}
+
+function removeOutputs(path) {
+  for (const p of outputsOf(path)) rmSync(p, { force: true });
+}
+
+/** Rows in each dataset of `datasets` summed over all segments (read after the run, not timed). */
+function countRows(paths, datasets) {
+  if (paths.length === 0) return undefined;
+  const code =
+    "import sys, json, h5py\nout = {}\nfor p in sys.argv[2:]:\n  with h5py.File(p, 'r') as f:\n    for d in sys.argv[1].split(','):\n      out[d] = out.get(d, 0) + (f[d].shape[0] if d in f else 0)\nprint(json.dumps(out))";
+  return JSON.parse(execFileSync(PY, ["-c", code, datasets.join(","), ...paths], { encoding: "utf8" }));
+}
+
+async function runContender(c, n) {
+  const out = join(WORK, `${c.id}-${n}.nwb`);
+  removeOutputs(out);
+  const targets = TARGETS[c.kind];
+  const { reader, seen } = await startReader(out, targets);
+  const load = loadavg()[0];
+  const [cmd, args] = c.command(n, out);
+  const t0 = now();
+  const child = spawn(cmd, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
+  let overBudget = false;
+  const timer = setTimeout(() => {
+    overBudget = true;
+    child.kill("SIGKILL");
+  }, BUDGET_S * 1000);
+  const code = await new Promise((resolve) => child.on("exit", (c2, sig) => resolve(c2 ?? sig)));
+  const tExit = now();
+  clearTimeout(timer);
+  // Give the reader a moment after exit (its last poll may be in flight), then stop it.
+  const tSeen = await Promise.race([seen, new Promise((r) => setTimeout(() => r(undefined), 3000))]);
+  reader.kill("SIGTERM");
+  const base = { id: c.id, side: c.side, kind: c.kind, n, load };
+  if (overBudget) return { ...base, status: "budget", note: `killed after the ${BUDGET_S} s budget` };
+  const last = stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop();
+  if (code !== 0 || !last) return { ...base, status: "error", note: `exit ${code}: ${stderr.trim().split("\n").slice(-3).join(" | ")}` };
+  const r = JSON.parse(last);
+  const files = outputsOf(out);
+  const rows = countRows(files, targets);
+  return {
+    ...base,
+    status: "ok",
+    out,
+    files: files.length,
+    events: r.events,
+    rows,
+    flushes: r.flushes,
+    wallMs: tExit - t0,
+    startupMs: r.tStart - t0,
+    runMs: r.tClosed - r.tStart,
+    sinkMs: r.tSinkMs,
+    ttfrMs: tSeen === undefined ? undefined : tSeen - t0,
+    maxRssKiB: r.maxRssKiB,
+    bytes: files.reduce((s, p) => s + statSync(p).size, 0),
+  };
+}
+
+// ---------------------------------------------------------------- contenders
+
+const eventsPath = (n) => join(WORK, `events-${n}.jsonl`);
+const rowsDir = (kind, n) => join(WORK, `rows-${kind}-${n}`);
+
+const CONTENDERS = [
+  ...KINDS.map((kind) => ({ id: `ours-${kind}`, side: "ours", kind, command: (n, out) => [process.execPath, [join(HERE, "contender-ours.js"), SINKS[kind], eventsPath(n), out]] })),
+  ...KINDS.map((kind) => ({
+    id: `floor-${kind}`,
+    side: "floor",
+    kind,
+    needs: kind === "both" ? ["json", "table"] : [kind],
+    command: (n, out) => [
+      process.execPath,
+      [join(HERE, "contender-floor.js"), out, String(kind === "table" ? 1 : COMPONENTS), (kind === "both" ? ["json", "table"] : [kind]).map((k) => rowsDir(k, n)).join(",")],
+    ],
+  })),
+  ...KINDS.map((kind) => ({ id: `ref-${kind}`, side: "ref", kind, command: (n, out) => [PY, [join(HERE, "contender_ref.py"), kind, eventsPath(n), out]] })),
+];
+
+/** Read + parse only (no sink): how much of a run is the input, per runtime. */
+async function parseOnly(n) {
+  const out = {};
+  for (const [side, cmd, args] of [
+    ["ours", process.execPath, [join(HERE, "contender-ours.js"), "none", eventsPath(n), "-"]],
+    ["ref", PY, [join(HERE, "contender_ref.py"), "none", eventsPath(n), "-"]],
+  ]) {
+    const r = JSON.parse(execFileSync(cmd, args, { cwd: ROOT, encoding: "utf8" }).trim().split("\n").filter((l) => l.startsWith("{")).pop());
+    out[side] = { runMs: r.tClosed - r.tStart, maxRssKiB: r.maxRssKiB, events: r.events };
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const tBench = Date.now();
+  mkdirSync(WORK, { recursive: true });
+  ensureVenv();
+  log("versions, idle baselines …");
+  const info = { versions: versions(), idle: idleBaselines(), ns: NS, budgetS: BUDGET_S, flushMs: FLUSH_MS, flushRows: FLUSH_ROWS, components: COMPONENTS, settingsPerComponent: SETTINGS_PER_COMPONENT, started: new Date().toISOString() };
+  const results = [];
+  const parse = {};
+  const loads = [];
+  for (const n of NS) {
+    const stream = await generateStream(eventsPath(n), n);
+    log(`N=${n}: ${stream.events} events (${(statSync(eventsPath(n)).size / 2 ** 20).toFixed(1)} MiB JSONL)`);
+    parse[n] = await parseOnly(n);
+    for (const c of CONTENDERS) {
+      if (ONLY && !ONLY.test(c.id)) continue;
+      const base = { id: c.id, side: c.side, kind: c.kind, n };
+      const skip = skipReason(c, n, results);
+      if (skip) {
+        results.push({ ...base, status: "skipped", note: skip });
+        log(`  ${c.id.padEnd(12)} skipped: ${skip}`);
+        continue;
+      }
+      const r = await runContender(c, n);
+      results.push(r);
+      loads.push(loadavg()[0]);
+      log(`  ${c.id.padEnd(12)} ${r.status === "ok" ? `${((r.events / r.runMs) * 1000).toFixed(0).padStart(7)} ev/s  run ${(r.runMs / 1000).toFixed(2)} s  first row ${r.ttfrMs?.toFixed(0)} ms  RSS ${(r.maxRssKiB / 1024).toFixed(0)} MiB  ${(r.bytes / 2 ** 20).toFixed(1)} MiB  rows ${JSON.stringify(r.rows)}` : `${r.status}: ${r.note}`}`);
+      if (r.status === "ok" && c.side === "ours" && c.kind !== "both") {
+        const group = c.kind === "json" ? ANN : TABLE;
+        rmSync(rowsDir(c.kind, n), { recursive: true, force: true });
+        execFileSync(PY, [join(HERE, "dump_rows.py"), r.out, rowsDir(c.kind, n), group], { stdio: "ignore" });
+      }
+    }
+    if (!KEEP && n !== Math.min(...NS)) {
+      for (const r of results) if (r.n === n && r.out) removeOutputs(r.out);
+    }
+    for (const k of ["json", "table"]) rmSync(rowsDir(k, n), { recursive: true, force: true });
+  }
+  info.finished = new Date().toISOString();
+  info.benchSeconds = (Date.now() - tBench) / 1000;
+  info.maxLoad = Math.max(...loads, 0);
+  writeFileSync(join(WORK, "results.json"), JSON.stringify({ info, parse, results }, null, 1));
+  const md = renderReport({ info, parse, results });
+  writeFileSync(RESULTS, md);
+  process.stdout.write(md);
+  log(`\nwrote ${RESULTS} (${info.benchSeconds.toFixed(0)} s)`);
+}
+
+/** Skip when a run cannot fit the budget: no rows to replay, or the contender already failed it. */
+function skipReason(c, n, results) {
+  if (c.needs) {
+    const missing = c.needs.filter((k) => !existsSync(join(rowsDir(k, n), "manifest.json")));
+    if (missing.length) return `no rows to replay (ours-${missing.join("/ours-")} did not finish at this N)`;
+  }
+  const prev = results.filter((r) => r.id === c.id && r.n < n).sort((a, b) => b.n - a.n)[0];
+  if (!prev) return undefined;
+  if (prev.status === "budget" || prev.status === "skipped") return `past the ${BUDGET_S} s budget (N=${prev.n.toLocaleString("en-US")} already ${prev.status === "budget" ? "exceeded it" : "was skipped"})`;
+  if (prev.status === "ok" && (prev.runMs * n) / prev.n > BUDGET_S * 1000) {
+    return `past the ${BUDGET_S} s budget: N=${prev.n.toLocaleString("en-US")} took ${(prev.runMs / 1000).toFixed(0)} s, so ${(n / prev.n).toFixed(0)}× the events cannot finish in time at that rate`;
+  }
+  return undefined;
+}
+
+await main();
