@@ -1,0 +1,365 @@
+/**
+ * The embedded WebSocket settings hub (docs/protocol.md). Publishers register components and
+ * publish updates; readers take snapshots, read history and subscribe (replay after a seq, then
+ * live, no gap and no duplicate). Binds 127.0.0.1 by default.
+ *
+ * A slow reader never blocks publishers: an append only moves counters and hands each subscriber
+ * at most `readerHighWaterBytes` of frames beyond what its socket already holds
+ * (`ws.bufferedAmount`); the rest stays in the shared history, addressed by the subscriber's
+ * cursor. A subscriber whose next event has left the history (or that lags more than
+ * `maxReaderLagEvents`) is disconnected with close code 4008 and a reason saying so.
+ */
+import { randomUUID } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import { type RawData, WebSocket, WebSocketServer } from "ws";
+import { type JsonObject, type JsonValue, stringifyJson } from "../../events/json.js";
+import type { SettingsValue } from "../source.js";
+import {
+  CloseCode,
+  HUB_PROTOCOL_VERSION,
+  HUB_SERVER_NAME,
+  HubError,
+  type HubRequest,
+  type RequestId,
+  RequestError,
+  errorMessage,
+  message,
+  parseRequest,
+  settingsValueToJson,
+} from "./protocol.js";
+import { SettingsStore, type SettingsStoreOptions, type StoredEvent } from "./settings-store.js";
+
+export interface HubServerOptions extends SettingsStoreOptions {
+  /** Interface to bind. Default "127.0.0.1" (local only). */
+  host?: string;
+  /** TCP port; 0 (default) picks a free one — read it from {@link HubServer.port}. */
+  port?: number;
+  /** Largest message a client may send (ws `maxPayload`). Default 1 MiB. Larger → close 1009. */
+  maxMessageBytes?: number;
+  /** Most bytes of frames handed to one reader's socket beyond what it has taken. Default 1 MiB. */
+  readerHighWaterBytes?: number;
+  /** A subscriber further behind than this many events is dropped. Default: only the history bound. */
+  maxReaderLagEvents?: number;
+  /** A connection whose outgoing buffer exceeds this when a reply is due is dropped. Default 16 MiB. */
+  maxBufferedBytes?: number;
+  /** An `events` reply carries at most about this many bytes of events (`more: true` then). Default 1 MiB. */
+  replyChunkBytes?: number;
+  /** Most simultaneous connections. Default 1024; more are closed with 1013. */
+  maxConnections?: number;
+  /** Most subscriptions on one connection. Default 16. */
+  maxSubscriptionsPerConnection?: number;
+  /** After a close frame to a dropped reader, how long before the socket is destroyed. Default 2000 ms. */
+  closeGraceMs?: number;
+  /** Diagnostics (connections dropped, refused messages). Default: none. */
+  onLog?: (message: string) => void;
+}
+
+export interface HubStats {
+  connections: number;
+  subscriptions: number;
+  components: number;
+  lastSeq: number;
+  retainedEvents: number;
+  droppedReaders: number;
+}
+
+interface Subscription {
+  id: RequestId;
+  idJson: string;
+  /** Highest seq sent on this subscription. */
+  cursor: number;
+}
+
+function idKey(id: RequestId): string {
+  return typeof id === "bigint" ? `i${id}` : `s${id}`;
+}
+
+/** Truncate a close reason to the 123 bytes a close frame allows. */
+function closeReason(text: string): string {
+  let s = text;
+  while (Buffer.byteLength(s, "utf8") > 123) s = s.slice(0, -1);
+  return s;
+}
+
+class Connection {
+  readonly subs = new Map<string, Subscription>();
+  dropped = false;
+  constructor(
+    readonly ws: WebSocket,
+    readonly label: string,
+  ) {}
+}
+
+export class HubServer {
+  readonly store: SettingsStore;
+  /** Random id of this hub instance (sent in `hello`); a restarted hub has a new one. */
+  readonly instanceId = randomUUID();
+  private readonly conns = new Set<Connection>();
+  private readonly local = {}; // owner token for in-process publishing
+  private droppedReaders = 0;
+  private closing: Promise<void> | null = null;
+  private readonly o: Required<Omit<HubServerOptions, keyof SettingsStoreOptions | "onLog">> & { onLog: (m: string) => void };
+
+  private constructor(
+    private readonly wss: WebSocketServer,
+    options: HubServerOptions,
+  ) {
+    this.o = {
+      host: options.host ?? "127.0.0.1",
+      port: options.port ?? 0,
+      maxMessageBytes: options.maxMessageBytes ?? 1024 * 1024,
+      readerHighWaterBytes: options.readerHighWaterBytes ?? 1024 * 1024,
+      maxReaderLagEvents: options.maxReaderLagEvents ?? Number.POSITIVE_INFINITY,
+      maxBufferedBytes: options.maxBufferedBytes ?? 16 * 1024 * 1024,
+      replyChunkBytes: options.replyChunkBytes ?? 1024 * 1024,
+      maxConnections: options.maxConnections ?? 1024,
+      maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection ?? 16,
+      closeGraceMs: options.closeGraceMs ?? 2000,
+      onLog: options.onLog ?? (() => {}),
+    };
+    this.store = new SettingsStore(options);
+    this.store.onAppend((e) => this.fanOut(e));
+    wss.on("connection", (ws, req) => this.accept(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`));
+  }
+
+  /** Start listening; resolves once bound. */
+  static async start(options: HubServerOptions = {}): Promise<HubServer> {
+    const wss = new WebSocketServer({
+      host: options.host ?? "127.0.0.1",
+      port: options.port ?? 0,
+      maxPayload: options.maxMessageBytes ?? 1024 * 1024,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      wss.once("error", onError);
+      wss.once("listening", () => {
+        wss.off("error", onError);
+        resolve();
+      });
+    });
+    return new HubServer(wss, options);
+  }
+
+  /** The bound port. */
+  get port(): number {
+    return (this.wss.address() as AddressInfo).port;
+  }
+
+  get host(): string {
+    return (this.wss.address() as AddressInfo).address;
+  }
+
+  /** `ws://host:port` for clients. */
+  get url(): string {
+    const h = this.host.includes(":") ? `[${this.host}]` : this.host;
+    return `ws://${h}:${this.port}`;
+  }
+
+  get maxMessageBytes(): number {
+    return this.o.maxMessageBytes;
+  }
+
+  stats(): HubStats {
+    let subscriptions = 0;
+    for (const c of this.conns) subscriptions += c.subs.size;
+    return {
+      connections: this.conns.size,
+      subscriptions,
+      components: this.store.componentCount,
+      lastSeq: this.store.lastSeq,
+      retainedEvents: this.store.retainedEvents,
+      droppedReaders: this.droppedReaders,
+    };
+  }
+
+  /** Register a component from inside this process (as a publisher would). Returns its seq. */
+  register(address: string, settings: JsonObject, options: { session?: string | null; repr?: string | JsonObject } = {}): number {
+    return this.store.register(this.local, address, { repr_value: options.repr ?? settings, structured_value: settings }, options.session ?? null).event.seq;
+  }
+
+  /** Publish new settings for a registered component from inside this process. Returns its seq. */
+  update(address: string, settings: JsonObject, options: { repr?: string | JsonObject } = {}): number {
+    return this.store.update(address, { repr_value: options.repr ?? settings, structured_value: settings }).event.seq;
+  }
+
+  /** Close every connection (1001 "hub shutting down") and stop listening. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const c of this.conns) {
+        c.dropped = true;
+        c.ws.close(CloseCode.goingAway, "hub shutting down");
+      }
+      const deadline = setTimeout(() => {
+        for (const c of this.conns) c.ws.terminate();
+      }, Math.min(this.o.closeGraceMs, 1000));
+      await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+      while (this.conns.size > 0) await new Promise((r) => setTimeout(r, 10));
+      clearTimeout(deadline);
+    })();
+    return this.closing;
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private accept(ws: WebSocket, label: string): void {
+    if (this.closing || this.conns.size >= this.o.maxConnections) {
+      ws.close(CloseCode.tryAgainLater, this.closing ? "hub shutting down" : `hub connection limit (${this.o.maxConnections}) reached`);
+      return;
+    }
+    const conn = new Connection(ws, label);
+    this.conns.add(conn);
+    ws.on("message", (data, isBinary) => this.onMessage(conn, data, isBinary));
+    ws.on("error", (err) => this.o.onLog(`hub: connection ${label}: ${err.message}`));
+    ws.on("close", (code, reason) => {
+      this.conns.delete(conn);
+      conn.subs.clear();
+      const removed = this.store.dropOwner(conn);
+      if (removed.length > 0) this.o.onLog(`hub: connection ${label} closed (${code} ${reason.toString()}); its components left: ${removed.join(", ")}`);
+    });
+    ws.send(
+      stringifyJson(
+        message({
+          type: "hello",
+          server: HUB_SERVER_NAME,
+          protocol: HUB_PROTOCOL_VERSION,
+          instance: this.instanceId,
+          max_message_bytes: BigInt(this.o.maxMessageBytes),
+          last_seq: BigInt(this.store.lastSeq),
+        }),
+      ),
+    );
+  }
+
+  private onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
+    if (conn.dropped) return;
+    if (isBinary) {
+      this.reply(conn, errorMessage(null, "bad_request", "binary messages are not accepted; send JSON text"));
+      return;
+    }
+    const text = Buffer.isBuffer(data) ? data.toString("utf8") : Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data).toString("utf8");
+    let req: HubRequest;
+    try {
+      req = parseRequest(text);
+    } catch (err) {
+      const e = err as RequestError;
+      this.reply(conn, errorMessage(e.id ?? null, e.code ?? "bad_request", e.message));
+      return;
+    }
+    try {
+      this.handle(conn, req);
+    } catch (err) {
+      const code = err instanceof HubError ? err.code : "bad_request";
+      this.reply(conn, errorMessage(req.id, code, (err as Error).message));
+    }
+  }
+
+  private handle(conn: Connection, req: HubRequest): void {
+    switch (req.type) {
+      case "register": {
+        const e = this.store.register(conn, req.component, req.value, req.session);
+        this.reply(conn, stringifyJson(message({ type: "registered", id: req.id, seq: BigInt(e.event.seq) })));
+        return;
+      }
+      case "update": {
+        const e = this.store.update(req.component, req.value);
+        this.reply(conn, stringifyJson(message({ type: "updated", id: req.id, seq: BigInt(e.event.seq) })));
+        return;
+      }
+      case "snapshot": {
+        const settings = new Map<string, JsonValue>();
+        for (const [addr, v] of this.store.snapshot()) settings.set(addr, settingsValueToJson(v as SettingsValue));
+        this.reply(conn, stringifyJson(message({ type: "snapshot", id: req.id, last_seq: BigInt(this.store.lastSeq), settings })));
+        return;
+      }
+      case "events": {
+        const { events, more } = this.store.eventsAfter(req.afterSeq, this.o.replyChunkBytes);
+        const head = stringifyJson(message({ type: "events", id: req.id, more, last_seq: BigInt(this.store.lastSeq) }));
+        this.reply(conn, `${head.slice(0, -1)}, "events": [${events.map((e) => e.json).join(", ")}]}`);
+        return;
+      }
+      case "subscribe": {
+        const key = idKey(req.id);
+        if (conn.subs.has(key)) throw new HubError("bad_request", `a subscription with id ${String(req.id)} is already open on this connection`);
+        if (conn.subs.size >= this.o.maxSubscriptionsPerConnection) {
+          throw new HubError("limit_exceeded", `at most ${this.o.maxSubscriptionsPerConnection} subscriptions per connection`);
+        }
+        // Like ezmsg: replay what is retained after afterSeq (a trimmed start is a silent gap the
+        // reader sees in the seqs), then every new event. Registration and replay start happen in
+        // this one synchronous step, so no append can fall between them.
+        const cursor = Math.max(Math.min(req.afterSeq, this.store.lastSeq), this.store.oldestRetainedSeq - 1);
+        const sub: Subscription = { id: req.id, idJson: stringifyJson(req.id), cursor };
+        conn.subs.set(key, sub);
+        this.reply(conn, stringifyJson(message({ type: "subscribed", id: req.id, last_seq: BigInt(this.store.lastSeq) })));
+        this.pump(conn);
+        return;
+      }
+      case "unsubscribe": {
+        if (!conn.subs.delete(idKey(req.subscription))) throw new HubError("bad_request", `no subscription ${String(req.subscription)} on this connection`);
+        this.reply(conn, stringifyJson(message({ type: "unsubscribed", id: req.id })));
+        return;
+      }
+      case "session_components": {
+        const list = this.store.sessionComponents(req.session);
+        this.reply(conn, stringifyJson(message({ type: "session_components", id: req.id, components: list })));
+        return;
+      }
+    }
+  }
+
+  private reply(conn: Connection, text: string): void {
+    if (conn.dropped) return;
+    if (conn.ws.bufferedAmount > this.o.maxBufferedBytes) {
+      this.drop(conn, CloseCode.notReading, `client does not read its replies (${conn.ws.bufferedAmount} bytes queued)`);
+      return;
+    }
+    conn.ws.send(text);
+  }
+
+  private fanOut(_e: StoredEvent): void {
+    const oldest = this.store.oldestRetainedSeq;
+    const last = this.store.lastSeq;
+    for (const conn of this.conns) {
+      if (conn.subs.size === 0 || conn.dropped) continue;
+      let behind: string | null = null;
+      for (const sub of conn.subs.values()) {
+        if (sub.cursor + 1 < oldest) behind = `reader too slow: seq ${sub.cursor + 1} left the history before it was sent`;
+        else if (last - sub.cursor > this.o.maxReaderLagEvents) behind = `reader too slow: ${last - sub.cursor} events behind (limit ${this.o.maxReaderLagEvents})`;
+      }
+      if (behind) this.drop(conn, CloseCode.slowReader, behind);
+      else this.pump(conn);
+    }
+  }
+
+  /** Hand each subscription's next events to the socket while its buffer is below the high-water mark. */
+  private pump(conn: Connection): void {
+    const ws = conn.ws;
+    for (const sub of conn.subs.values()) {
+      while (!conn.dropped && sub.cursor < this.store.lastSeq && ws.readyState === WebSocket.OPEN) {
+        if (ws.bufferedAmount >= this.o.readerHighWaterBytes) return; // resumed from a send callback
+        const next = this.store.eventAt(sub.cursor + 1);
+        if (!next) {
+          this.drop(conn, CloseCode.slowReader, `reader too slow: seq ${sub.cursor + 1} left the history before it was sent`);
+          return;
+        }
+        sub.cursor = next.event.seq;
+        ws.send(`{"type": "event", "subscription": ${sub.idJson}, "event": ${next.json}}`, (err) => {
+          if (!err && !conn.dropped) this.pump(conn);
+        });
+      }
+    }
+  }
+
+  private drop(conn: Connection, code: number, reason: string): void {
+    if (conn.dropped) return;
+    conn.dropped = true;
+    conn.subs.clear();
+    if (code === CloseCode.slowReader) this.droppedReaders++;
+    this.o.onLog(`hub: dropping ${conn.label}: ${reason}`);
+    conn.ws.close(code, closeReason(reason));
+    setTimeout(() => conn.ws.terminate(), this.o.closeGraceMs).unref();
+  }
+}
+
+export { HubError };
