@@ -7,10 +7,10 @@
  *   journal is written by us, so it means damage, and recovery must not guess.
  * - Blank lines are ignored (as in event logs).
  */
-import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import type { PipelineSettingsEvent } from "../events/event.js";
 import { parseEvent } from "../events/event-codec.js";
+import { type RawLine, decodeLine, readRawLines as rawLines } from "../producer/sources/jsonl-log.js";
 import { JournalFormatError, type JournalHeader, decodeEnd, decodeHeader, isEndLine, isHeaderLine } from "./format.js";
 
 export interface JournalEntry {
@@ -34,53 +34,8 @@ export interface JournalContents {
   torn?: TornTail;
 }
 
-interface RawLine {
-  line: number;
-  bytes: Uint8Array;
-  /** Ended by `\n` (false only for the last line of the file). */
-  terminated: boolean;
-}
-
-const NEWLINE = 0x0a;
-
-/** Split a file into lines on `\n` bytes, streaming (lines of any length). */
-async function* rawLines(path: string, chunkSize = 1 << 20): AsyncGenerator<RawLine> {
-  const stream = createReadStream(path, { highWaterMark: chunkSize });
-  let parts: Buffer[] = [];
-  let line = 0;
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      let from = 0;
-      for (;;) {
-        const nl = chunk.indexOf(NEWLINE, from);
-        if (nl < 0) break;
-        parts.push(chunk.subarray(from, nl));
-        line++;
-        yield { line, bytes: parts.length === 1 ? parts[0]! : Buffer.concat(parts), terminated: true };
-        parts = [];
-        from = nl + 1;
-      }
-      if (from < chunk.length) parts.push(chunk.subarray(from));
-    }
-    if (parts.length > 0) {
-      line++;
-      yield { line, bytes: Buffer.concat(parts), terminated: false };
-    }
-  } finally {
-    stream.destroy();
-  }
-}
-
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-
-function decodeLine(raw: RawLine): string {
-  let text: string;
-  try {
-    text = strictUtf8.decode(raw.bytes);
-  } catch {
-    throw new Error("not valid UTF-8");
-  }
-  return text.endsWith("\r") ? text.slice(0, -1) : text;
+function decodeJournalLine(raw: RawLine): string {
+  return decodeLine(raw.bytes);
 }
 
 export class JournalReader {
@@ -106,7 +61,7 @@ export class JournalReader {
     for await (const raw of rawLines(path)) {
       let text: string;
       try {
-        text = decodeLine(raw);
+        text = decodeJournalLine(raw);
       } catch (err) {
         throw new JournalFormatError(`${path}:1: ${(err as Error).message}`);
       }
@@ -128,7 +83,7 @@ export class JournalReader {
       let problem: string | undefined;
       let text = "";
       try {
-        text = decodeLine(raw);
+        text = decodeJournalLine(raw);
         if (text.trim() === "") continue;
         if (ended) throw new Error("a line after the clean-close end line");
         if (isHeaderLine(text)) throw new Error("a second journal header (two journals joined?)");
