@@ -49,8 +49,26 @@ export function sanitizeSettingsValue(value: JsonValue): CellValue {
   if (value === null) return "None";
   if (typeof value === "bigint") return value < INT64_MIN || value > INT64_MAX ? value.toString() : value;
   if (typeof value === "number" || typeof value === "boolean" || typeof value === "string") return value;
-  if (Array.isArray(value)) return sanitizeSequence(value);
+  if (Array.isArray(value)) return arrayDepth(value, MAX_CELL_RANK) > MAX_CELL_RANK ? stringifyJson(value) : sanitizeSequence(value);
   return stringifyJson(value);
+}
+
+/**
+ * Deepest array nesting a typed cell may have: HDF5 datasets have at most 32 dimensions
+ * (H5S_MAX_RANK), and a table column spends one on the row axis. Deeper sequences are stored as
+ * JSON text, like ragged ones, instead of failing the table.
+ */
+export const MAX_CELL_RANK = 31;
+
+/** Array nesting depth of `v` (`[]` is 1, `[[1]]` is 2), counting no further than `limit + 1`. */
+function arrayDepth(v: JsonValue, limit: number): number {
+  if (!Array.isArray(v)) return 0;
+  let deepest = 0;
+  for (const item of v) {
+    if (deepest > limit) break;
+    deepest = Math.max(deepest, arrayDepth(item, limit - 1));
+  }
+  return deepest + 1;
 }
 
 function sanitizeSequence(items: JsonValue[]): CellValue {
