@@ -236,7 +236,7 @@ describe("hub server over real sockets", () => {
   });
 
   it("a slow reader does not block publishers and is dropped with a clear reason past the bound", async () => {
-    const hub = await startHub({ historyLimit: 200, readerHighWaterBytes: 64 * 1024 });
+    const hub = await startHub({ historyLimit: 200, readerHighWaterBytes: 64 * 1024, closeGraceMs: 30_000 });
     const pub = track(await HubPublisher.connect(hub.url));
     await pub.register("A", s({ v: "" }));
     const slow = await RawClient.open(hub.url);
