@@ -22,18 +22,28 @@ import {
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
-/** Flatten nested mappings into dotted keys; a non-mapping top-level value is keyed `value`. */
+/**
+ * Flatten nested mappings into dotted field paths; a non-mapping top-level value is keyed `value`.
+ * Paths are unambiguous, so two settings never share one: a `.` or `\` inside a key is escaped
+ * with `\` (`{"a.b": 1}` → `a\.b`, `{"a": {"b": 2}}` → `a.b`) and empty keys stay empty segments
+ * (`{"": {"x": 1}}` → `.x`, not `x`). Column names are derived from these paths (the escapes
+ * sanitize away) and collisions among them are resolved by {@link ColumnNamer}.
+ */
 export function flattenSettings(value: JsonValue, prefix = ""): Map<string, JsonValue> {
   const out = new Map<string, JsonValue>();
-  const walk = (v: JsonValue, p: string): void => {
+  const walk = (v: JsonValue, p: string | undefined): void => {
     if (isJsonObject(v)) {
-      for (const [k, sub] of v) walk(sub, p ? `${p}.${k}` : k);
+      for (const [k, sub] of v) walk(sub, p === undefined ? pathSegment(k) : `${p}.${pathSegment(k)}`);
       return;
     }
-    out.set(p || "value", v);
+    out.set(p ?? "value", v);
   };
-  walk(value, prefix);
+  walk(value, prefix === "" ? undefined : prefix);
   return out;
+}
+
+function pathSegment(key: string): string {
+  return /[.\\]/.test(key) ? key.replace(/[.\\]/g, "\\$&") : key;
 }
 
 /** A settings field path as a tabular-safe column name (the reference's rule). */
