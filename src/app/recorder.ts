@@ -19,11 +19,19 @@ import { type SinkName, SinkSet } from "./sink-set.js";
 /** Where accepted events go before the sinks (the journal); a no-op journal is allowed. */
 export interface EventJournal {
   append(event: PipelineSettingsEvent): void;
-  close(): Promise<void>;
+  /** Make everything appended durable, record where the recording ended, and close. */
+  close(closeTime?: number): Promise<void>;
 }
 
 export interface JournalFactory {
-  (info: { nwbPath: string; sinks: readonly SinkName[]; meta: NwbMetadata; sessionStartTime: Date; timestampsReferenceTime: Date }): Promise<EventJournal>;
+  (info: {
+    nwbPath: string;
+    sinks: readonly SinkName[];
+    meta: NwbMetadata;
+    sessionStartTime: Date;
+    timestampsReferenceTime: Date;
+    source?: string;
+  }): Promise<EventJournal>;
 }
 
 export interface RecorderOptions {
@@ -36,6 +44,8 @@ export interface RecorderOptions {
   /** How long to wait for the startup snapshot to end before writing anyway (default 3 s). */
   startupWaitMs?: number;
   journal?: JournalFactory;
+  /** Where events come from, for the journal header (e.g. "ezmsg://127.0.0.1:25978"). */
+  source?: string;
   /** Local monotonic clock in seconds (the producer's clock). */
   monotonicNow?: () => number;
   wallNow?: () => Date;
@@ -99,6 +109,11 @@ export class Recorder {
     this.stopping = true;
   }
 
+  /** The segment being written (for a status line). */
+  get currentPath(): string {
+    return this.sinks?.output.open?.path ?? this.options.outPath;
+  }
+
   /** Current recording time in file seconds (for close and status). */
   fileTimeNow(): number {
     return this.mono() - this.origin;
@@ -144,6 +159,7 @@ export class Recorder {
         meta,
         sessionStartTime: meta.session_start_time!,
         timestampsReferenceTime: reference,
+        ...(this.options.source !== undefined ? { source: this.options.source } : {}),
       });
     }
   }
@@ -181,7 +197,7 @@ export class Recorder {
         this.stats.outputs = this.sinks.output.writtenSegments.map((s) => s.path);
       }
     } finally {
-      await this.journal?.close();
+      await this.journal?.close(closeTime);
     }
   }
 }

@@ -4,6 +4,10 @@
  */
 import yargs, { type Argv } from "yargs";
 import { convertCommand } from "./commands/convert.js";
+import { demoCommand } from "./commands/demo.js";
+import { hubCommand } from "./commands/hub.js";
+import { recordCommand } from "./commands/record.js";
+import { recoverCommand } from "./commands/recover.js";
 import { type CommandContext, UsageError } from "./context.js";
 
 export async function main(argv: string[]): Promise<number> {
@@ -22,7 +26,12 @@ export async function main(argv: string[]): Promise<number> {
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
     });
-  for (const command of [convertCommand]) parser = parser.command(command(ctx));
+  parser = parser
+    .command(demoCommand(ctx))
+    .command(recordCommand(ctx))
+    .command(hubCommand(ctx))
+    .command(convertCommand(ctx))
+    .command(recoverCommand(ctx));
   try {
     await parser.parseAsync();
   } catch (err) {

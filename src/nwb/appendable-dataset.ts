@@ -47,7 +47,8 @@ export class AppendableDataset {
   static create(module: H5Module, file: H5File, path: string, spec: AppendableSpec): AppendableDataset {
     const rowShape = spec.rowShape ?? [];
     const rowSize = rowShape.reduce((a, b) => a * b, 1);
-    const chunkRows = spec.chunkRows ?? Math.max(16, Math.min(4096, Math.floor(65536 / Math.max(1, rowSize * 8))));
+    // About 8 KiB per chunk: HDF5 allocates whole chunks, and settings tables are often short.
+    const chunkRows = spec.chunkRows ?? Math.max(16, Math.min(1024, Math.floor(8192 / Math.max(1, rowSize * 8))));
     const slash = path.lastIndexOf("/");
     const parent = slash <= 0 ? file : file.get(path.slice(0, slash));
     if (!parent || !("create_dataset" in parent)) throw new Error(`cannot create ${path}: parent group is missing`);

@@ -10,6 +10,7 @@ import { TIME_ORIGINS, type TimeOrigin } from "../../app/time-origin.js";
 import { DEFAULT_SESSION_DESCRIPTION, type NwbMetadata, loadMetadataFile } from "../../nwb/metadata.js";
 import { type CommandContext, UsageError } from "../context.js";
 import { ProgressBar } from "../progress.js";
+import { warnIfNoSubject } from "../shared-options.js";
 
 interface ConvertArgs {
   inputs: string[];
@@ -68,12 +69,6 @@ export function convertCommand(ctx: CommandContext): CommandModule<object, Conve
       ctx.exitCode = failed > 0 ? 1 : 0;
     },
   };
-}
-
-/** nwbinspector reports a file without a Subject as CRITICAL; say so before writing one. */
-export function warnIfNoSubject(ctx: CommandContext, meta: NwbMetadata): void {
-  if (meta.subject) return;
-  ctx.stderr.write("note: no subject in the metadata (--meta); nwbinspector reports such files as CRITICAL (check_subject_exists)\n");
 }
 
 function printSummary(ctx: CommandContext, inputs: string[], results: ConvertResult[]): number {
