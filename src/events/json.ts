@@ -36,7 +36,8 @@ export function isJsonObject(v: JsonValue | undefined): v is JsonObject {
   return v instanceof Map;
 }
 
-const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
+/** The first `"`, `\` or control character at or after `lastIndex` (for the string fast path). */
+const STRING_SPECIAL = /["\\\u0000-\u001f]/g;
 
 class Parser {
   private pos = 0;
@@ -59,33 +60,37 @@ class Parser {
 
   private skipWs(): void {
     const t = this.text;
-    while (this.pos < t.length && WS.has(t.charCodeAt(this.pos))) this.pos++;
+    for (;;) {
+      const c = t.charCodeAt(this.pos); // NaN past the end
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return;
+      this.pos++;
+    }
   }
 
   private parseValue(depth: number): JsonValue {
     const t = this.text;
     if (this.pos >= t.length) this.fail("unexpected end of input");
-    const c = t[this.pos];
+    const c = t.charCodeAt(this.pos);
     switch (c) {
-      case "{":
+      case 0x7b: // {
         return this.parseObject(depth + 1);
-      case "[":
+      case 0x5b: // [
         return this.parseArray(depth + 1);
-      case '"':
+      case 0x22: // "
         return this.parseString();
-      case "t":
+      case 0x74: // t
         return this.literal("true", true);
-      case "f":
+      case 0x66: // f
         return this.literal("false", false);
-      case "n":
+      case 0x6e: // n
         return this.literal("null", null);
-      case "N":
+      case 0x4e: // N
         return this.literal("NaN", Number.NaN);
-      case "I":
+      case 0x49: // I
         return this.literal("Infinity", Number.POSITIVE_INFINITY);
       default:
-        if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) return this.parseNumber();
-        return this.fail(`unexpected character ${JSON.stringify(c)}`);
+        if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.parseNumber();
+        return this.fail(`unexpected character ${JSON.stringify(t[this.pos])}`);
     }
   }
 
@@ -104,30 +109,31 @@ class Parser {
     const out: JsonObject = new Map();
     this.pos++; // {
     this.skipWs();
-    if (this.text[this.pos] === "}") {
+    const t = this.text;
+    if (t.charCodeAt(this.pos) === 0x7d) {
       this.pos++;
       return out;
     }
     for (;;) {
       this.skipWs();
-      if (this.text[this.pos] !== '"') this.fail("expected a string key");
+      if (t.charCodeAt(this.pos) !== 0x22) this.fail("expected a string key");
       const key = this.parseString();
       this.skipWs();
-      if (this.text[this.pos] !== ":") this.fail("expected ':' after key");
+      if (t.charCodeAt(this.pos) !== 0x3a) this.fail("expected ':' after key");
       this.pos++;
       this.skipWs();
       out.set(key, this.parseValue(depth));
       this.skipWs();
-      const c = this.text[this.pos];
-      if (c === ",") {
+      const c = t.charCodeAt(this.pos);
+      if (c === 0x2c) {
         this.pos++;
         continue;
       }
-      if (c === "}") {
+      if (c === 0x7d) {
         this.pos++;
         return out;
       }
-      this.fail(c === undefined ? "unexpected end of input in object" : "expected ',' or '}' in object");
+      this.fail(this.pos >= t.length ? "unexpected end of input in object" : "expected ',' or '}' in object");
     }
   }
 
@@ -136,7 +142,8 @@ class Parser {
     const out: JsonValue[] = [];
     this.pos++; // [
     this.skipWs();
-    if (this.text[this.pos] === "]") {
+    const t = this.text;
+    if (t.charCodeAt(this.pos) === 0x5d) {
       this.pos++;
       return out;
     }
@@ -144,23 +151,24 @@ class Parser {
       this.skipWs();
       out.push(this.parseValue(depth));
       this.skipWs();
-      const c = this.text[this.pos];
-      if (c === ",") {
+      const c = t.charCodeAt(this.pos);
+      if (c === 0x2c) {
         this.pos++;
         continue;
       }
-      if (c === "]") {
+      if (c === 0x5d) {
         this.pos++;
         return out;
       }
-      this.fail(c === undefined ? "unexpected end of input in array" : "expected ',' or ']' in array");
+      this.fail(this.pos >= t.length ? "unexpected end of input in array" : "expected ',' or ']' in array");
     }
   }
 
   private parseNumber(): number | bigint {
     const t = this.text;
     const start = this.pos;
-    if (t[this.pos] === "-") {
+    const negative = t.charCodeAt(this.pos) === 0x2d;
+    if (negative) {
       this.pos++;
       if (t.startsWith("Infinity", this.pos)) {
         this.pos += "Infinity".length;
@@ -168,32 +176,46 @@ class Parser {
       }
     }
     const digitsFrom = this.pos;
-    while (this.pos < t.length && t[this.pos]! >= "0" && t[this.pos]! <= "9") this.pos++;
+    // Integer digits, also accumulated: up to 15 digits the value is exact in a double.
+    let value = 0;
+    for (let c = t.charCodeAt(this.pos); c >= 0x30 && c <= 0x39; c = t.charCodeAt(++this.pos)) value = value * 10 + (c - 0x30);
     if (this.pos === digitsFrom) this.fail("invalid number", start);
-    if (t[digitsFrom] === "0" && this.pos - digitsFrom > 1) this.fail("invalid number (leading zero)", start);
+    if (t.charCodeAt(digitsFrom) === 0x30 && this.pos - digitsFrom > 1) this.fail("invalid number (leading zero)", start);
     let isFloat = false;
-    if (t[this.pos] === ".") {
+    if (t.charCodeAt(this.pos) === 0x2e) {
       isFloat = true;
       this.pos++;
       const f = this.pos;
-      while (this.pos < t.length && t[this.pos]! >= "0" && t[this.pos]! <= "9") this.pos++;
+      while (isDigit(t.charCodeAt(this.pos))) this.pos++;
       if (this.pos === f) this.fail("invalid number (no digits after '.')", start);
     }
-    if (t[this.pos] === "e" || t[this.pos] === "E") {
+    const e = t.charCodeAt(this.pos);
+    if (e === 0x65 || e === 0x45) {
       isFloat = true;
       this.pos++;
-      if (t[this.pos] === "+" || t[this.pos] === "-") this.pos++;
-      const e = this.pos;
-      while (this.pos < t.length && t[this.pos]! >= "0" && t[this.pos]! <= "9") this.pos++;
-      if (this.pos === e) this.fail("invalid number (no digits in exponent)", start);
+      const sign = t.charCodeAt(this.pos);
+      if (sign === 0x2b || sign === 0x2d) this.pos++;
+      const from = this.pos;
+      while (isDigit(t.charCodeAt(this.pos))) this.pos++;
+      if (this.pos === from) this.fail("invalid number (no digits in exponent)", start);
     }
-    const literal = t.slice(start, this.pos);
-    return isFloat ? Number(literal) : BigInt(literal);
+    if (isFloat) return Number(t.slice(start, this.pos));
+    if (this.pos - digitsFrom <= 15) return BigInt(negative ? -value : value);
+    return BigInt(t.slice(start, this.pos));
   }
 
   private parseString(): string {
     const t = this.text;
     const start = this.pos;
+    // Fast path: no escape and no control character before the closing quote.
+    STRING_SPECIAL.lastIndex = start + 1;
+    if (STRING_SPECIAL.test(t)) {
+      const end = STRING_SPECIAL.lastIndex - 1;
+      if (t.charCodeAt(end) === 0x22) {
+        this.pos = end + 1;
+        return t.slice(start + 1, end);
+      }
+    }
     this.pos++; // opening quote
     let out = "";
     let chunkStart = this.pos;
@@ -250,6 +272,10 @@ class Parser {
   }
 }
 
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
 /** Parse JSON text into the lossless value model. Throws {@link JsonSyntaxError}. */
 export function parseJson(text: string, options: JsonParseOptions = {}): JsonValue {
   return new Parser(text, options.maxDepth ?? DEFAULT_MAX_JSON_DEPTH).parseDocument();
@@ -262,7 +288,8 @@ export function formatFloat(n: number): string {
   if (n === Number.NEGATIVE_INFINITY) return "-Infinity";
   if (Object.is(n, -0)) return "-0.0";
   const s = String(n);
-  return /[.e]/.test(s) ? s : `${s}.0`;
+  // Only integral values below 1e21 print without '.' or 'e' (1e21 prints as "1e+21").
+  return Number.isInteger(n) && Math.abs(n) < 1e21 ? `${s}.0` : s;
 }
 
 /**
@@ -270,35 +297,38 @@ export function formatFloat(n: number): string {
  * floats, exact big integers and NaN/Infinity as Python writes them. Non-ASCII is written as UTF-8.
  */
 export function stringifyJson(value: JsonValue): string {
-  const parts: string[] = [];
-  write(value, parts);
-  return parts.join("");
+  return write(value);
 }
 
-function write(v: JsonValue, out: string[]): void {
-  if (v === null) out.push("null");
-  else if (typeof v === "boolean") out.push(v ? "true" : "false");
-  else if (typeof v === "bigint") out.push(v.toString());
-  else if (typeof v === "number") out.push(formatFloat(v));
-  else if (typeof v === "string") out.push(JSON.stringify(v));
-  else if (Array.isArray(v)) {
-    out.push("[");
-    v.forEach((item, i) => {
-      if (i > 0) out.push(", ");
-      write(item, out);
-    });
-    out.push("]");
-  } else {
-    out.push("{");
-    let first = true;
-    for (const [k, item] of v) {
-      if (!first) out.push(", ");
-      first = false;
-      out.push(JSON.stringify(k), ": ");
-      write(item, out);
-    }
-    out.push("}");
+// Built by concatenation (V8 keeps ropes; cheaper than collecting parts and joining).
+function write(v: JsonValue): string {
+  switch (typeof v) {
+    case "string":
+      return JSON.stringify(v);
+    case "number":
+      return formatFloat(v);
+    case "bigint":
+      return v.toString();
+    case "boolean":
+      return v ? "true" : "false";
   }
+  if (v === null) return "null";
+  if (Array.isArray(v)) {
+    let s = "[";
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) s += ", ";
+      s += write(v[i]!);
+    }
+    return `${s}]`;
+  }
+  let s = "{";
+  let first = true;
+  for (const [k, item] of v) {
+    if (!first) s += ", ";
+    first = false;
+    s += `${JSON.stringify(k)}: ${write(item)}`;
+  }
+  return `${s}}`;
 }
 
 /** Build a JsonObject from a plain object literal (tests and producers written in TS). */

@@ -32,7 +32,7 @@ export class AppendableDataset {
 
   private constructor(
     private readonly module: H5Module,
-    private readonly file: H5File,
+    private file: H5File,
     readonly path: string,
     readonly type: ElementType,
     rowShape: readonly number[],
@@ -73,6 +73,11 @@ export class AppendableDataset {
     if (!ds || !("shape" in ds) || !ds.shape) throw new Error(`${path} is not a dataset`);
     const [rows, ...rowShape] = ds.shape;
     return new AppendableDataset(module, file, path, type, rowShape, rows ?? 0);
+  }
+
+  /** Point at the same dataset in a reopened file (see NwbFile.reopen). */
+  rebind(file: H5File): void {
+    this.file = file;
   }
 
   /** Rows in the dataset once pending rows are flushed. */
@@ -151,7 +156,72 @@ function checkRow(row: RowValue, rowSize: number, path: string): void {
   }
 }
 
+/** Typed arrays use the platform's byte order; HDF5 memory buffers here are little-endian. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+type NumericScalar = number | bigint | boolean | string;
+
 function packNumeric(type: Exclude<ElementType, "text">, rows: RowValue[], rowSize: number, path: string): Uint8Array {
+  if (!LITTLE_ENDIAN) return packNumericPortable(type, rows, rowSize, path);
+  const total = rows.length * rowSize;
+  // Same conversions as the DataView setters below (Number(), ToBigInt64, ToInt8/ToUint8), but
+  // stored through typed arrays, one monomorphic loop per type.
+  switch (type) {
+    case "float64": {
+      const out = new Float64Array(total);
+      let i = 0;
+      for (const row of rows) {
+        checkRow(row, rowSize, path);
+        if (row instanceof Float64Array) {
+          out.set(row, i);
+          i += rowSize;
+        } else if (typeof row === "object") {
+          for (let j = 0; j < rowSize; j++) out[i++] = Number((row as ArrayLike<NumericScalar>)[j]);
+        } else {
+          out[i++] = Number(row);
+        }
+      }
+      return new Uint8Array(out.buffer);
+    }
+    case "int64": {
+      const out = new BigInt64Array(total);
+      let i = 0;
+      for (const row of rows) {
+        checkRow(row, rowSize, path);
+        if (row instanceof BigInt64Array) {
+          out.set(row, i);
+          i += rowSize;
+        } else if (typeof row === "object") {
+          for (let j = 0; j < rowSize; j++) out[i++] = toBigInt((row as ArrayLike<NumericScalar>)[j]!);
+        } else {
+          out[i++] = toBigInt(row);
+        }
+      }
+      return new Uint8Array(out.buffer);
+    }
+    case "int8":
+    case "uint8": {
+      const out = type === "int8" ? new Int8Array(total) : new Uint8Array(total);
+      let i = 0;
+      for (const row of rows) {
+        checkRow(row, rowSize, path);
+        if (typeof row === "object") {
+          for (let j = 0; j < rowSize; j++) out[i++] = Number((row as ArrayLike<NumericScalar>)[j]);
+        } else {
+          out[i++] = Number(row);
+        }
+      }
+      return new Uint8Array(out.buffer);
+    }
+  }
+}
+
+function toBigInt(v: NumericScalar): bigint {
+  return typeof v === "bigint" ? v : BigInt(typeof v === "boolean" ? Number(v) : v);
+}
+
+/** Byte-order independent packing (used on big-endian hosts). */
+function packNumericPortable(type: Exclude<ElementType, "text">, rows: RowValue[], rowSize: number, path: string): Uint8Array {
   const total = rows.length * rowSize;
   const bytes = new Uint8Array(total * ELEMENT_BYTES[type]);
   const put = numericWriter(type, bytes);
@@ -181,6 +251,9 @@ function numericWriter(type: Exclude<ElementType, "text">, bytes: Uint8Array): (
   }
 }
 
+/** Text that {@link textProblem} may reject: a NUL or any surrogate (paired ones are fine). */
+const MAYBE_BAD_TEXT = /[\u0000\ud800-\udfff]/;
+
 function flattenText(rows: RowValue[], rowSize: number, path: string): string[] {
   const out: string[] = [];
   for (const row of rows) {
@@ -190,6 +263,7 @@ function flattenText(rows: RowValue[], rowSize: number, path: string): string[] 
     else out.push(String(row));
   }
   for (const s of out) {
+    if (!MAYBE_BAD_TEXT.test(s)) continue; // native scan; the precise rule only when needed
     const problem = textProblem(s);
     if (problem) throw new Error(`${path}: text ${problem}`);
   }

@@ -27,26 +27,38 @@ export function withHeapBytes<T>(module: H5Module, bytes: Uint8Array, use: (ptr:
 /**
  * Lay out variable-length UTF-8 strings as HDF5 expects in memory: an array of 4-byte pointers to
  * NUL-terminated strings. Strings must not contain NUL (HDF5 would cut them there).
+ *
+ * The whole batch is encoded by one native call, straight into the heap: the strings joined by
+ * NUL (which is also each one's terminator). A first try assumes ASCII (one byte per UTF-16 unit);
+ * if anything else is in the batch the encoder cannot fit it, and the batch is encoded again into
+ * its exact UTF-8 size.
  */
 export function withHeapVlenStrings<T>(module: H5Module, strings: readonly string[], use: (ptr: number) => T): T {
-  const encoded = strings.map((s) => utf8.encode(s));
-  const textSize = encoded.reduce((n, b) => n + b.byteLength + 1, 0);
-  const textPtr = malloc(module, textSize);
+  const n = strings.length;
+  const joined = `${strings.join("\u0000")}\u0000`;
+  let textSize = joined.length;
+  let textPtr = malloc(module, textSize);
   let tablePtr = 0;
   try {
-    tablePtr = malloc(module, 4 * strings.length);
-    const heap = module.HEAPU8; // after both allocations
-    const view = new DataView(heap.buffer);
+    const ascii = utf8.encodeInto(joined, module.HEAPU8.subarray(textPtr, textPtr + textSize)).read === joined.length;
+    if (!ascii) {
+      module._free(textPtr);
+      textPtr = 0;
+      textSize = Buffer.byteLength(joined, "utf8");
+      textPtr = malloc(module, textSize);
+      utf8.encodeInto(joined, module.HEAPU8.subarray(textPtr, textPtr + textSize));
+    }
+    tablePtr = malloc(module, 4 * n);
+    const view = new DataView(module.HEAPU8.buffer); // after the last allocation
     let at = textPtr;
-    encoded.forEach((bytes, i) => {
-      heap.set(bytes, at);
-      heap[at + bytes.byteLength] = 0;
+    for (let i = 0; i < n; i++) {
       view.setUint32(tablePtr + 4 * i, at, true);
-      at += bytes.byteLength + 1;
-    });
+      const s = strings[i]!;
+      at += (ascii ? s.length : Buffer.byteLength(s, "utf8")) + 1;
+    }
     return use(tablePtr);
   } finally {
     if (tablePtr) module._free(tablePtr);
-    module._free(textPtr);
+    if (textPtr) module._free(textPtr);
   }
 }
