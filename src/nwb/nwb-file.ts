@@ -33,13 +33,19 @@ export interface CreateOptions {
 
 export class NwbFile {
   private readonly flushables: Flushable[] = [];
+  private readonly appendables: AppendableDataset[] = [];
   private closed = false;
 
   private constructor(
     readonly module: H5Module,
-    readonly file: H5File,
+    private h5: H5File,
     readonly path: string,
   ) {}
+
+  /** The open HDF5 file; a different object after {@link reopen}. */
+  get file(): H5File {
+    return this.h5;
+  }
 
   static async create(path: string, meta: NwbMetadata, options: CreateOptions = {}): Promise<NwbFile> {
     const { module, file } = await openHdf5(path, options.overwrite ? "w" : "x");
@@ -146,11 +152,37 @@ export class NwbFile {
   }
 
   createAppendable(path: string, spec: Parameters<typeof AppendableDataset.create>[3]): AppendableDataset {
-    return AppendableDataset.create(this.module, this.file, path, spec);
+    return this.track(AppendableDataset.create(this.module, this.file, path, spec));
   }
 
   openAppendable(path: string, type: Parameters<typeof AppendableDataset.open>[3]): AppendableDataset {
-    return AppendableDataset.open(this.module, this.file, path, type);
+    return this.track(AppendableDataset.open(this.module, this.file, path, type));
+  }
+
+  private track(ds: AppendableDataset): AppendableDataset {
+    this.appendables.push(ds);
+    return ds;
+  }
+
+  /**
+   * Flush, close the HDF5 file, run `patch` on the closed file, and reopen it ("a"). Every
+   * AppendableDataset made through this file follows to the reopened file. Objects taken from
+   * {@link file} before (groups, datasets) belong to the closed file: get them again. If reopening
+   * fails, this NwbFile is closed.
+   */
+  async reopen(patch: (path: string) => Promise<unknown>): Promise<void> {
+    if (this.closed) throw new Error(`${this.path} is closed`);
+    this.flush();
+    this.closed = true;
+    this.h5.close();
+    try {
+      await patch(this.path);
+    } finally {
+      const { file } = await openHdf5(this.path, "a");
+      this.h5 = file;
+      for (const ds of this.appendables) ds.rebind(file);
+      this.closed = false;
+    }
   }
 
   /** Typed objects register here so that {@link flush} writes their staged rows. */

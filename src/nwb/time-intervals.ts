@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { AppendableDataset, ElementType, RowValue } from "./appendable-dataset.js";
 import { setTextArrayAttr, setTextAttr, setTypeAttrs } from "./attributes.js";
+import { convertToBoolEnum, createBoolPlaceholder } from "./bool-dtype.js";
 import type { NwbFile } from "./nwb-file.js";
 
 export type ColumnType = "float64" | "int64" | "bool" | "text";
@@ -19,7 +20,11 @@ export interface ColumnSpec {
   description: string;
 }
 
-/** How each column type is stored. HDF5 bool (an enum) cannot be created with h5wasm: int8 0/1. */
+/**
+ * How each column type is appended. A bool column is h5py's bool (enum int8 FALSE=0/TRUE=1): created
+ * as a placeholder and converted while the file is briefly closed (src/nwb/bool-dtype.ts); rows are
+ * its raw bytes 0/1.
+ */
 const STORAGE: Record<ColumnType, ElementType> = { float64: "float64", int64: "int64", bool: "int8", text: "text" };
 
 const RESERVED = new Set(["id", "start_time", "stop_time"]);
@@ -38,7 +43,8 @@ export class TimeIntervals {
     this.nextId = BigInt(id.length);
   }
 
-  static create(nwb: NwbFile, name: string, description: string, columns: readonly ColumnSpec[]): TimeIntervals {
+  /** Create the table. With bool columns the file is closed and reopened once (NwbFile.reopen). */
+  static async create(nwb: NwbFile, name: string, description: string, columns: readonly ColumnSpec[]): Promise<TimeIntervals> {
     const path = `intervals/${name}`;
     if (nwb.has(path)) throw new Error(`${nwb.path} already has ${path}`);
     const seen = new Set<string>();
@@ -52,19 +58,30 @@ export class TimeIntervals {
     setTextAttr(g, "description", description);
     setTypeAttrs(g, "core", "TimeIntervals", randomUUID());
 
-    const column = (colName: string, type: ElementType, desc: string, cellShape: readonly number[] = []): AppendableDataset => {
-      const ds = nwb.createAppendable(`${path}/${colName}`, { type, rowShape: cellShape });
+    const describe = (colName: string, desc: string): void => {
       const h = nwb.dataset(`${path}/${colName}`);
       setTextAttr(h, "description", desc);
       setTypeAttrs(h, "hdmf-common", "VectorData", randomUUID());
+    };
+    const column = (colName: string, type: ElementType, desc: string, cellShape: readonly number[] = []): AppendableDataset => {
+      const ds = nwb.createAppendable(`${path}/${colName}`, { type, rowShape: cellShape });
+      describe(colName, desc);
       return ds;
     };
     const start = column("start_time", "float64", "Start time of epoch, in seconds");
     const stop = column("stop_time", "float64", "Stop time of epoch, in seconds");
-    const cells = new Map<string, AppendableDataset>();
-    for (const c of columns) cells.set(c.name, column(c.name, STORAGE[c.type], c.description, c.cellShape));
+    const bools = columns.filter((c) => c.type === "bool");
+    for (const c of bools) {
+      createBoolPlaceholder(nwb.file, `${path}/${c.name}`, { rowShape: c.cellShape ?? [] });
+      describe(c.name, c.description);
+    }
     const id = nwb.createAppendable(`${path}/id`, { type: "int64" });
     setTypeAttrs(nwb.dataset(`${path}/id`), "hdmf-common", "ElementIdentifiers", randomUUID());
+    if (bools.length > 0) await nwb.reopen((p) => convertToBoolEnum(p, bools.map((c) => `${path}/${c.name}`)));
+    const cells = new Map<string, AppendableDataset>();
+    for (const c of columns) {
+      cells.set(c.name, c.type === "bool" ? nwb.openAppendable(`${path}/${c.name}`, "int8") : column(c.name, STORAGE[c.type], c.description, c.cellShape));
+    }
 
     const table = new TimeIntervals(name, columns, id, start, stop, cells);
     nwb.register(table);
@@ -82,7 +99,7 @@ export class TimeIntervals {
     }
     for (const c of this.columns) {
       const v = values.get(c.name)!;
-      this.cells.get(c.name)!.append(c.type === "bool" && typeof v === "boolean" ? (v ? 1 : 0) : v);
+      this.cells.get(c.name)!.append(c.type === "bool" ? boolCell(v, c.name) : v);
     }
     this.start.append(startTime);
     this.stop.append(stopTime);
@@ -96,4 +113,14 @@ export class TimeIntervals {
     this.stop.flush();
     this.id.flush();
   }
+}
+
+/** A bool cell as the enum's raw bytes: `true`/`1` → 1, `false`/`0` → 0; anything else throws. */
+function boolCell(v: RowValue, column: string): RowValue {
+  const one = (x: unknown): number => {
+    if (x === true || x === 1) return 1;
+    if (x === false || x === 0) return 0;
+    throw new Error(`bool column "${column}" got ${String(x)}`);
+  };
+  return typeof v === "object" ? Array.from(v as ArrayLike<unknown>, one) : one(v);
 }

@@ -229,7 +229,7 @@ export class TableSink implements SettingsSink {
 
   private async writeRow(start: number, stop: number, component: string): Promise<void> {
     const nwb = await this.output.current();
-    this.table ??= TimeIntervals.create(nwb, this.tableName, TABLE_DESCRIPTION, this.columnSpecs());
+    this.table ??= await TimeIntervals.create(nwb, this.tableName, TABLE_DESCRIPTION, this.columnSpecs());
     const values = new Map<string, RowValue>([[UPDATED_COMPONENT_COLUMN, component]]);
     for (const col of this.schema!.keys()) {
       const v = this.state.get(col);
