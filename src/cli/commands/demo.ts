@@ -24,7 +24,7 @@ const DEMO_META: NwbMetadata = {
   session_description: "nwb-settings demo: settings of a simulated pipeline (no animal, no neural data)",
   experiment_description: "Four simulated components publish settings to the embedded hub and change them every 200 ms.",
   keywords: ["nwb-settings", "demo", "pipeline settings"],
-  subject: { subject_id: "simulated", description: "No animal: a simulated pipeline" },
+  subject: { subject_id: "simulated", sex: "U", description: "No animal: a simulated pipeline (sex U = unknown)" },
 };
 
 export function demoCommand(ctx: CommandContext): CommandModule<object, DemoArgs> {
