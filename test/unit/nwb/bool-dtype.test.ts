@@ -296,16 +296,11 @@ describe("NWB TimeIntervals with bool columns", () => {
     expect(r.validate).toEqual([]);
   });
 
-  it("a TimeIntervals bool column reads as bool once time-intervals.ts uses the enum storage", async (ctx) => {
+  it("a TimeIntervals bool column is the enum bool and reads as bool", async () => {
     const p = file("ti.nwb");
     const nwb = await NwbFile.create(p, { session_description: "ti" }, { overwrite: true });
     const t = await TimeIntervals.create(nwb, "flags", "d", [{ name: "on", type: "bool", description: "b" }]);
-    const meta = nwb.dataset("intervals/flags/on").metadata;
-    if (!isBoolEnumMetadata(meta) && meta.type === 0) {
-      nwb.close();
-      ctx.skip(); // still int8 0/1: integration pending (docs/bool-columns.md)
-      return;
-    }
+    expect(isBoolEnumMetadata(nwb.dataset("intervals/flags/on").metadata)).toBe(true);
     t.appendRow(0, 1, new Map([["on", true]]));
     nwb.close();
     const r = py("nwb", p, "flags");
