@@ -42,11 +42,40 @@ export interface ProducerLogger {
 export interface ProducerClock {
   wallNow(): number;
   monotonicNow(): number;
+  /**
+   * `wallNow() − monotonicNow()` from a single reading, in seconds (optional). The rebase uses it
+   * when present: two separate calls are microseconds apart, and that difference landed in every
+   * event's time.
+   */
+  wallMinusMonotonic?(): number;
+}
+
+/**
+ * The system clock. `wallNow` is the monotonic clock plus an offset that is re-read from
+ * `Date.now()` only when the two disagree by more than {@link WALL_STEP_MS} (the system clock was
+ * stepped). `Date.now()` alone has millisecond resolution: rebasing each event with it
+ * (`ts − wallNow() + monotonicNow()`) moved every event by a different 0–1 ms, which reordered
+ * events less than 1 ms apart (an ezmsg pipeline registers its components microseconds apart) and
+ * blurred every interval by up to 1 ms. With a steady offset, read once per event
+ * (`wallMinusMonotonic`), the rebase is the same shift for every event, so the source's time
+ * differences survive exactly; a stepped system clock is still followed, as before.
+ */
+export const WALL_STEP_MS = 5;
+let wallOffsetMs = performance.timeOrigin;
+
+function wallOffsetNow(mono: number): number {
+  const coarse = Date.now();
+  if (Math.abs(coarse - (wallOffsetMs + mono)) > WALL_STEP_MS) wallOffsetMs = coarse - mono;
+  return wallOffsetMs;
 }
 
 export const systemClock: ProducerClock = {
-  wallNow: () => Date.now() / 1000,
+  wallNow: () => {
+    const mono = performance.now();
+    return (wallOffsetNow(mono) + mono) / 1000;
+  },
   monotonicNow: () => performance.now() / 1000,
+  wallMinusMonotonic: () => wallOffsetNow(performance.now()) / 1000,
 };
 
 export interface ReconnectOptions extends BackoffOptions {
@@ -500,7 +529,8 @@ export class SettingsProducer implements AsyncIterable<PipelineSettingsEvent> {
 
   /** Source wall clock → local monotonic clock, at the moment the consumer takes the event. */
   private rebase(e: PipelineSettingsEvent): PipelineSettingsEvent {
-    return { ...e, timestamp: e.timestamp - this.clock.wallNow() + this.clock.monotonicNow() };
+    const c = this.clock;
+    return { ...e, timestamp: c.wallMinusMonotonic ? e.timestamp - c.wallMinusMonotonic() : e.timestamp - c.wallNow() + c.monotonicNow() };
   }
 
   private wakeConsumer(): void {
