@@ -27,6 +27,7 @@ const BYTES = { float64: 8, int64: 8, int8: 1, uint8: 1 };
 const EMPTY = { float64: () => new Float64Array(0), int64: () => new BigInt64Array(0), int8: () => new Int8Array(0), uint8: () => new Uint8Array(0) };
 
 const tStart = now();
+const cpuStartMs = (process.cpuUsage().user + process.cpuUsage().system) / 1000;
 const file = new h5wasm.File(outPath, "w");
 const datasets = [];
 for (const dir of dirs.split(",")) {
@@ -97,12 +98,14 @@ function fileSize(fd) {
 
 const maxRows = Math.max(...datasets.map((d) => d.rows));
 let flushes = 0;
+let tSteady = 0; // after the first batch (the startup rows)
 let at = 0;
 let next = Math.min(Number(firstRowsArg), maxRows);
 while (at < maxRows) {
   for (const ds of datasets) append(ds, at, next);
   file.flush();
   flushes++;
+  if (tSteady === 0) tSteady = now();
   at = next;
   next = Math.min(at + FLUSH_ROWS, maxRows);
 }
@@ -118,8 +121,13 @@ process.stdout.write(
     tProcess,
     tReady,
     tStart,
+    tSteady,
     tClosed,
+    steadyEvents: maxRows - Math.min(Number(firstRowsArg), maxRows),
     tSinkMs: tClosed - tStart,
     maxRssKiB: process.resourceUsage().maxRSS,
+    cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+    cpuStartMs,
+    endMemory: { ...process.memoryUsage(), wasmHeap: Module.HEAPU8.length },
   })}\n`,
 );

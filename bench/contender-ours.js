@@ -10,21 +10,27 @@
  * Prints one JSON line: counts, wall-clock marks (ms since the epoch) and peak RSS.
  */
 import { SinkSet, parseSinkList } from "../dist/app/sink-set.js";
+import { isSentinel } from "../dist/events/event.js";
 import { loadHdf5 } from "../dist/nwb/hdf5.js";
 import { SegmentedOutput } from "../dist/nwb/segmented-output.js";
 import { readEventLog } from "../dist/producer/sources/jsonl-log.js";
 import { FlushPolicy } from "./flush-policy.js";
 
 const now = () => performance.timeOrigin + performance.now();
+const cpuMs = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
 
 const [sinkList, eventsPath, outPath] = process.argv.slice(2);
 const tProcess = performance.timeOrigin;
-await loadHdf5();
+const h5 = await loadHdf5();
 const tReady = now();
 
 // The run window starts here (sink construction) and ends after close; tSinkMs counts only the
 // time inside the sinks (write, flush, close), i.e. without reading and parsing the log.
 const tStart = now();
+const cpuStartMs = cpuMs();
 let sinkMs = 0;
 const output = new SegmentedOutput(outPath, { session_description: "nwb-settings benchmark" }, { overwrite: true, timestampsReferenceTime: new Date(0) });
 const sinks = sinkList === "none" ? undefined : new SinkSet(parseSinkList(sinkList), output);
@@ -36,6 +42,8 @@ const policy = new FlushPolicy(() => {
 const stagedRows = () => output.segments.reduce((n, s) => n + s.rows, 0);
 
 let events = 0;
+let tSteady = 0; // after the startup snapshot (sentinel) is written and flushed
+let steadyEvents = 0; // events after the sentinel
 let rejected = 0;
 let lastTime = 0;
 for await (const rec of readEventLog(eventsPath)) {
@@ -44,6 +52,7 @@ for await (const rec of readEventLog(eventsPath)) {
     continue;
   }
   const t = performance.now();
+  if (tSteady) steadyEvents++;
   try {
     await sinks?.write(rec.event);
     events++;
@@ -54,6 +63,7 @@ for await (const rec of readEventLog(eventsPath)) {
   }
   sinkMs += performance.now() - t;
   policy.afterWrite(stagedRows());
+  if (tSteady === 0 && isSentinel(rec.event)) tSteady = now();
 }
 const tc = performance.now();
 await sinks?.close(lastTime);
@@ -70,8 +80,13 @@ process.stdout.write(
     tProcess,
     tReady,
     tStart,
+    tSteady,
     tClosed,
+    steadyEvents,
     tSinkMs: sinkMs,
     maxRssKiB: process.resourceUsage().maxRSS,
+    cpuMs: cpuMs(),
+    cpuStartMs,
+    endMemory: { ...process.memoryUsage(), wasmHeap: h5.HEAPU8.length },
   })}\n`,
 );

@@ -35,6 +35,7 @@ t_ready = time.time()
 # time inside the consumer (construction, flatten_for_table + write_annotation, write_settings_event,
 # close), i.e. without reading the log, json.loads and building the event objects.
 t_start = time.time()
+cpu_start = (lambda r: (r.ru_utime + r.ru_stime) * 1000)(resource.getrusage(resource.RUSAGE_SELF))
 if mode == "none":
     consumer = None
 elif mode == "json":
@@ -47,6 +48,8 @@ do_table = mode in ("table", "both")
 
 events = 0
 rejected = 0
+t_steady = 0.0  # after the startup snapshot (the sentinel) is written
+steady_events = 0  # events after the sentinel
 with open(events_path, encoding="utf-8") as f:
     for line in f:
         if not line.strip():
@@ -63,6 +66,8 @@ with open(events_path, encoding="utf-8") as f:
             table_name=d["table_name"],
         )
         t = time.perf_counter()
+        if t_steady:
+            steady_events += 1
         try:
             if do_json:
                 row = ev.flatten_for_table()
@@ -75,6 +80,8 @@ with open(events_path, encoding="utf-8") as f:
             rejected += 1
             print(f"{exc}", file=sys.stderr)
         sink_s += time.perf_counter() - t
+        if not t_steady and ev.component_address == "__init_final__":
+            t_steady = time.time()
 
 t = time.perf_counter()
 if consumer is not None:
@@ -90,9 +97,13 @@ print(
             "tProcess": t_process * 1000,
             "tReady": t_ready * 1000,
             "tStart": t_start * 1000,
+            "tSteady": t_steady * 1000,
+            "steadyEvents": steady_events,
             "tClosed": t_closed * 1000,
             "tSinkMs": sink_s * 1000,
             "maxRssKiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            "cpuMs": (lambda r: (r.ru_utime + r.ru_stime) * 1000)(resource.getrusage(resource.RUSAGE_SELF)),
+            "cpuStartMs": cpu_start,
         }
     ),
     flush=True,

@@ -39,7 +39,9 @@ with h5py.File(src, "r") as f:
             offsets.tofile(os.path.join(out_dir, f"{k}.off"))
         else:
             dt = ds.dtype.newbyteorder("<")
-            entry["dtype"] = {"<f8": "float64", "<i8": "int64", "|i1": "int8", "|u1": "uint8"}[dt.str]
+            # HDF5 bools (enum of int8) are one byte 0/1 per value: the floor appends them as int8
+            # (h5wasm cannot create enum types; our sink converts its placeholder type once).
+            entry["dtype"] = {"<f8": "float64", "<i8": "int64", "|i1": "int8", "|u1": "uint8", "|b1": "int8"}[dt.str]
             ds[...].astype(dt).tofile(os.path.join(out_dir, f"{k}.bin"))
         manifest.append(entry)
 with open(os.path.join(out_dir, "manifest.json"), "w") as o:
