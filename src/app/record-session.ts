@@ -73,7 +73,14 @@ export class RecordSession {
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         ...(options.onError ? { onError: options.onError } : {}),
       });
-      const done = recorder.run(producer);
+      const done = recorder.run(producer).catch(async (err: unknown) => {
+        // The recording failed (e.g. the journal or the file cannot be created): end the producer
+        // and the hub too, or their sockets and retry timers keep the process running forever.
+        await producer.stop().catch(() => {});
+        await hub?.close().catch(() => {});
+        throw err;
+      });
+      done.catch(() => {}); // reported to whoever awaits `finished` or `stop()`, never unhandled
       return new RecordSession(recorder, producer, hub, url, done);
     } catch (err) {
       await hub?.close();

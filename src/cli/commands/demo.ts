@@ -2,8 +2,8 @@
  * `nwb-settings demo`: the embedded hub, a simulated pipeline whose settings change, and a
  * recording of both sinks, with a summary of what was written. The README's first command.
  */
-import { stat } from "node:fs/promises";
-import { resolve } from "node:path";
+import { mkdir, stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import type { CommandModule } from "yargs";
 import { DemoPipeline } from "../../app/demo-pipeline.js";
 import { RecordSession } from "../../app/record-session.js";
@@ -39,6 +39,7 @@ export function demoCommand(ctx: CommandContext): CommandModule<object, DemoArgs
     handler: async (args) => {
       if (!(args.seconds > 0)) throw new UsageError("--seconds must be positive");
       const outPath = resolve(args.out);
+      await mkdir(dirname(outPath), { recursive: true });
       const signal = untilSignal(ctx);
       const hub = await HubServer.start({ port: 0 });
       let pipeline: DemoPipeline | undefined;
@@ -55,7 +56,8 @@ export function demoCommand(ctx: CommandContext): CommandModule<object, DemoArgs
         ctx.stderr.write(`demo: recording a simulated pipeline from the embedded hub (${hub.url}) for ${args.seconds} s…\n`);
         pipeline.run(200);
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([signal.promise, new Promise((r) => (timer = setTimeout(r, args.seconds * 1000)))]);
+        // session.finished settles early only when the recording failed: then stop with its error
+        await Promise.race([signal.promise, session.finished, new Promise((r) => (timer = setTimeout(r, args.seconds * 1000)))]);
         clearTimeout(timer);
         await pipeline.stop();
         pipeline = undefined;
