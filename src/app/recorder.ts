@@ -60,6 +60,9 @@ export interface RecorderStats {
   outputs: string[];
 }
 
+/** Events accepted between two flushes at most (bounds memory during a burst). */
+export const MAX_STAGED_EVENTS = 4096;
+
 export const defaultMonotonicNow = (): number => performance.now() / 1000;
 
 export class Recorder {
@@ -74,6 +77,7 @@ export class Recorder {
   private readonly startWall: Date;
   private stopping = false;
   private lastFileTime = 0;
+  private sinceFlush = 0;
 
   constructor(private readonly options: RecorderOptions) {
     this.mono = options.monotonicNow ?? defaultMonotonicNow;
@@ -89,6 +93,9 @@ export class Recorder {
       const { batch, pending } = await this.readStartup(iterator);
       await this.open(batch);
       for (const e of batch) await this.accept(e);
+      // The startup snapshot goes to disk at once: the first rows are readable without waiting
+      // for the timer.
+      this.flush();
       this.flushTimer = setInterval(() => this.flush(), this.options.flushIntervalMs ?? 500);
       this.flushTimer.unref();
       let next = pending ?? (this.stopping ? undefined : iterator.next());
@@ -96,6 +103,8 @@ export class Recorder {
         const r = await next;
         if (r.done) break;
         await this.accept(r.value);
+        // A burst faster than the timer flushes in batches, so staged rows stay bounded.
+        if (++this.sinceFlush >= MAX_STAGED_EVENTS) this.flush();
         next = this.stopping ? undefined : iterator.next();
       }
     } finally {
@@ -180,6 +189,7 @@ export class Recorder {
   }
 
   private flush(): void {
+    this.sinceFlush = 0;
     try {
       this.sinks?.flush();
     } catch (err) {
