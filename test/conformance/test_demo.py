@@ -1,0 +1,80 @@
+"""End-to-end (#4): `nwb-settings demo --seconds 2 --out <dir that does not exist yet>/demo.nwb`.
+
+Exit 0; the summary names the file and the row counts pynwb then reads; the startup snapshot
+holds the four simulated components with their documented initial settings (types kept: ints stay
+ints, 30000.0 stays a float); the typed table is exactly what the JSON rows imply (replayed by the
+independent model in liverec.py: anchor, one closing row per change, the final interval closed at
+the stop); pynwb validation is clean and nwbinspector reports only the documented table conflicts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from pathlib import Path
+
+from conftest import BIN, NODE, REPO
+from liverec import SERIES, Ev, check_recording
+
+# src/app/demo-pipeline.ts demoComponents(): what the demo documents as its starting point
+INITIAL = {
+    "DEMO/ACQUISITION": {"sample_rate_hz": 30000.0, "channels": 32, "device": "sim-headstage"},
+    "DEMO/DECODER": {"model": "kalman", "smoothing": 0.8, "gains": [1.0, 1.0, 1.0], "limits": {"max_speed": 0.5, "dead_zone": 0.02}},
+    "DEMO/FEEDBACK": {"gain": 1.0, "cursor_color": "green", "visible": True},
+    "DEMO/FILTER": {"low_hz": 300.0, "high_hz": 6000.0, "order": 4, "kind": "butterworth", "enabled": True},
+}
+
+
+def test_demo_two_seconds(tmp_path: Path) -> None:
+    out = tmp_path / "not-yet" / "demo.nwb"
+    t0 = time.time()
+    r = subprocess.run([NODE, str(BIN), "demo", "--seconds", "2", "--out", str(out)], cwd=str(REPO), capture_output=True, text=True, timeout=60)
+    elapsed = time.time() - t0
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert 2.0 <= elapsed < 20, elapsed
+    assert out.exists()
+
+    m = re.search(r"recorded (\d+) settings events", r.stdout)
+    assert m, r.stdout
+    assert f"  {out} (" in r.stdout
+    ann = re.search(r"/acquisition/settings_annotations\s+AnnotationSeries\s+(\d+) rows", r.stdout)
+    tab = re.search(r"/intervals/pipeline_settings\s+TimeIntervals\s+(\d+) rows × (\d+) columns", r.stdout)
+    assert ann and tab, r.stdout
+    assert "NWBHDF5IO" in r.stdout  # tells the user how to read it
+
+    import nwbcheck
+
+    content = nwbcheck.read(out)
+    series = content.acquisition[SERIES]
+    rows = [json.loads(d) for d in series.data]
+    assert len(rows) == int(ann.group(1))
+    assert int(m.group(1)) == len(rows) + 1  # + the startup sentinel, which writes no row
+    assert content.subject is not None and content.subject["sex"] == "U"
+
+    initials = [(row, t) for row, t in zip(rows, series.timestamps) if row["event_type"] == "INITIAL"]
+    updates = [(row, t) for row, t in zip(rows, series.timestamps) if row["event_type"] == "UPDATED"]
+    assert rows[: len(initials)] == [row for row, _ in initials], "INITIAL rows come first"
+    assert sorted(row["component"] for row, _ in initials) == sorted(INITIAL)
+    from expected import json_diff
+
+    for row, _ in initials:
+        assert json_diff(row["settings"], INITIAL[row["component"]]) == [], (row, json_diff(row["settings"], INITIAL[row["component"]]))
+    assert len(updates) >= 5, rows  # one change every 200 ms for 2 s
+    seqs = [row["seq"] for row, _ in updates]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    assert seqs[0] > max(row["seq"] for row, _ in initials)
+
+    # The typed table is exactly what these rows imply (startup snapshot in address order).
+    events = [Ev("INITIAL", row["component"], row["seq"], t, row["settings"]) for row, t in sorted(initials, key=lambda x: x[0]["component"])]
+    events += [Ev("UPDATED", row["component"], row["seq"], t, row["settings"]) for row, t in updates]
+    last = updates[-1][1]
+    # The demo's subject is a simulation: it has no species and no age, which nwbinspector rates
+    # CRITICAL (check_subject_age) and BEST_PRACTICE_VIOLATION (check_subject_species_exists).
+    # Inventing either would be false; they are asserted here so a change is visible.
+    subject_checks = frozenset({"check_subject_age", "check_subject_species_exists"})
+    checked = check_recording(out, events, 0.0, stop_window=(last, last + 5.0), time_tolerance=0.0, also_allowed=subject_checks)
+    assert checked.inspector >= subject_checks
+    assert checked.table_rows == int(tab.group(1)) == len(updates) + 2
+    assert int(tab.group(2)) == 3 + 16  # start, stop, updated_component + 16 flattened settings (limits.* are two)
