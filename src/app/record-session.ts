@@ -70,6 +70,7 @@ export class RecordSession {
         source: hub ? `embedded hub ${hub.url}` : url,
         ...(options.flushIntervalMs !== undefined ? { flushIntervalMs: options.flushIntervalMs } : {}),
         ...(options.startupWaitMs !== undefined ? { startupWaitMs: options.startupWaitMs } : {}),
+        startupComplete: () => producer.status.state === "live",
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         ...(options.onError ? { onError: options.onError } : {}),
       });

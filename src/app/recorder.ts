@@ -43,6 +43,8 @@ export interface RecorderOptions {
   flushIntervalMs?: number;
   /** How long to wait for the startup snapshot to end before writing anyway (default 3 s). */
   startupWaitMs?: number;
+  /** True once the source's startup sync is over (e.g. the producer is live): ends the wait early. */
+  startupComplete?: () => boolean;
   journal?: JournalFactory;
   /** Where events come from, for the journal header (e.g. "ezmsg://127.0.0.1:25978"). */
   source?: string;
@@ -62,6 +64,7 @@ export interface RecorderStats {
 
 /** Events accepted between two flushes at most (bounds memory during a burst). */
 export const MAX_STAGED_EVENTS = 4096;
+const STARTUP_POLL_MS = 25;
 
 export const defaultMonotonicNow = (): number => performance.now() / 1000;
 
@@ -140,8 +143,15 @@ export class Recorder {
     while (!this.stopping) {
       const next = iterator.next();
       let timer: NodeJS.Timeout | undefined;
+      // Stop waiting at the deadline, or as soon as the source says its startup sync is over
+      // (an empty source sends no snapshot, so nothing else would end the wait).
       const timeout = new Promise<"timeout">((r) => {
-        timer = setTimeout(() => r("timeout"), Math.max(0, deadline - Date.now()));
+        const tick = (): void => {
+          const left = deadline - Date.now();
+          if (left <= 0 || this.options.startupComplete?.()) r("timeout");
+          else timer = setTimeout(tick, Math.min(left, STARTUP_POLL_MS));
+        };
+        timer = setTimeout(tick, Math.min(Math.max(0, deadline - Date.now()), STARTUP_POLL_MS));
       });
       const r = await Promise.race([next, timeout]);
       clearTimeout(timer);

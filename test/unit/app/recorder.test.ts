@@ -115,6 +115,35 @@ describe("Recorder", () => {
     expect((await describeNwb(out)).map((o) => [o.path, o.rows])).toEqual([["/acquisition/settings_annotations", 1]]);
   });
 
+  it("stops waiting for a startup snapshot as soon as the source says its sync is over", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rec-"));
+    const out = join(dir, "r.nwb");
+    let live = false;
+    let journalAt: number | undefined;
+    const t0 = Date.now();
+    const rec = new Recorder({
+      outPath: out,
+      sinks: ["annotations"],
+      meta: { session_description: "t" },
+      overwrite: false,
+      startupWaitMs: 5000,
+      startupComplete: () => live,
+      journal: async () => {
+        journalAt = Date.now() - t0;
+        return { append: () => undefined, close: async () => undefined };
+      },
+    });
+    const stream = new Stream();
+    const done = rec.run(stream);
+    setTimeout(() => (live = true), 50);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(journalAt).toBeDefined(); // the journal exists long before the 5 s wait would end
+    expect(journalAt!).toBeLessThan(1000);
+    rec.requestStop();
+    stream.end();
+    await done;
+  });
+
   it("writes no file when nothing was recorded", async () => {
     const dir = await mkdtemp(join(tmpdir(), "rec-"));
     const out = join(dir, "r.nwb");
