@@ -115,7 +115,8 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * name; a later one gets `__2`, `__3`, … in order of first appearance (deterministic per stream).
  */
 export class ColumnNamer {
-  private readonly byField = new Map<string, string>();
+  /** component address → field path → column (two levels: no key string built per lookup). */
+  private readonly byComponent = new Map<string, Map<string, string>>();
   private readonly taken = new Set<string>();
 
   constructor(reserved: Iterable<string> = []) {
@@ -123,8 +124,12 @@ export class ColumnNamer {
   }
 
   columnFor(componentAddress: string, fieldPath: string): string {
-    const fieldKey = `${componentAddress}\u0000${fieldPath}`;
-    const known = this.byField.get(fieldKey);
+    let byField = this.byComponent.get(componentAddress);
+    if (byField === undefined) {
+      byField = new Map();
+      this.byComponent.set(componentAddress, byField);
+    }
+    const known = byField.get(fieldPath);
     if (known !== undefined) return known;
     let base = sanitizeColumnName(`${componentAddress}.${fieldPath}`);
     // Only dots (e.g. from a name of non-ASCII letters) would mean "this group" to HDF5.
@@ -132,7 +137,7 @@ export class ColumnNamer {
     let name = base;
     for (let n = 2; this.taken.has(name); n++) name = `${base}__${n}`;
     this.taken.add(name);
-    this.byField.set(fieldKey, name);
+    byField.set(fieldPath, name);
     return name;
   }
 }

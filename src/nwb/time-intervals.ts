@@ -31,6 +31,10 @@ const RESERVED = new Set(["id", "start_time", "stop_time"]);
 
 export class TimeIntervals {
   private nextId: bigint;
+  /** The columns' datasets in column order (`columns[i]` → `cellList[i]`). */
+  private readonly cellList: AppendableDataset[];
+  /** Per column: is it a bool column (rows converted to the enum's raw bytes)? */
+  private readonly isBool: boolean[];
 
   private constructor(
     readonly name: string,
@@ -41,6 +45,8 @@ export class TimeIntervals {
     private readonly cells: Map<string, AppendableDataset>,
   ) {
     this.nextId = BigInt(id.length);
+    this.cellList = columns.map((c) => cells.get(c.name)!);
+    this.isBool = columns.map((c) => c.type === "bool");
   }
 
   /** Create the table. With bool columns the file is closed and reopened once (NwbFile.reopen). */
@@ -100,6 +106,27 @@ export class TimeIntervals {
     for (const c of this.columns) {
       const v = values.get(c.name)!;
       this.cells.get(c.name)!.append(c.type === "bool" ? boolCell(v, c.name) : v);
+    }
+    this.start.append(startTime);
+    this.stop.append(stopTime);
+    this.id.append(this.nextId++);
+  }
+
+  /**
+   * Stage one row from values in column order (`values[i]` for `columns[i]`), as appendRow does
+   * without a map lookup per cell. The array is not kept: the caller may reuse it.
+   */
+  appendRowValues(startTime: number, stopTime: number, values: readonly RowValue[]): void {
+    const cols = this.columns;
+    if (values.length !== cols.length) {
+      throw new Error(`row for intervals/${this.name} has ${values.length} value(s) for ${cols.length} column(s)`);
+    }
+    const cells = this.cellList;
+    const isBool = this.isBool;
+    for (let i = 0; i < cols.length; i++) {
+      const v = values[i];
+      if (v === undefined) throw new Error(`row for intervals/${this.name} lacks column "${cols[i]!.name}"`);
+      cells[i]!.append(isBool[i] ? boolCell(v, cols[i]!.name) : v);
     }
     this.start.append(startTime);
     this.stop.append(stopTime);

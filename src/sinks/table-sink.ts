@@ -61,10 +61,20 @@ export class TableSink implements SettingsSink {
   private readonly descriptions = new Map<string, string>();
   /** Buffered per-component INITIALs (only while no table schema exists). */
   private pending: Pending | undefined;
-  /** Column kinds of the current segment's table, in column order; undefined before the first row. */
+  /**
+   * Column kinds of the current segment's table, in column order; undefined before the first row.
+   * Its iteration order is the settings columns' position in the table (after updated_component).
+   */
   private schema: Map<string, CellKind> | undefined;
-  /** The settings state of the open interval (always one value per schema column). */
-  private state = new Map<string, CellValue>();
+  /** Column name → position in schema order (index into `state` / `rowValues`). */
+  private position = new Map<string, number>();
+  /** The settings state of the open interval: one value per schema column, in schema order. */
+  private state: CellValue[] = [];
+  /**
+   * The open interval's row as TimeIntervals takes it: `updated_component` at 0, then the row value
+   * of each schema column. Only the cells an event changes are replaced (no per-row rebuild).
+   */
+  private rowValues: RowValue[] = [];
   private activeSince: number | undefined;
   private prevComponent = "";
   /** The table in the open segment; undefined until its first row there. */
@@ -118,7 +128,7 @@ export class TableSink implements SettingsSink {
     const reasons = this.rotationReasons(flat);
     if (reasons.length > 0) {
       await this.closeInterval(t);
-      const merged = new Map(this.state);
+      const merged = this.stateMap();
       for (const [col, v] of flat) merged.set(col, v);
       this.rotations.push({ time: t, component, reasons });
       await this.output.rotate();
@@ -127,7 +137,14 @@ export class TableSink implements SettingsSink {
       return;
     }
     await this.closeInterval(t);
-    for (const [col, v] of flat) this.state.set(col, v);
+    // No rotation: every column of `flat` is in the schema.
+    for (const [col, v] of flat) {
+      const i = this.position.get(col)!;
+      if (this.state[i] !== v) {
+        this.state[i] = v;
+        this.rowValues[i + 1] = rowValueOf(v);
+      }
+    }
     this.activeSince = t;
     this.prevComponent = component;
   }
@@ -200,8 +217,16 @@ export class TableSink implements SettingsSink {
 
   /** Start a table schema from a full state, with an interval open at `t`. */
   private open(state: Map<string, CellValue>, t: number, component: string): void {
-    this.schema = new Map([...state].map(([col, v]) => [col, kindOf(v)]));
-    this.state = new Map(state);
+    this.schema = new Map();
+    this.position = new Map();
+    this.state = [];
+    this.rowValues = [""]; // updated_component, set per row
+    for (const [col, v] of state) {
+      this.schema.set(col, kindOf(v));
+      this.position.set(col, this.state.length);
+      this.state.push(v);
+      this.rowValues.push(rowValueOf(v));
+    }
     this.activeSince = t;
     this.prevComponent = component;
   }
@@ -230,16 +255,20 @@ export class TableSink implements SettingsSink {
   private async writeRow(start: number, stop: number, component: string): Promise<void> {
     const nwb = await this.output.current();
     this.table ??= await TimeIntervals.create(nwb, this.tableName, TABLE_DESCRIPTION, this.columnSpecs());
-    const values = new Map<string, RowValue>([[UPDATED_COMPONENT_COLUMN, component]]);
-    for (const col of this.schema!.keys()) {
-      const v = this.state.get(col);
-      // Unreachable by construction: a new column always rotates with the merged (full) state.
-      if (v === undefined) throw new Error(`internal: no value for column ${col} in table ${this.tableName}`);
-      values.set(col, rowValueOf(v));
-    }
-    this.table.appendRow(start, stop, values);
+    // Column order is columnSpecs()'s: updated_component, then the schema's columns. The table
+    // copies what it stages (scalars by value; array cells are replaced, never mutated, here).
+    const values = this.rowValues;
+    values[0] = component;
+    this.table.appendRowValues(start, stop, values);
     this.rows++;
     this.output.countRows();
+  }
+
+  /** The open interval's state as column → value, in schema order (for a rotation's merge). */
+  private stateMap(): Map<string, CellValue> {
+    const out = new Map<string, CellValue>();
+    for (const [col, i] of this.position) out.set(col, this.state[i]!);
+    return out;
   }
 
   private columnSpecs(): ColumnSpec[] {
