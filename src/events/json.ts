@@ -300,11 +300,22 @@ export function stringifyJson(value: JsonValue): string {
   return write(value);
 }
 
+/**
+ * What `JSON.stringify` escapes in a string: `"`, `\\`, control characters, and lone surrogates
+ * (a surrogate of any kind sends the string to JSON.stringify, which decides).
+ */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** `JSON.stringify(s)`, without its generic machinery for the common string that needs no escape. */
+function quote(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
 // Built by concatenation (V8 keeps ropes; cheaper than collecting parts and joining).
 function write(v: JsonValue): string {
   switch (typeof v) {
     case "string":
-      return JSON.stringify(v);
+      return quote(v);
     case "number":
       return formatFloat(v);
     case "bigint":
@@ -326,7 +337,7 @@ function write(v: JsonValue): string {
   for (const [k, item] of v) {
     if (!first) s += ", ";
     first = false;
-    s += `${JSON.stringify(k)}: ${write(item)}`;
+    s += `${quote(k)}: ${write(item)}`;
   }
   return `${s}}`;
 }
