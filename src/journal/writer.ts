@@ -2,16 +2,17 @@
  * The journal writer: every event the recorder accepts is appended here before any sink sees it.
  *
  * Durability (docs/reliability.md):
- * - `append` is synchronous and cheap: it serializes the event and queues the line;
- * - on the next turn of the event loop the queued lines are written to the file in one `write`
- *   (the OS page cache then holds them: they survive a crash or SIGKILL of this process);
+ * - `append` serializes the event and writes the line to the file at once (one `write` system
+ *   call, no waiting for the disk): when it returns, the OS holds the line, so it survives a crash
+ *   or SIGKILL of this process, and it is there before any sink can put the event into the NWB
+ *   file (a sink may close a segment synchronously, e.g. on rotation);
  * - at most `syncIntervalMs` (default 100) after an event was appended, an `fdatasync` makes it
  *   durable on disk (it survives a power loss or an OS crash);
- * - `sync()` writes and syncs now; `close(closeTime)` syncs, writes the clean-close trailer and
- *   closes the file.
+ * - `sync()` syncs now; `close(closeTime)` syncs, writes the clean-close trailer and closes the file.
  * A failed write or sync is fatal for the journal: it is reported through `onError`, and every
  * later `append` throws {@link JournalError}, so nothing is accepted that cannot be journaled.
  */
+import { writeSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { PipelineSettingsEvent } from "../events/event.js";
@@ -51,14 +52,10 @@ const utf8 = new TextEncoder();
 
 export class JournalWriter {
   readonly counters: JournalCounters = { accepted: 0, written: 0, durable: 0, maxSyncDelayMs: 0 };
-  private queue: string[] = [];
-  /** performance.now() of the oldest queued (not yet written) event. */
-  private queuedSince: number | undefined;
   /** performance.now() of the oldest written event that is not yet synced. */
   private writtenSince: number | undefined;
   /** How long the last fdatasync took; the sync timer fires that much early. */
   private lastSyncMs = 0;
-  private writeScheduled = false;
   private syncTimer: NodeJS.Timeout | undefined;
   /** The chain of file operations; each runs after the previous one. */
   private chain: Promise<void> = Promise.resolve();
@@ -98,20 +95,23 @@ export class JournalWriter {
     return new JournalWriter(path, fh, options);
   }
 
-  /** Queue one event (as the sinks will see it). Throws {@link JournalError} once the journal failed or closed. */
+  /**
+   * Journal one event (as the sinks will see it): written to the OS before this returns. Throws
+   * {@link JournalError} when it cannot be written, or once the journal failed or closed; the
+   * caller must then not hand the event to the sinks.
+   */
   append(event: PipelineSettingsEvent): void {
     if (this.failure) throw this.failure;
     if (this.closed) throw new JournalError(`journal ${this.path} is closed`);
-    this.queue.push(`${serializeEvent(event)}\n`);
-    this.counters.accepted++;
-    this.queuedSince ??= performance.now();
-    if (!this.writeScheduled) {
-      this.writeScheduled = true;
-      setImmediate(() => {
-        this.writeScheduled = false;
-        void this.enqueue(() => this.writeQueued());
-      });
+    try {
+      writeAllSync(this.fh.fd, utf8.encode(`${serializeEvent(event)}\n`));
+    } catch (err) {
+      this.fail(err);
+      throw this.failure!;
     }
+    this.counters.accepted++;
+    this.counters.written++;
+    this.writtenSince ??= performance.now();
     this.armSyncTimer();
   }
 
@@ -169,37 +169,24 @@ export class JournalWriter {
     this.options.onError?.(this.failure);
   }
 
-  private async writeQueued(): Promise<void> {
-    if (this.queue.length === 0) return;
-    const lines = this.queue;
-    const since = this.queuedSince;
-    this.queue = [];
-    this.queuedSince = undefined;
-    await this.writeAll(lines.join(""));
-    this.counters.written += lines.length;
-    this.writtenSince ??= since;
-  }
-
   private async writeAndSync(): Promise<void> {
-    await this.writeQueued();
     const written = this.counters.written;
     if (written === this.counters.durable) return;
     const since = this.writtenSince;
+    // Lines appended while we sync start a new window (and arm their own timer).
+    this.writtenSince = undefined;
     const start = performance.now();
     await this.fh.datasync();
     const end = performance.now();
     this.lastSyncMs = end - start;
     this.counters.durable = written;
-    this.writtenSince = undefined;
     if (since !== undefined) this.counters.maxSyncDelayMs = Math.max(this.counters.maxSyncDelayMs, end - since);
-    // Lines appended while we were syncing need a timer of their own.
-    if (this.queue.length > 0) this.armSyncTimer();
   }
 
   /** Sync the oldest unsynced event no later than syncIntervalMs after its append. */
   private armSyncTimer(): void {
     if (this.syncTimer !== undefined || this.closed || this.failure) return;
-    const oldest = this.writtenSince ?? this.queuedSince ?? performance.now();
+    const oldest = this.writtenSince ?? performance.now();
     const due = oldest + this.syncIntervalMs - this.lastSyncMs;
     this.syncTimer = setTimeout(() => {
       this.syncTimer = undefined;
@@ -208,13 +195,13 @@ export class JournalWriter {
   }
 
   private async writeAll(text: string): Promise<void> {
-    const bytes = utf8.encode(text);
-    let off = 0;
-    while (off < bytes.byteLength) {
-      const { bytesWritten } = await this.fh.write(bytes, off, bytes.byteLength - off);
-      off += bytesWritten;
-    }
+    writeAllSync(this.fh.fd, utf8.encode(text));
   }
+}
+
+function writeAllSync(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.byteLength) off += writeSync(fd, bytes, off, bytes.byteLength - off);
 }
 
 /** fsync a directory so a newly created file's entry is durable (best effort where unsupported). */
