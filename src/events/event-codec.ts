@@ -3,7 +3,7 @@
  * the hub protocol. Decoding validates every field and names the first problem it finds.
  */
 import { DEFAULT_TABLE_NAME, EVENT_TYPES, type PipelineSettingsEvent, type PipelineSettingsEventType } from "./event.js";
-import { type JsonObject, type JsonParseOptions, type JsonValue, isJsonObject, parseJson, stringifyJson } from "./json.js";
+import { type JsonObject, type JsonParseOptions, type JsonValue, describeJsonValue, isJsonObject, parseJson, stringifyJson } from "./json.js";
 
 export class EventFormatError extends Error {
   constructor(problem: string) {
@@ -12,20 +12,9 @@ export class EventFormatError extends Error {
   }
 }
 
-function describe(v: JsonValue | undefined): string {
-  if (v === undefined) return "missing";
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (isJsonObject(v)) return "an object";
-  if (typeof v === "bigint") return `the integer ${v}`;
-  if (typeof v === "number") return `the number ${v}`;
-  if (typeof v === "string") return `a string`;
-  return `${typeof v} ${String(v)}`;
-}
-
 function seqOf(v: JsonValue | undefined): number {
   if (typeof v !== "bigint" || v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new EventFormatError(`"seq" must be a non-negative integer below 2^53, got ${describe(v)}`);
+    throw new EventFormatError(`"seq" must be a non-negative integer below 2^53, got ${describeJsonValue(v)}`);
   }
   return Number(v);
 }
@@ -33,32 +22,32 @@ function seqOf(v: JsonValue | undefined): number {
 function timestampOf(v: JsonValue | undefined): number {
   const n = typeof v === "bigint" ? Number(v) : v;
   if (typeof n !== "number" || !Number.isFinite(n)) {
-    throw new EventFormatError(`"timestamp" must be a finite number of seconds, got ${describe(v)}`);
+    throw new EventFormatError(`"timestamp" must be a finite number of seconds, got ${describeJsonValue(v)}`);
   }
   return n;
 }
 
 function stringOf(field: string, v: JsonValue | undefined): string {
-  if (typeof v !== "string") throw new EventFormatError(`"${field}" must be a string, got ${describe(v)}`);
+  if (typeof v !== "string") throw new EventFormatError(`"${field}" must be a string, got ${describeJsonValue(v)}`);
   return v;
 }
 
 /** Validate a decoded JSON object as an event. Optional fields get the seed's defaults. */
 export function eventFromJson(obj: JsonValue): PipelineSettingsEvent {
-  if (!isJsonObject(obj)) throw new EventFormatError(`an event must be a JSON object, got ${describe(obj)}`);
+  if (!isJsonObject(obj)) throw new EventFormatError(`an event must be a JSON object, got ${describeJsonValue(obj)}`);
   const o: JsonObject = obj;
   const eventType = o.get("event_type");
   if (typeof eventType !== "string" || !(EVENT_TYPES as readonly string[]).includes(eventType)) {
-    throw new EventFormatError(`"event_type" must be "INITIAL" or "UPDATED", got ${typeof eventType === "string" ? JSON.stringify(eventType) : describe(eventType)}`);
+    throw new EventFormatError(`"event_type" must be "INITIAL" or "UPDATED", got ${typeof eventType === "string" ? JSON.stringify(eventType) : describeJsonValue(eventType)}`);
   }
   const repr = o.get("repr_value");
   if (repr !== undefined && typeof repr !== "string" && !isJsonObject(repr)) {
-    throw new EventFormatError(`"repr_value" must be a string or an object, got ${describe(repr)}`);
+    throw new EventFormatError(`"repr_value" must be a string or an object, got ${describeJsonValue(repr)}`);
   }
   const structured = o.get("structured_value");
   const session = o.get("source_session_id");
   if (session !== undefined && session !== null && typeof session !== "string") {
-    throw new EventFormatError(`"source_session_id" must be a string or null, got ${describe(session)}`);
+    throw new EventFormatError(`"source_session_id" must be a string or null, got ${describeJsonValue(session)}`);
   }
   const table = o.get("table_name");
   return {

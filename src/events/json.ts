@@ -346,3 +346,15 @@ function write(v: JsonValue): string {
 export function jsonObject(entries: Record<string, JsonValue>): JsonObject {
   return new Map(Object.entries(entries));
 }
+
+/** A JSON value described for an error message: "missing", "null", "an array", "the integer 3", … */
+export function describeJsonValue(v: JsonValue | undefined): string {
+  if (v === undefined) return "missing";
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (isJsonObject(v)) return "an object";
+  if (typeof v === "bigint") return `the integer ${v}`;
+  if (typeof v === "number") return `the number ${formatFloat(v)}`;
+  if (typeof v === "string") return "a string";
+  return `the boolean ${String(v)}`;
+}

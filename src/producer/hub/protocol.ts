@@ -4,7 +4,7 @@
  * floats stay floats and NaN/Infinity survive. This module holds message names, error codes, the
  * event's wire form and the validation of every message a peer can send. No I/O here.
  */
-import { type JsonObject, type JsonValue, isJsonObject, parseJson, stringifyJson } from "../../events/json.js";
+import { type JsonObject, type JsonValue, describeJsonValue, isJsonObject, parseJson, stringifyJson } from "../../events/json.js";
 import type { SettingsValue, SourceEventType, SourceSettingsEvent } from "../source.js";
 
 export const HUB_PROTOCOL_VERSION = 1n;
@@ -73,21 +73,10 @@ export class RequestError extends Error {
   }
 }
 
-function describe(v: JsonValue | undefined): string {
-  if (v === undefined) return "missing";
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (isJsonObject(v)) return "an object";
-  if (typeof v === "bigint") return `the integer ${v}`;
-  if (typeof v === "number") return `the float ${v}`;
-  if (typeof v === "string") return `a string`;
-  return String(v);
-}
-
 function seqField(o: JsonObject, field: string, id: RequestId): number {
   const v = o.get(field);
   if (typeof v !== "bigint" || v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new RequestError("bad_request", `"${field}" must be a non-negative integer, got ${describe(v)}`, id);
+    throw new RequestError("bad_request", `"${field}" must be a non-negative integer, got ${describeJsonValue(v)}`, id);
   }
   return Number(v);
 }
@@ -95,7 +84,7 @@ function seqField(o: JsonObject, field: string, id: RequestId): number {
 function stringField(o: JsonObject, field: string, id: RequestId, nonEmpty = true): string {
   const v = o.get(field);
   if (typeof v !== "string" || (nonEmpty && v === "")) {
-    throw new RequestError("bad_request", `"${field}" must be a ${nonEmpty ? "non-empty " : ""}string, got ${v === "" ? "an empty string" : describe(v)}`, id);
+    throw new RequestError("bad_request", `"${field}" must be a ${nonEmpty ? "non-empty " : ""}string, got ${v === "" ? "an empty string" : describeJsonValue(v)}`, id);
   }
   return v;
 }
@@ -107,11 +96,11 @@ function idOf(v: JsonValue | undefined): RequestId | null {
 function settingsValueOf(o: JsonObject, id: RequestId): SettingsValue {
   const settings = o.get("settings");
   if (!isJsonObject(settings)) {
-    throw new RequestError("bad_settings", `"settings" must be a JSON object, got ${describe(settings)}`, id);
+    throw new RequestError("bad_settings", `"settings" must be a JSON object, got ${describeJsonValue(settings)}`, id);
   }
   const repr = o.get("repr");
   if (repr !== undefined && typeof repr !== "string" && !isJsonObject(repr)) {
-    throw new RequestError("bad_settings", `"repr" must be a string or an object, got ${describe(repr)}`, id);
+    throw new RequestError("bad_settings", `"repr" must be a string or an object, got ${describeJsonValue(repr)}`, id);
   }
   return { repr_value: repr ?? settings, structured_value: settings };
 }
@@ -124,17 +113,17 @@ export function parseRequest(text: string): HubRequest {
   } catch (err) {
     throw new RequestError("bad_json", `malformed JSON: ${(err as Error).message}`, null);
   }
-  if (!isJsonObject(doc)) throw new RequestError("bad_request", `a message must be a JSON object, got ${describe(doc)}`, null);
+  if (!isJsonObject(doc)) throw new RequestError("bad_request", `a message must be a JSON object, got ${describeJsonValue(doc)}`, null);
   const rawId = doc.get("id");
   const id = idOf(rawId);
-  if (id === null) throw new RequestError("bad_request", `"id" must be a string or an integer, got ${describe(rawId)}`, null);
+  if (id === null) throw new RequestError("bad_request", `"id" must be a string or an integer, got ${describeJsonValue(rawId)}`, null);
   const type = doc.get("type");
-  if (typeof type !== "string") throw new RequestError("bad_request", `"type" must be a string, got ${describe(type)}`, id);
+  if (typeof type !== "string") throw new RequestError("bad_request", `"type" must be a string, got ${describeJsonValue(type)}`, id);
   switch (type) {
     case "register": {
       const session = doc.get("session");
       if (session !== undefined && session !== null && typeof session !== "string") {
-        throw new RequestError("bad_request", `"session" must be a string or null, got ${describe(session)}`, id);
+        throw new RequestError("bad_request", `"session" must be a string or null, got ${describeJsonValue(session)}`, id);
       }
       return { type, id, component: stringField(doc, "component", id), value: settingsValueOf(doc, id), session: session ?? null };
     }
@@ -186,22 +175,22 @@ export function eventToJson(e: SourceSettingsEvent): JsonObject {
 }
 
 export function settingsValueFromJson(v: JsonValue | undefined, where: string): SettingsValue {
-  if (!isJsonObject(v)) throw new HubError("bad_request", `${where}: expected an object with repr_value and structured_value, got ${describe(v)}`);
+  if (!isJsonObject(v)) throw new HubError("bad_request", `${where}: expected an object with repr_value and structured_value, got ${describeJsonValue(v)}`);
   if (!v.has("repr_value") || !v.has("structured_value")) throw new HubError("bad_request", `${where}: missing repr_value or structured_value`);
   return { repr_value: v.get("repr_value")!, structured_value: v.get("structured_value")! };
 }
 
 export function eventFromJson(v: JsonValue | undefined, where = "event"): SourceSettingsEvent {
-  if (!isJsonObject(v)) throw new HubError("bad_request", `${where}: expected an object, got ${describe(v)}`);
+  if (!isJsonObject(v)) throw new HubError("bad_request", `${where}: expected an object, got ${describeJsonValue(v)}`);
   const seq = v.get("seq");
-  if (typeof seq !== "bigint" || seq < 0n || seq > BigInt(Number.MAX_SAFE_INTEGER)) throw new HubError("bad_request", `${where}: "seq" must be a non-negative integer, got ${describe(seq)}`);
+  if (typeof seq !== "bigint" || seq < 0n || seq > BigInt(Number.MAX_SAFE_INTEGER)) throw new HubError("bad_request", `${where}: "seq" must be a non-negative integer, got ${describeJsonValue(seq)}`);
   const ts = v.get("timestamp");
   const timestamp = typeof ts === "bigint" ? Number(ts) : ts;
-  if (typeof timestamp !== "number" || !Number.isFinite(timestamp)) throw new HubError("bad_request", `${where}: "timestamp" must be a finite number, got ${describe(ts)}`);
+  if (typeof timestamp !== "number" || !Number.isFinite(timestamp)) throw new HubError("bad_request", `${where}: "timestamp" must be a finite number, got ${describeJsonValue(ts)}`);
   const address = v.get("component_address");
-  if (typeof address !== "string") throw new HubError("bad_request", `${where}: "component_address" must be a string, got ${describe(address)}`);
+  if (typeof address !== "string") throw new HubError("bad_request", `${where}: "component_address" must be a string, got ${describeJsonValue(address)}`);
   const type = v.get("event_type");
-  if (type !== "INITIAL_SETTINGS" && type !== "SETTINGS_UPDATED") throw new HubError("bad_request", `${where}: unknown "event_type" ${describe(type)}`);
+  if (type !== "INITIAL_SETTINGS" && type !== "SETTINGS_UPDATED") throw new HubError("bad_request", `${where}: unknown "event_type" ${describeJsonValue(type)}`);
   const session = v.get("source_session_id");
   if (session !== null && session !== undefined && typeof session !== "string") throw new HubError("bad_request", `${where}: "source_session_id" must be a string or null`);
   return {
