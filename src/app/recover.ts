@@ -88,9 +88,17 @@ export async function countRows(path: string): Promise<{ rows: RowCounts; proble
   const rows: RowCounts = new Map();
   const problems: string[] = [];
   try {
+    // A column counts only if its data can be read: after a kill, HDF5 can hold a dataset whose
+    // shape is known but whose chunks lie past the end of the file.
     const length = (p: string): number | undefined => {
       const d = nwb.get(p);
-      return d instanceof h5wasm.Dataset ? (d.shape?.[0] ?? undefined) : undefined;
+      if (!(d instanceof h5wasm.Dataset)) return undefined;
+      try {
+        void d.value;
+      } catch (err) {
+        problems.push(`${p} cannot be read (${errorText(err)})`);
+      }
+      return d.shape?.[0] ?? undefined;
     };
     for (const parent of ["acquisition", "intervals"]) {
       const g = nwb.get(parent);
