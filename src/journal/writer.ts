@@ -20,6 +20,8 @@ import { serializeEvent } from "../events/event-codec.js";
 import { type JournalHeaderInfo, encodeEnd, encodeHeader, journalPathFor } from "./format.js";
 
 export const DEFAULT_SYNC_INTERVAL_MS = 100;
+/** Node timers fire a few ms late under load. */
+const TIMER_SLACK_MS = 10;
 
 export class JournalError extends Error {
   constructor(message: string) {
@@ -187,7 +189,8 @@ export class JournalWriter {
   private armSyncTimer(): void {
     if (this.syncTimer !== undefined || this.closed || this.failure) return;
     const oldest = this.writtenSince ?? performance.now();
-    const due = oldest + this.syncIntervalMs - this.lastSyncMs;
+    // Fire early by the last sync's duration and a little timer lateness, so the sync *ends* in time.
+    const due = oldest + this.syncIntervalMs - this.lastSyncMs - TIMER_SLACK_MS;
     this.syncTimer = setTimeout(() => {
       this.syncTimer = undefined;
       void this.enqueue(() => this.writeAndSync());
