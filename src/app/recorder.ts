@@ -10,6 +10,7 @@
  * durable within its sync interval; the NWB file is flushed on a timer so that after a kill it
  * is usually readable as it stands, and `recover` rebuilds it from the journal when it is not.
  */
+import { randomUUID } from "node:crypto";
 import type { PipelineSettingsEvent } from "../events/event.js";
 import { isSentinel } from "../events/event.js";
 import type { NwbMetadata } from "../nwb/metadata.js";
@@ -30,6 +31,7 @@ export interface JournalFactory {
     meta: NwbMetadata;
     sessionStartTime: Date;
     timestampsReferenceTime: Date;
+    created: Date;
     source?: string;
   }): Promise<EventJournal>;
 }
@@ -167,9 +169,16 @@ export class Recorder {
     const earliest = Math.min(this.startMono, ...startup.map((e) => e.timestamp));
     this.origin = earliest;
     const sessionStart = new Date(this.startWall.getTime() - (this.startMono - earliest) * 1000);
-    const meta: NwbMetadata = { ...this.options.meta, session_start_time: this.options.meta.session_start_time ?? sessionStart };
+    // One identifier and creation time for the live file and its journal, so that `recover`
+    // rebuilds the very same file.
+    const meta: NwbMetadata = {
+      ...this.options.meta,
+      identifier: this.options.meta.identifier ?? randomUUID(),
+      session_start_time: this.options.meta.session_start_time ?? sessionStart,
+    };
     const reference = sessionStart;
-    const output = new SegmentedOutput(this.options.outPath, meta, { overwrite: this.options.overwrite, timestampsReferenceTime: reference });
+    const created = this.wall();
+    const output = new SegmentedOutput(this.options.outPath, meta, { overwrite: this.options.overwrite, timestampsReferenceTime: reference, now: created });
     this.sinks = new SinkSet(this.options.sinks, output);
     if (this.options.journal) {
       this.journal = await this.options.journal({
@@ -178,6 +187,7 @@ export class Recorder {
         meta,
         sessionStartTime: meta.session_start_time!,
         timestampsReferenceTime: reference,
+        created,
         ...(this.options.source !== undefined ? { source: this.options.source } : {}),
       });
     }

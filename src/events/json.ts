@@ -117,7 +117,10 @@ class Parser {
     for (;;) {
       this.skipWs();
       if (t.charCodeAt(this.pos) !== 0x22) this.fail("expected a string key");
+      const keyAt = this.pos;
       const key = this.parseString();
+      // Python's json.dumps never writes one; silently keeping the last would lose a value.
+      if (out.has(key)) this.fail(`duplicate key ${JSON.stringify(key)} in object`, keyAt);
       this.skipWs();
       if (t.charCodeAt(this.pos) !== 0x3a) this.fail("expected ':' after key");
       this.pos++;

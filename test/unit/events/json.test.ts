@@ -46,6 +46,7 @@ describe("parseJson", () => {
     ['"\\x"', "invalid escape"],
     ['"\\u12g4"', "invalid \\u escape"],
     ["nul", "invalid literal"],
+    ['{"x": 1, "x": 2}', 'duplicate key "x"'],
     ["1 2", "unexpected text after"],
     ["@", "unexpected character"],
     ["", "unexpected end of input"],
