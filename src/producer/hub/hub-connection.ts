@@ -6,7 +6,7 @@
  */
 import { WebSocket } from "ws";
 import { type JsonObject, type JsonValue, isJsonObject, parseJson, stringifyJson } from "../../events/json.js";
-import { CloseCode, HUB_SERVER_NAME, HubError, type HubErrorCode, byteLength, message } from "./protocol.js";
+import { CloseCode, HUB_SERVER_NAME, HubError, type HubErrorCode, MAX_REPLY_DEPTH, byteLength, message } from "./protocol.js";
 
 export interface HubClientOptions {
   /** WebSocket open + `hello`. Default 5000 ms. */
@@ -102,7 +102,7 @@ export class HubConnection {
       ws.once("close", (code, reason) => fail(closeError(url, code, reason.toString(), undefined)));
       ws.once("message", (data) => {
         try {
-          const doc = parseJson(data.toString());
+          const doc = parseJson(data.toString(), { maxDepth: MAX_REPLY_DEPTH });
           if (!isJsonObject(doc) || doc.get("type") !== "hello" || doc.get("server") !== HUB_SERVER_NAME) throw new Error("first message is not the hub's hello");
           const num = (k: string) => {
             const v = doc.get(k);
@@ -190,7 +190,7 @@ export class HubConnection {
   private onMessage(text: string): void {
     let doc: JsonValue;
     try {
-      doc = parseJson(text);
+      doc = parseJson(text, { maxDepth: MAX_REPLY_DEPTH });
     } catch (err) {
       this.fail(`unparseable message from hub: ${(err as Error).message}`);
       return;
@@ -204,9 +204,13 @@ export class HubConnection {
       return;
     }
     const id = doc.get("id");
-    const p = typeof id === "bigint" ? this.pending.get(id.toString()) : undefined;
-    if (!p) return; // reply to a request that timed out, or an error without id
-    this.pending.delete(String(id));
+    // An error the hub could not tie to an id (our message did not parse, e.g. nested deeper than
+    // the hub's limit) answers the oldest pending request: replies come in request order. Dropping
+    // it left that request waiting for its timeout, with no word of the real problem.
+    const key = typeof id === "bigint" ? id.toString() : id === null && type === "error" ? this.pending.keys().next().value : undefined;
+    const p = key === undefined ? undefined : this.pending.get(key);
+    if (!p || key === undefined) return; // reply to a request that timed out
+    this.pending.delete(key);
     clearTimeout(p.timer);
     if (type === "error") {
       const code = doc.get("code");

@@ -4,7 +4,7 @@
  * floats stay floats and NaN/Infinity survive. This module holds message names, error codes, the
  * event's wire form and the validation of every message a peer can send. No I/O here.
  */
-import { type JsonObject, type JsonValue, describeJsonValue, isJsonObject, parseJson, stringifyJson } from "../../events/json.js";
+import { DEFAULT_MAX_JSON_DEPTH, type JsonObject, type JsonValue, describeJsonValue, isJsonObject, parseJson, stringifyJson } from "../../events/json.js";
 import type { SettingsValue, SourceEventType, SourceSettingsEvent } from "../source.js";
 
 export const HUB_PROTOCOL_VERSION = 1n;
@@ -105,11 +105,26 @@ function settingsValueOf(o: JsonObject, id: RequestId): SettingsValue {
   return { repr_value: repr ?? settings, structured_value: settings };
 }
 
+/**
+ * Deepest client message the hub parses: the limit of every other JSON reader here (a JSONL log
+ * line, the journal), so a settings value the hub accepts (at depth 2 of a request, as in a
+ * journal line) can always be journaled, recovered and converted.
+ */
+export const MAX_REQUEST_DEPTH = DEFAULT_MAX_JSON_DEPTH;
+
+/**
+ * Deepest hub message a client parses. A settings value sits up to 3 levels deeper in what the
+ * hub sends (`events` reply → events → event → value) than in the request that carried it; a
+ * reader with the same limit as the hub would fail on an event the hub accepted, and fail again
+ * on every resume (the event stays in history), losing everything after it.
+ */
+export const MAX_REPLY_DEPTH = MAX_REQUEST_DEPTH + 16;
+
 /** Parse and validate one client message. Throws {@link RequestError} (with the id when known). */
 export function parseRequest(text: string): HubRequest {
   let doc: JsonValue;
   try {
-    doc = parseJson(text, { maxDepth: 256 });
+    doc = parseJson(text, { maxDepth: MAX_REQUEST_DEPTH });
   } catch (err) {
     throw new RequestError("bad_json", `malformed JSON: ${(err as Error).message}`, null);
   }
