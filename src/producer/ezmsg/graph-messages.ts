@@ -9,13 +9,18 @@
  * array. ezmsg sanitises settings to exactly these types before sending (settingsmeta._sanitize),
  * so anything else (bytes, sets, objects, non-str keys) is rejected as a wrong shape.
  */
-import type { JsonValue } from "../../events/json.js";
+import { DEFAULT_MAX_JSON_DEPTH, type JsonValue } from "../../events/json.js";
 import type { SettingsValue, SourceEventType, SourceSettingsEvent } from "../source.js";
 import { EzmsgProtocolError } from "./errors.js";
 import { PickleEnum, PickleObject, describePickleValue, objectFields, type PickleDict, type PickleValue } from "./pickle-values.js";
 
-/** Deepest settings value we convert (dicts/lists inside a settings object). */
-export const MAX_SETTINGS_VALUE_DEPTH = 100;
+/**
+ * Deepest settings value we convert (dicts/lists inside a settings object): as deep as a JSONL
+ * line or the journal can hold it (the value sits at depth 2 of a journal line), so whatever we
+ * accept is journaled, recovered and converted like any other event. It was 100: a 150-deep
+ * value, which ezmsg carries without trouble, failed its whole reply on every try.
+ */
+export const MAX_SETTINGS_VALUE_DEPTH = DEFAULT_MAX_JSON_DEPTH - 2;
 
 class ShapeReader {
   constructor(readonly source: string) {}

@@ -117,7 +117,9 @@ export const EZMSG_ENUMS: ReadonlyMap<string, ReadonlyMap<string, string>> = new
 
 export const DEFAULT_PICKLE_LIMITS = {
   maxInputBytes: 64 * 1024 * 1024,
-  maxDepth: 200,
+  // A settings value may nest as deep as any JSON we read (1024 levels, see graph-messages.ts)
+  // inside the ~6 levels of an event's envelope; CPython cannot pickle much deeper anyway.
+  maxDepth: 1100,
   maxContainerItems: 1_000_000,
   maxObjects: 2_000_000,
   maxStringBytes: 16 * 1024 * 1024,
@@ -149,6 +151,36 @@ type StackItem = PickleValue;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const latin1 = new TextDecoder("latin1");
+
+/**
+ * Python's pickle writes a str with UTF-8 "surrogatepass": a lone surrogate (`"\ud800"`, legal
+ * in a Python str) becomes the 3 bytes ED A0..BF 80..BF, which strict UTF-8 refuses. A JS string
+ * can hold the same lone code unit, so decode those triples to it and everything else strictly;
+ * null when anything else is invalid. (Python's two separate surrogates "\ud83d\ude00" become
+ * one JS string equal to "😀": JS strings cannot tell them apart.)
+ */
+export function decodeSurrogatePass(bytes: Uint8Array): string | null {
+  let out = "";
+  let start = 0;
+  for (let i = 0; i + 2 < bytes.length; i++) {
+    if (bytes[i] === 0xed && bytes[i + 1]! >= 0xa0 && bytes[i + 1]! <= 0xbf && bytes[i + 2]! >= 0x80 && bytes[i + 2]! <= 0xbf) {
+      try {
+        out += utf8.decode(bytes.subarray(start, i));
+      } catch {
+        return null;
+      }
+      out += String.fromCharCode(0xd000 | ((bytes[i + 1]! & 0x3f) << 6) | (bytes[i + 2]! & 0x3f));
+      i += 2;
+      start = i + 1;
+    }
+  }
+  if (start === 0) return null;
+  try {
+    return out + utf8.decode(bytes.subarray(start));
+  } catch {
+    return null;
+  }
+}
 
 class Decoder {
   private pos = 0;
@@ -259,7 +291,8 @@ class Decoder {
     try {
       return utf8.decode(bytes);
     } catch {
-      return this.fail("bad_utf8", `${what} is not valid UTF-8`);
+      const text = decodeSurrogatePass(bytes);
+      return text ?? this.fail("bad_utf8", `${what} is not valid UTF-8`);
     }
   }
 

@@ -231,7 +231,7 @@ describe("pickle decoder: hostile input", () => {
     data[data.length - 1] = STOP;
     const e = decodeError(data);
     expect(e.code).toBe("limit_exceeded");
-    expect(e.message).toMatch(/maxDepth=200/);
+    expect(e.message).toMatch(/maxDepth=1100/);
   });
 
   it("rejects a MARK bomb", () => {
