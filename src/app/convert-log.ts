@@ -53,15 +53,19 @@ function escapeRegExp(s: string): string {
 }
 
 /** First pass: the earliest timestamp and whether any event will produce a row. */
-async function scan(input: string): Promise<{ earliest: number; rows: number }> {
+async function scan(input: string): Promise<{ earliest: number; rows: number; problems: string[] }> {
   let earliest = Number.POSITIVE_INFINITY;
   let rows = 0;
+  const problems: string[] = [];
   for await (const rec of readEventLog(input)) {
-    if (rec.kind !== "event") continue;
+    if (rec.kind !== "event") {
+      problems.push(rec.message);
+      continue;
+    }
     earliest = Math.min(earliest, rec.event.timestamp);
     if (!isSentinel(rec.event)) rows++;
   }
-  return { earliest, rows };
+  return { earliest, rows, problems };
 }
 
 export async function convertLog(input: string, outPath: string, options: ConvertOptions): Promise<ConvertResult> {
@@ -76,9 +80,9 @@ export async function convertLog(input: string, outPath: string, options: Conver
     throw new OutputExistsError(`${existing.join(", ")} already exist${existing.length === 1 ? "s" : ""}; use --overwrite to replace`);
   }
 
-  const { earliest, rows } = await scan(input);
+  const { earliest, rows, problems } = await scan(input);
   if (rows === 0) {
-    for await (const rec of readEventLog(input)) if (rec.kind === "error") result.problems.push(rec.message);
+    result.problems.push(...problems);
     return result;
   }
   for (const old of existing) await unlink(old);
