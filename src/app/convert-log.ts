@@ -3,10 +3,11 @@
  * the typed-column sink rotates). Bad lines are reported as `FILE:LINE: problem` and skipped; every
  * good event is still written. A log without a single row writes no file.
  */
-import { readdir, stat, unlink } from "node:fs/promises";
-import { basename, dirname, extname, join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { stat } from "node:fs/promises";
 import { isSentinel } from "../events/event.js";
 import type { NwbMetadata } from "../nwb/metadata.js";
+import { pathExists } from "../nwb/output-files.js";
 import { OutputError, SegmentedOutput } from "../nwb/segmented-output.js";
 import { readEventLog } from "../producer/sources/jsonl-log.js";
 import { type SinkName, SinkSet } from "./sink-set.js";
@@ -17,6 +18,13 @@ export interface ConvertOptions {
   timeOrigin: TimeOrigin;
   meta: NwbMetadata;
   overwrite: boolean;
+  /** Marks this run's temporary files (`.<name>.<tag>.partial`) so they can be found and removed if the worker dies. */
+  tag?: string;
+}
+
+export interface ConvertHooks {
+  /** Bytes of the input read so far, over both passes (0 … 2 × size). */
+  onProgress?: (bytesDone: number, bytesTotal: number) => void;
 }
 
 export interface ConvertResult {
@@ -32,32 +40,12 @@ export interface ConvertResult {
 
 export class OutputExistsError extends Error {}
 
-/** Existing files that an output at `path` would write: the path itself and its `_NN` segments. */
-export async function existingOutputs(path: string): Promise<string[]> {
-  const dir = dirname(path);
-  const ext = extname(path) || ".nwb";
-  const stem = basename(path, extname(path));
-  const segment = new RegExp(`^${escapeRegExp(stem)}_\\d{2,}${escapeRegExp(ext)}$`);
-  let names: string[] = [];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return [];
-  }
-  const found = names.filter((n) => n === basename(path) || segment.test(n)).map((n) => join(dir, n));
-  return found.sort();
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
 /** First pass: the earliest timestamp and whether any event will produce a row. */
-async function scan(input: string): Promise<{ earliest: number; rows: number; problems: string[] }> {
+async function scan(input: string, onBytes?: (n: number) => void): Promise<{ earliest: number; rows: number; problems: string[] }> {
   let earliest = Number.POSITIVE_INFINITY;
   let rows = 0;
   const problems: string[] = [];
-  for await (const rec of readEventLog(input)) {
+  for await (const rec of readEventLog(input, onBytes ? { onBytes } : {})) {
     if (rec.kind !== "event") {
       problems.push(rec.message);
       continue;
@@ -68,33 +56,32 @@ async function scan(input: string): Promise<{ earliest: number; rows: number; pr
   return { earliest, rows, problems };
 }
 
-export async function convertLog(input: string, outPath: string, options: ConvertOptions): Promise<ConvertResult> {
+export async function convertLog(input: string, outPath: string, options: ConvertOptions, hooks: ConvertHooks = {}): Promise<ConvertResult> {
   const result: ConvertResult = { input, outputs: [], events: 0, problems: [] };
   const inputStat = await stat(input).catch((err: NodeJS.ErrnoException) => {
-    throw new Error(`cannot read ${input}: ${err.code === "ENOENT" ? "no such file" : err.message}`);
+    throw new Error(`cannot read ${input}: ${err.code === "ENOENT" ? "no such file" : err.code === "EACCES" ? "permission denied" : err.message}`);
   });
-  if (!inputStat.isFile()) throw new Error(`cannot read ${input}: not a file`);
+  if (!inputStat.isFile()) throw new Error(`cannot read ${input}: ${inputStat.isDirectory() ? "it is a directory, not a log file" : "not a regular file"}`);
 
-  const existing = await existingOutputs(outPath);
-  if (existing.length > 0 && !options.overwrite) {
-    throw new OutputExistsError(`${existing.join(", ")} already exist${existing.length === 1 ? "s" : ""}; use --overwrite to replace`);
+  if (!options.overwrite && (await pathExists(outPath))) {
+    throw new OutputExistsError(`${outPath} already exists; use --overwrite to replace it`);
   }
-
-  const { earliest, rows, problems } = await scan(input);
+  const size = inputStat.size;
+  const report = hooks.onProgress;
+  const { earliest, rows, problems } = await scan(input, report ? (n) => report(n, 2 * size) : undefined);
   if (rows === 0) {
     result.problems.push(...problems);
     return result;
   }
-  for (const old of existing) await unlink(old);
 
   const clock = fileClock(options.timeOrigin, earliest);
   // The metadata's own session_start_time wins over the one derived from the events.
   const meta: NwbMetadata = { ...options.meta, session_start_time: options.meta.session_start_time ?? clock.sessionStartTime };
-  const output = new SegmentedOutput(outPath, meta, { overwrite: options.overwrite, timestampsReferenceTime: clock.timestampsReferenceTime });
+  const output = new SegmentedOutput(outPath, meta, { timestampsReferenceTime: clock.timestampsReferenceTime, staged: { tag: options.tag ?? `nwbs-${randomUUID().slice(0, 8)}` } });
   const sinks = new SinkSet(options.sinks, output);
   let lastTime = 0;
   try {
-    for await (const rec of readEventLog(input)) {
+    for await (const rec of readEventLog(input, report ? { onBytes: (n) => report(size + n, 2 * size) } : {})) {
       if (rec.kind === "error") {
         result.problems.push(rec.message);
         continue;
@@ -109,9 +96,12 @@ export async function convertLog(input: string, outPath: string, options: Conver
         result.problems.push(`${input}:${rec.line}: ${(err as Error).message}`);
       }
     }
-  } finally {
     await sinks.close(lastTime);
-    result.outputs = sinks.output.writtenSegments.map((s) => s.path);
+  } catch (err) {
+    // Nothing half-written stays: the staged files go, an earlier output is untouched.
+    await output.abort();
+    throw err;
   }
+  result.outputs = await output.commit(options.overwrite);
   return result;
 }

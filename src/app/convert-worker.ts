@@ -1,6 +1,6 @@
 /**
  * Worker-thread entry for parallel `convert`: each worker has its own h5wasm instance and
- * converts one log per message.
+ * converts one log per message, reporting progress as it reads.
  */
 import { parentPort } from "node:worker_threads";
 import { type ConvertOptions, type ConvertResult, convertLog } from "./convert-log.js";
@@ -11,10 +11,21 @@ export interface ConvertJob {
   options: ConvertOptions;
 }
 
+export type WorkerMessage = { type: "progress"; done: number; total: number } | { type: "result"; result: ConvertResult };
+
+const PROGRESS_EVERY_MS = 200;
+
 parentPort?.on("message", (job: ConvertJob) => {
-  convertLog(job.input, job.output, job.options).then(
-    (result) => parentPort!.postMessage(result),
+  let last = 0;
+  const onProgress = (done: number, total: number): void => {
+    const now = Date.now();
+    if (now - last < PROGRESS_EVERY_MS) return;
+    last = now;
+    parentPort!.postMessage({ type: "progress", done, total } satisfies WorkerMessage);
+  };
+  convertLog(job.input, job.output, job.options, { onProgress }).then(
+    (result) => parentPort!.postMessage({ type: "result", result } satisfies WorkerMessage),
     (err: unknown) =>
-      parentPort!.postMessage({ input: job.input, outputs: [], events: 0, problems: [], error: (err as Error).message } satisfies ConvertResult),
+      parentPort!.postMessage({ type: "result", result: { input: job.input, outputs: [], events: 0, problems: [], error: (err as Error).message } } satisfies WorkerMessage),
   );
 });

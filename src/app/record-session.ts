@@ -3,8 +3,11 @@
  * the producer reading the source (with reconnects), the recorder writing journal + sinks.
  */
 import { stat, unlink } from "node:fs/promises";
-import { OutputExistsError, existingOutputs } from "./convert-log.js";
+import { OutputExistsError } from "./convert-log.js";
 import { journalPathFor } from "../journal/format.js";
+import { JournalReader } from "../journal/reader.js";
+import { writerLiveness } from "../journal/liveness.js";
+import { existingOutputFiles, pathExists } from "../nwb/output-files.js";
 import type { NwbMetadata } from "../nwb/metadata.js";
 import { HubServer } from "../producer/hub/hub-server.js";
 import { type ProducerLogger, type ProducerScope, type SettingsProducer, createProducer } from "../producer/producer.js";
@@ -45,11 +48,21 @@ export class RecordSession {
   ) {}
 
   static async start(options: RecordOptions): Promise<RecordSession> {
-    const existing = [...(await existingOutputs(options.outPath)), ...(await existingOutputs(journalPathFor(options.outPath)))];
+    const journal = journalPathFor(options.outPath);
+    const existing = await existingOutputFiles(options.outPath);
+    if (await pathExists(journal)) existing.push(journal);
     if (existing.length > 0 && !options.overwrite) {
-      throw new OutputExistsError(`${existing.join(", ")} already exist${existing.length === 1 ? "s" : ""}; use --overwrite to replace`);
+      throw new OutputExistsError(`${existing.join(", ")} already exist${existing.length === 1 ? "s" : ""}; use --overwrite to replace, or choose another --out`);
     }
-    for (const old of existing) await unlink(old);
+    await refuseLiveRecording(journal);
+    // The previous recording is removed only once this one is live and about to create its first
+    // file: a start that fails (busy port, unreachable source) leaves it as it was.
+    const removePrevious = async (): Promise<void> => {
+      await refuseLiveRecording(journal);
+      for (const old of existing) await unlink(old).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== "ENOENT") throw new OutputExistsError(`cannot replace ${old}: ${err.message}`);
+      });
+    };
     let hub: HubServer | undefined;
     let url = options.source;
     if (options.source === "embedded") {
@@ -67,6 +80,7 @@ export class RecordSession {
         meta: options.meta,
         overwrite: options.overwrite,
         journal: journalBeside({ overwrite: options.overwrite }),
+        ...(existing.length > 0 ? { beforeCreate: removePrevious } : {}),
         source: hub ? `embedded hub ${hub.url}` : url,
         ...(options.flushIntervalMs !== undefined ? { flushIntervalMs: options.flushIntervalMs } : {}),
         ...(options.startupWaitMs !== undefined ? { startupWaitMs: options.startupWaitMs } : {}),
@@ -97,8 +111,9 @@ export class RecordSession {
   /** Stop now: close the open interval at the current time, flush, close journal and hub. */
   stop(): Promise<RecorderStats> {
     this.stopping ??= (async () => {
-      this.recorder.requestStop();
-      await this.producer.stop();
+      // Events already delivered by the source are written before the file closes.
+      this.recorder.requestStop({ drain: true });
+      await this.producer.stop({ keepBuffered: true });
       try {
         return await this.done;
       } finally {
@@ -108,6 +123,11 @@ export class RecordSession {
     return this.stopping;
   }
 
+  /** Events received but not yet written (how far the recorder is behind its source). */
+  backlog(): { events: number; bytes: number } {
+    return this.producer.backlog();
+  }
+
   /** Bytes on disk of the current output files (for a status line). */
   async outputBytes(): Promise<number> {
     const paths = this.recorder.stats.outputs.length > 0 ? this.recorder.stats.outputs : [this.recorder.currentPath];
@@ -115,4 +135,30 @@ export class RecordSession {
     for (const p of paths) total += await stat(p).then((s) => s.size, () => 0);
     return total;
   }
+}
+
+/** A recording another live `record` is writing is never replaced or rebuilt under it. */
+export async function refuseLiveRecording(journalPath: string): Promise<void> {
+  if (!(await pathExists(journalPath))) return;
+  let reader: JournalReader;
+  try {
+    reader = await JournalReader.open(journalPath);
+  } catch {
+    return; // not a readable journal: nothing says it is live
+  }
+  const w = reader.header.writer;
+  if (w && writerLiveness(w) === "alive" && !(await hasCleanClose(reader))) {
+    throw new OutputExistsError(`${reader.header.nwbPath} is being recorded right now by process ${w.pid} (its journal ${journalPath} is live); stop that recording first`);
+  }
+}
+
+async function hasCleanClose(reader: JournalReader): Promise<boolean> {
+  try {
+    for await (const _ of reader.events()) {
+      // read to the end
+    }
+  } catch {
+    return false;
+  }
+  return reader.closeTime !== undefined;
 }

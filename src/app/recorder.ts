@@ -15,6 +15,8 @@ import type { PipelineSettingsEvent } from "../events/event.js";
 import { isSentinel } from "../events/event.js";
 import type { NwbMetadata } from "../nwb/metadata.js";
 import { SegmentedOutput } from "../nwb/segmented-output.js";
+import type { JournalWriterId } from "../journal/format.js";
+import { thisWriter } from "../journal/liveness.js";
 import { type SinkName, SinkSet } from "./sink-set.js";
 
 /** Where accepted events go before the sinks (the journal); a no-op journal is allowed. */
@@ -22,6 +24,8 @@ export interface EventJournal {
   append(event: PipelineSettingsEvent): void;
   /** Make everything appended durable, record where the recording ended, and close. */
   close(closeTime?: number): Promise<void>;
+  /** Remove the closed journal (a recording that wrote no file has nothing to recover). */
+  discard?(): Promise<void>;
 }
 
 export interface JournalFactory {
@@ -33,6 +37,7 @@ export interface JournalFactory {
     timestampsReferenceTime: Date;
     created: Date;
     source?: string;
+    writer?: JournalWriterId;
   }): Promise<EventJournal>;
 }
 
@@ -48,6 +53,11 @@ export interface RecorderOptions {
   /** True once the source's startup sync is over (e.g. the producer is live): ends the wait early. */
   startupComplete?: () => boolean;
   journal?: JournalFactory;
+  /**
+   * Runs once the source is live, just before the first file and the journal are created (e.g.
+   * removing a previous recording that `--overwrite` replaces, so a start that fails leaves it).
+   */
+  beforeCreate?: () => Promise<void>;
   /** Where events come from, for the journal header (e.g. "ezmsg://127.0.0.1:25978"). */
   source?: string;
   /** Local monotonic clock in seconds (the producer's clock). */
@@ -62,11 +72,15 @@ export interface RecorderStats {
   rejected: number;
   lastComponent: string | undefined;
   outputs: string[];
+  /** Set at a clean stop that wrote no file: the journal was removed (nothing to recover). */
+  journalRemoved?: boolean;
 }
 
 /** Events accepted between two flushes at most (bounds memory during a burst). */
 export const MAX_STAGED_EVENTS = 4096;
 const STARTUP_POLL_MS = 25;
+/** Longest stretch of writing without letting the event loop read sockets. */
+const YIELD_EVERY_MS = 20;
 
 export const defaultMonotonicNow = (): number => performance.now() / 1000;
 
@@ -81,6 +95,9 @@ export class Recorder {
   private readonly startMono: number;
   private readonly startWall: Date;
   private stopping = false;
+  /** On stop, write what the source already delivered (the stream then ends by itself). */
+  private draining = false;
+  private lastYield = 0;
   private lastFileTime = 0;
   private sinceFlush = 0;
 
@@ -103,14 +120,20 @@ export class Recorder {
       this.flush();
       this.flushTimer = setInterval(() => this.flush(), this.options.flushIntervalMs ?? 500);
       this.flushTimer.unref();
-      let next = pending ?? (this.stopping ? undefined : iterator.next());
+      let next = pending ?? (this.stopping && !this.draining ? undefined : iterator.next());
       while (next) {
         const r = await next;
         if (r.done) break;
         await this.accept(r.value);
         // A burst faster than the timer flushes in batches, so staged rows stay bounded.
         if (++this.sinceFlush >= MAX_STAGED_EVENTS) this.flush();
-        next = this.stopping ? undefined : iterator.next();
+        next = this.stopping && !this.draining ? undefined : iterator.next();
+        // Yield to the event loop now and then, so a backlog being written never stops the
+        // socket from being read (the source would otherwise see a slow reader).
+        if (performance.now() - this.lastYield > YIELD_EVERY_MS) {
+          await new Promise<void>((r) => setImmediate(r));
+          this.lastYield = performance.now();
+        }
       }
     } finally {
       await this.finish();
@@ -119,8 +142,9 @@ export class Recorder {
   }
 
   /** Ask the run loop to finish; the caller also ends the event stream (producer.stop()). */
-  requestStop(): void {
+  requestStop(options: { drain?: boolean } = {}): void {
     this.stopping = true;
+    this.draining = options.drain ?? false;
   }
 
   /** The segment being written (for a status line). */
@@ -166,6 +190,7 @@ export class Recorder {
   }
 
   private async open(startup: PipelineSettingsEvent[]): Promise<void> {
+    await this.options.beforeCreate?.();
     const earliest = Math.min(this.startMono, ...startup.map((e) => e.timestamp));
     this.origin = earliest;
     const sessionStart = new Date(this.startWall.getTime() - (this.startMono - earliest) * 1000);
@@ -189,6 +214,7 @@ export class Recorder {
         timestampsReferenceTime: reference,
         created,
         ...(this.options.source !== undefined ? { source: this.options.source } : {}),
+        writer: thisWriter(),
       });
     }
   }
@@ -228,6 +254,11 @@ export class Recorder {
       }
     } finally {
       await this.journal?.close(closeTime);
+    }
+    // Only after a clean close of both: a recording without a single row has nothing to recover.
+    if (this.journal?.discard && this.sinks && this.stats.outputs.length === 0) {
+      await this.journal.discard();
+      this.stats.journalRemoved = true;
     }
   }
 }

@@ -20,13 +20,22 @@ import { NwbFile } from "../nwb/nwb-file.js";
 import { OutputError, SegmentedOutput } from "../nwb/segmented-output.js";
 import { JournalReader, type TornTail } from "../journal/reader.js";
 import type { JournalHeader } from "../journal/format.js";
-import { existingOutputs } from "./convert-log.js";
+import { existingOutputFiles } from "../nwb/output-files.js";
+import { writerLiveness } from "../journal/liveness.js";
 import { SinkSet, parseSinkList } from "./sink-set.js";
 
 /** Rows per object (`acquisition/<name>`, `intervals/<name>`) of one file. */
 export type RowCounts = Map<string, number>;
 
-export type RecordingState = "complete" | "behind" | "damaged" | "missing";
+/**
+ * - complete: the files hold exactly what the journal implies (row counts and values);
+ * - behind: they hold a prefix of it (a kill before the last flush);
+ * - damaged: unreadable, torn, or values that differ from the journal;
+ * - ahead: they hold rows or segments the journal lacks (a short or damaged journal): never
+ *   rebuilt over, since the files are then the better record;
+ * - missing: no file.
+ */
+export type RecordingState = "complete" | "behind" | "damaged" | "ahead" | "missing";
 
 export interface SegmentCheck {
   path: string;
@@ -209,11 +218,72 @@ function sum(rows: RowCounts): number {
   return n;
 }
 
-/** Compare the files at the header's NWB path with the replay. */
-async function compare(nwbPath: string, r: Replay): Promise<Pick<RecoverCheck, "state" | "behindEvents" | "missingRows" | "segments">> {
-  const existing = new Set(await existingOutputs(nwbPath));
+/** Every dataset of every AnnotationSeries / TimeIntervals, as plain arrays (for value comparison). */
+async function readValues(path: string): Promise<Map<string, unknown[]>> {
+  const nwb = await NwbFile.open(path, "r");
+  const out = new Map<string, unknown[]>();
+  try {
+    for (const parent of ["acquisition", "intervals"]) {
+      const g = nwb.get(parent);
+      if (!(g instanceof h5wasm.Group)) continue;
+      for (const name of g.keys()) {
+        const obj = nwb.get(`${parent}/${name}`);
+        if (!(obj instanceof h5wasm.Group)) continue;
+        const type = obj.attrs["neurodata_type"]?.value;
+        if (type !== "AnnotationSeries" && type !== "TimeIntervals") continue;
+        for (const key of obj.keys()) {
+          const d = nwb.get(`${parent}/${name}/${key}`);
+          if (!(d instanceof h5wasm.Dataset)) continue;
+          try {
+            const v = d.value as unknown;
+            out.set(`${parent}/${name}/${key}`, ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<unknown>) : Array.isArray(v) ? v : [v]);
+          } catch {
+            // unreadable data is reported by countRows
+          }
+        }
+      }
+    }
+  } finally {
+    nwb.close();
+  }
+  return out;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b) || a === b) return true;
+  if (typeof a === "number" && typeof b === "number") return Number.isNaN(a) && Number.isNaN(b);
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
+  if (ArrayBuffer.isView(a) && ArrayBuffer.isView(b)) return sameValue(Array.from(a as unknown as ArrayLike<unknown>), Array.from(b as unknown as ArrayLike<unknown>));
+  return false;
+}
+
+/** The first value where the file differs from the replay (over the rows the file holds), or undefined. */
+async function firstDifference(filePath: string, replayPath: string): Promise<string | undefined> {
+  const [file, replay] = await Promise.all([readValues(filePath), readValues(replayPath)]);
+  for (const [key, values] of file) {
+    const want = replay.get(key);
+    if (!want) continue; // reported by the row counts
+    const n = Math.min(values.length, want.length);
+    for (let i = 0; i < n; i++) {
+      if (!sameValue(values[i], want[i])) {
+        return `${key}[${i}] is ${preview(values[i])}, the journal implies ${preview(want[i])}`;
+      }
+    }
+  }
+  return undefined;
+}
+
+function preview(v: unknown): string {
+  const text = typeof v === "bigint" ? `${v}` : typeof v === "string" ? JSON.stringify(v) : String(v);
+  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
+}
+
+/** Compare the files at the header's NWB path with the replay: row counts, then every value. */
+async function compare(nwbPath: string, identifier: string, r: Replay): Promise<Pick<RecoverCheck, "state" | "behindEvents" | "missingRows" | "segments">> {
+  const existing = new Set(await existingOutputFiles(nwbPath, identifier));
   const segments: SegmentCheck[] = [];
   let damaged = false;
+  let ahead = false;
   const anyExisting = existing.size > 0;
   let held = 0;
   let missingRows = 0;
@@ -237,22 +307,27 @@ async function compare(nwbPath: string, r: Replay): Promise<Pick<RecoverCheck, "
       damaged = true;
       continue;
     }
-    const notes: string[] = [...counted.problems];
+    const more: string[] = [];
     let behind = 0;
     for (const [obj, n] of counted.rows) {
       const want = s.rows.get(obj);
-      if (want === undefined) notes.push(`${obj} is not in the journal`);
-      else if (n > want) notes.push(`${obj} has ${n} rows, the journal implies ${want}`);
+      if (want === undefined) more.push(`${obj} is not in the journal`);
+      else if (n > want) more.push(`${obj} has ${n} rows, the journal implies ${want}`);
     }
     for (const [obj, want] of s.rows) {
       const n = counted.rows.get(obj) ?? 0;
       if (n < want) behind += want - n;
     }
     check.rows = sum(counted.rows);
-    if (notes.length > 0) {
+    const difference = counted.problems.length === 0 ? await firstDifference(s.finalPath, s.tempPath).catch((err: unknown) => `cannot be compared: ${errorText(err)}`) : undefined;
+    if (counted.problems.length > 0 || difference !== undefined) {
       check.state = "damaged";
-      check.detail = notes.join("; ");
+      check.detail = [...counted.problems, ...(difference ? [difference] : []), ...more].join("; ");
       damaged = true;
+    } else if (more.length > 0) {
+      check.state = "ahead";
+      check.detail = more.join("; ");
+      ahead = true;
     } else if (behind > 0) {
       check.state = "behind";
       check.detail = `${behind} of ${s.total} rows missing`;
@@ -263,20 +338,22 @@ async function compare(nwbPath: string, r: Replay): Promise<Pick<RecoverCheck, "
     }
   }
   for (const extra of existing) {
-    segments.push({ path: extra, state: "unexpected", detail: "a segment the journal does not produce", rows: 0, expectedRows: 0 });
-    damaged = true;
+    segments.push({ path: extra, state: "ahead", detail: "a segment of this recording that the journal does not produce", rows: 0, expectedRows: 0 });
+    ahead = true;
   }
   // The longest prefix of events whose rows the file holds (rows only grow with each event).
   let covered = 0;
   while (covered < r.events && r.rowsAfter[covered + 1]! <= held) covered++;
-  const state: RecordingState = damaged
-    ? "damaged"
-    : !anyExisting && r.segments.length > 0
-      ? "missing"
-      : missingRows > 0
-        ? "behind"
-        : "complete";
-  return { state, behindEvents: state === "complete" ? 0 : damaged ? r.events : r.events - covered, missingRows, segments };
+  const state: RecordingState = ahead
+    ? "ahead"
+    : damaged
+      ? "damaged"
+      : !anyExisting && r.segments.length > 0
+        ? "missing"
+        : missingRows > 0
+          ? "behind"
+          : "complete";
+  return { state, behindEvents: state === "complete" || state === "ahead" ? 0 : damaged ? r.events : r.events - covered, missingRows, segments };
 }
 
 async function moveFile(from: string, to: string): Promise<void> {
@@ -297,10 +374,21 @@ async function moveFile(from: string, to: string): Promise<void> {
 export async function recoverRecording(journalPath: string, options: RecoverOptions = {}): Promise<RecoverResult> {
   const reader = await JournalReader.open(journalPath);
   const header = reader.header;
+  if (options.out !== undefined && resolve(options.out) === resolve(journalPath)) {
+    throw new RecoverUsageError(`--out ${options.out} is the journal itself; name a new NWB file`);
+  }
+  const live = writerLiveness(header.writer);
   const target = resolve(options.out ?? header.nwbPath);
   const r = await replay(reader, target);
   try {
-    const verdict = await compare(header.nwbPath, r);
+    if (live === "alive" && !r.cleanClose) {
+      throw new RecoverLiveError(
+        `${header.nwbPath} is still being recorded by process ${header.writer!.pid} (its journal has no clean close and that process is running); ` +
+          "stop the recording (Ctrl-C) first; it closes the file itself, and recover is only needed if it was killed",
+      );
+    }
+    const identifier = header.meta.identifier ?? derivedIdentifier(header);
+    const verdict = await compare(header.nwbPath, identifier, r);
     const check: RecoverCheck = {
       journal: journalPath,
       header,
@@ -314,12 +402,25 @@ export async function recoverRecording(journalPath: string, options: RecoverOpti
     const result: RecoverResult = { ...check, action: "none", outputs: [] };
     if (options.checkOnly) return result;
     if (options.out === undefined && check.state === "complete") return result;
-    const existing = await existingOutputs(target);
+    if (check.state === "ahead" && (options.out === undefined || resolve(options.out) === resolve(header.nwbPath))) {
+      throw new RecoverRefusedError(
+        `${header.nwbPath} holds more than its journal (${describeState(check)}): the journal is short or damaged, so rebuilding would lose events the files hold; ` +
+          "nothing was changed (use --out NEW.nwb to write what the journal has elsewhere)",
+        check,
+      );
+    }
+    // The output being replaced: its first file and the segments recognised as its own.
+    const existing = await existingOutputFiles(target, options.out === undefined ? identifier : undefined);
     if (existing.length > 0 && !options.overwrite) {
       const why = options.out === undefined ? `${target} is ${describeState(check)}; ` : "";
       throw new RecoverRefusedError(`${why}${existing.join(", ")} already exist${existing.length === 1 ? "s" : ""}; use --overwrite to replace${options.out === undefined ? ", or --out FILE to rebuild elsewhere" : ""}`, check);
     }
     const finalPaths = r.segments.map((s) => join(dirname(target), basename(s.tempPath)));
+    for (const p of finalPaths) {
+      if (!existing.includes(p) && (await stat(p).then(() => true, () => false))) {
+        throw new RecoverRefusedError(`${p} exists and is not part of this recording; nothing was changed (move it away or use --out elsewhere)`, check);
+      }
+    }
     for (const old of existing) if (!finalPaths.includes(old)) await unlink(old);
     for (const [i, s] of r.segments.entries()) await moveFile(s.tempPath, finalPaths[i]!);
     result.action = "rebuilt";
@@ -327,6 +428,22 @@ export async function recoverRecording(journalPath: string, options: RecoverOpti
     return result;
   } finally {
     await rm(r.tempDir, { recursive: true, force: true });
+  }
+}
+
+/** recover was called wrongly (exit 2). */
+export class RecoverUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RecoverUsageError";
+  }
+}
+
+/** A live recorder holds the recording: nothing is checked or rebuilt under it. */
+export class RecoverLiveError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RecoverLiveError";
   }
 }
 
@@ -344,6 +461,10 @@ export function describeState(c: RecoverCheck): string {
     case "damaged": {
       const bad = c.segments.filter((s) => s.state === "damaged" || s.state === "unexpected");
       return `damaged (${bad.map((s) => `${basename(s.path)}: ${s.detail}`).join("; ")})`;
+    }
+    case "ahead": {
+      const more = c.segments.filter((s) => s.state === "ahead");
+      return `ahead of its journal (${more.map((s) => `${basename(s.path)}: ${s.detail}`).join("; ")})`;
     }
   }
 }

@@ -3,7 +3,7 @@
  * segmented NWB output, fed in order.
  */
 import type { PipelineSettingsEvent } from "../events/event.js";
-import type { SegmentedOutput } from "../nwb/segmented-output.js";
+import { OutputError, type SegmentedOutput } from "../nwb/segmented-output.js";
 import { AnnotationSink } from "../sinks/annotation-sink.js";
 import type { SettingsSink } from "../sinks/sink.js";
 import { TableSink } from "../sinks/table-sink.js";
@@ -45,7 +45,12 @@ export class SinkSet {
   /** Write to every sink, or (when one would reject the event) to none. */
   async write(event: PipelineSettingsEvent): Promise<void> {
     for (const s of this.sinks) s.check(event);
-    for (const s of this.sinks) await s.write(event);
+    try {
+      for (const s of this.sinks) await s.write(event);
+    } catch (err) {
+      // Every sink accepted the event: a failure now is the file's (disk full, I/O), not the event's.
+      throw err instanceof OutputError ? err : new OutputError(`cannot write ${this.output.basePath}: ${(err as Error).message}`);
+    }
   }
 
   flush(): void {

@@ -9,6 +9,7 @@ import { hubCommand } from "./commands/hub.js";
 import { recordCommand } from "./commands/record.js";
 import { recoverCommand } from "./commands/recover.js";
 import { type CommandContext, UsageError } from "./context.js";
+import { checkRawArguments } from "./option-checks.js";
 
 export async function main(argv: string[]): Promise<number> {
   const ctx: CommandContext = { exitCode: 0, stdout: process.stdout, stderr: process.stderr };
@@ -33,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(convertCommand(ctx))
     .command(recoverCommand(ctx));
   try {
+    checkRawArguments(argv);
     await parser.parseAsync();
   } catch (err) {
     if (err instanceof UsageError) {

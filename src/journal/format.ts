@@ -37,6 +37,14 @@ export interface JournalHeader {
   created: Date;
   /** Free-form description of where events came from (e.g. "ezmsg://127.0.0.1:25978"). */
   source?: string;
+  /** The process writing the recording (to tell a live recording from a crashed one). */
+  writer?: JournalWriterId;
+}
+
+/** Which process writes a journal: its pid on its host. */
+export interface JournalWriterId {
+  pid: number;
+  host: string;
 }
 
 /** What the writer needs to make a header. */
@@ -48,10 +56,15 @@ export interface JournalHeaderInfo {
   timestampsReferenceTime: Date;
   created?: Date;
   source?: string;
+  writer?: JournalWriterId;
 }
 
 export class JournalFormatError extends Error {
-  constructor(message: string) {
+  /** `wrongPath`: the path given is not a journal at all (missing, a folder, an NWB file): a wrong call. */
+  constructor(
+    message: string,
+    readonly kind: "format" | "wrongPath" = "format",
+  ) {
     super(message);
     this.name = "JournalFormatError";
   }
@@ -81,6 +94,7 @@ export function encodeHeader(info: JournalHeaderInfo, journalPath: string): stri
     meta: metaToJson(info.meta),
   };
   if (info.source !== undefined) header["source"] = info.source;
+  if (info.writer !== undefined) header["writer"] = { pid: info.writer.pid, host: info.writer.host };
   return JSON.stringify(header);
 }
 
@@ -135,6 +149,8 @@ export function decodeHeader(text: string, journalPath: string, where: string): 
     created,
   };
   if (typeof h["source"] === "string") header.source = h["source"];
+  const w = h["writer"] as Record<string, unknown> | undefined;
+  if (w && typeof w === "object" && Number.isInteger(w["pid"]) && typeof w["host"] === "string") header.writer = { pid: w["pid"] as number, host: w["host"] };
   return header;
 }
 

@@ -13,7 +13,7 @@
  * later `append` throws {@link JournalError}, so nothing is accepted that cannot be journaled.
  */
 import { writeSync } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import { open, unlink, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { PipelineSettingsEvent } from "../events/event.js";
 import { serializeEvent } from "../events/event-codec.js";
@@ -144,6 +144,12 @@ export class JournalWriter {
       await this.fh.close().catch(() => undefined);
     }
     if (this.failure) throw this.failure;
+  }
+
+  /** Remove the journal file (after {@link close}; a recording that wrote nothing). */
+  async discard(): Promise<void> {
+    if (!this.closed || this.failure) return;
+    await unlink(this.path).catch(() => undefined);
   }
 
   get failed(): JournalError | undefined {

@@ -199,6 +199,12 @@ export class SettingsProducer implements AsyncIterable<PipelineSettingsEvent> {
     this.stopSignal.catch(() => {});
   }
 
+  /** Events taken from the source that the consumer has not taken yet (and the source's own queue). */
+  backlog(): { events: number; bytes: number } {
+    const inner = this.sub && "backlog" in this.sub ? (this.sub as { backlog(): { events: number; bytes: number } }).backlog() : { events: 0, bytes: 0 };
+    return { events: this.queue.length + inner.events, bytes: inner.bytes };
+  }
+
   get status(): ProducerStatus {
     return { ...this.st, lastSeq: this.lastSeq };
   }
@@ -208,12 +214,15 @@ export class SettingsProducer implements AsyncIterable<PipelineSettingsEvent> {
     this.running ??= this.run();
   }
 
-  /** End the iteration promptly (events still buffered are discarded) and close the source. */
-  async stop(): Promise<void> {
+  /**
+   * Stop reading the source and close it. The iteration ends promptly: events still buffered are
+   * discarded, or, with `keepBuffered`, handed out first (they were delivered; a recorder writes them).
+   */
+  async stop(options: { keepBuffered?: boolean } = {}): Promise<void> {
     if (!this.stopped) {
       this.stopped = true;
       this.abort.abort();
-      this.queue.length = 0;
+      if (!options.keepBuffered) this.queue.length = 0;
       this.wakeConsumer();
       this.wakeProducer();
       await this.closeCurrent();

@@ -1,6 +1,7 @@
 /** `nwb-settings convert`: JSONL event logs → NWB files (docs/cli.md). */
-import { availableParallelism } from "node:os";
-import { mkdir } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
+import { availableParallelism, totalmem } from "node:os";
+import { mkdir, stat } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import type { CommandModule } from "yargs";
 import type { ConvertResult } from "../../app/convert-log.js";
@@ -21,12 +22,70 @@ interface ConvertArgs {
   meta?: string;
   overwrite: boolean;
   jobs?: number;
+  "max-memory"?: number;
 }
 
 /** Output path for an input inside --out-dir: the log's name with `.nwb`. */
 export function outputNameFor(input: string, outDir: string): string {
   const ext = extname(input);
   return join(outDir, `${basename(input, ext === ".nwb" ? "" : ext)}.nwb`);
+}
+
+/** A file's identity (device and inode) when it exists, so a link or another spelling of a path is the same file. */
+async function identity(path: string): Promise<string | undefined> {
+  return stat(path).then((s) => `${s.dev}:${s.ino}`, () => undefined);
+}
+
+/** `<stem>_NN<ext>` names a segment of the output at `base` could take. */
+function couldBeSegmentOf(path: string, base: string): boolean {
+  if (dirname(path) !== dirname(base)) return false;
+  const ext = extname(base) || ".nwb";
+  const stem = basename(base, extname(base));
+  const name = basename(path);
+  return name.startsWith(`${stem}_`) && name.endsWith(ext) && /^\d{2,}$/.test(name.slice(stem.length + 1, name.length - ext.length));
+}
+
+/**
+ * Refuse, before anything is written, a run where two of its files would land on one path: an
+ * output on an input (or the metadata file), two inputs that are one file, two outputs on one
+ * path, or (with the typed table, which can rotate) an input or output where a segment would go.
+ */
+export async function checkPaths(inputs: string[], outputs: string[], meta: string | undefined, rotates: boolean): Promise<void> {
+  const readFrom = new Map<string, string>();
+  for (const input of [...inputs, ...(meta ? [meta] : [])]) {
+    const id = (await identity(input)) ?? `path:${resolve(input)}`;
+    const seen = readFrom.get(id);
+    if (seen !== undefined && inputs.includes(input)) throw new UsageError(`${input} and ${seen} are the same file; give each input once`);
+    readFrom.set(id, input);
+  }
+  for (const [i, out] of outputs.entries()) {
+    const info = await stat(out).catch(() => undefined);
+    if (info?.isDirectory()) throw new UsageError(`the output ${out} is a folder; give a file name (or use --out-dir ${out})`);
+    const id = (await identity(out)) ?? `path:${resolve(out)}`;
+    const clash = readFrom.get(id) ?? [...readFrom.values()].find((p) => resolve(p) === resolve(out));
+    if (clash !== undefined) throw new UsageError(`the output ${out} is the input ${clash}; writing it would destroy the input (choose another --out)`);
+    if (rotates) {
+      for (const input of readFrom.values()) {
+        if (couldBeSegmentOf(resolve(input), out)) throw new UsageError(`${input} is named like a segment of the output ${out} (the typed table may rotate into ${basename(input)}); choose another --out`);
+      }
+      for (const [j, other] of outputs.entries()) {
+        if (i !== j && couldBeSegmentOf(other, out)) throw new UsageError(`the outputs ${out} and ${other} could collide (the typed table may rotate ${basename(out)} into ${basename(other)}); rename one input`);
+      }
+    }
+  }
+  const dupes = outputs.filter((o, i) => outputs.indexOf(o) !== i);
+  if (dupes.length > 0) throw new UsageError(`two inputs would write the same output: ${[...new Set(dupes)].join(", ")}`);
+}
+
+/** Workers that can help: no more than the inputs, the CPUs, and what memory holds at the heap limit. */
+export function usableJobs(requested: number, inputs: number, heapLimitMb: number): number {
+  const byMemory = Math.max(1, Math.floor((totalmem() * 0.75) / (heapLimitMb * 1024 * 1024)));
+  return Math.max(1, Math.min(requested, inputs, availableParallelism(), byMemory));
+}
+
+/** Default heap limit per worker: half the machine's memory shared by the workers, 256 MiB … 4 GiB. */
+export function defaultHeapLimitMb(jobs: number): number {
+  return Math.min(4096, Math.max(256, Math.floor(totalmem() / 2 / jobs / (1024 * 1024))));
 }
 
 export function convertCommand(ctx: CommandContext): CommandModule<object, ConvertArgs> {
@@ -42,33 +101,77 @@ export function convertCommand(ctx: CommandContext): CommandModule<object, Conve
         .option("time-origin", { choices: TIME_ORIGINS, default: "first-event" as TimeOrigin, describe: "raw: store timestamps unchanged; first-event: seconds since the earliest event" })
         .option("meta", { type: "string", describe: "Session metadata file (YAML or JSON)" })
         .option("overwrite", { type: "boolean", default: false, describe: "Replace existing output files" })
-        .option("jobs", { alias: "j", type: "number", describe: "Inputs converted in parallel (default: CPU count)" })
+        .option("jobs", { alias: "j", type: "number", describe: "Inputs converted in parallel (default: CPU count; never more than the inputs or CPUs)" })
+        .option("max-memory", { type: "number", describe: "Heap limit of each worker in MiB (default: half the memory shared by the workers, 256–4096); an input that needs more fails alone" })
         .check((a) => {
+          for (const input of a.inputs) {
+            if (input === "-") throw new UsageError("reading a log from standard input (-) is not supported; give the log's file path");
+            if (input === "") throw new UsageError("an input path is empty");
+          }
           if ((a.out === undefined) === (a["out-dir"] === undefined)) throw new UsageError("give exactly one of --out FILE or --out-dir DIR");
           if (a.out !== undefined && a.inputs.length !== 1) throw new UsageError("--out takes one input; use --out-dir for several");
-          if (a.jobs !== undefined && (!Number.isInteger(a.jobs) || a.jobs < 1)) throw new UsageError("--jobs must be a whole number of at least 1");
+          if (a.jobs !== undefined && (typeof a.jobs !== "number" || !Number.isInteger(a.jobs) || a.jobs < 1)) throw new UsageError("--jobs needs a whole number of at least 1 (e.g. --jobs 2)");
+          const mm = a["max-memory"];
+          if (mm !== undefined && (typeof mm !== "number" || !Number.isInteger(mm) || mm < 64)) throw new UsageError("--max-memory needs a whole number of MiB, at least 64");
+          if (a.out === "" || a["out-dir"] === "") throw new UsageError("the output path is empty");
           return true;
         }) as never,
     handler: async (args) => {
-      const sinks = parseSinkList(args.sinks);
+      const sinks = parseSinkOption(args.sinks);
       const meta: NwbMetadata = args.meta ? await loadMetadataFile(args.meta) : { session_description: DEFAULT_SESSION_DESCRIPTION };
-      warnIfNoSubject(ctx, meta);
       const outputs = args.inputs.map((input) => resolve(args.out ?? outputNameFor(input, args["out-dir"]!)));
-      const dupes = outputs.filter((o, i) => outputs.indexOf(o) !== i);
-      if (dupes.length > 0) throw new UsageError(`two inputs would write the same output: ${[...new Set(dupes)].join(", ")}`);
-      await mkdir(args["out-dir"] ?? dirname(outputs[0]!), { recursive: true });
-      const options = { sinks, timeOrigin: args["time-origin"], meta, overwrite: args.overwrite };
-      const jobs = args.inputs.map((input, i) => ({ input, output: outputs[i]!, options }));
-      const progress = new ProgressBar(jobs.length, ctx.stderr);
-      const results = await runConvertPool(jobs, args.jobs ?? availableParallelism(), (r) => {
-        for (const p of r.problems) progress.log(p);
-        if (r.error) progress.log(`${r.input}: ${r.error}`);
-        progress.tick(!r.error && r.problems.length === 0, r.input);
+      await checkPaths(args.inputs, outputs, args.meta, sinks.includes("table"));
+      warnIfNoSubject(ctx, meta);
+      const outDir = args["out-dir"] ?? dirname(outputs[0]!);
+      await mkdir(outDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+        throw new Error(`cannot create the output folder ${outDir}: ${err.code === "EEXIST" || err.code === "ENOTDIR" ? "a file of that name is in the way" : err.code === "EACCES" ? "permission denied" : err.message}`);
       });
+      const requested = args.jobs ?? availableParallelism();
+      let heapLimitMb = args["max-memory"] ?? defaultHeapLimitMb(Math.min(requested, args.inputs.length));
+      const parallel = usableJobs(requested, args.inputs.length, heapLimitMb);
+      if (args.jobs !== undefined && parallel < args.jobs) ctx.stderr.write(`note: --jobs ${args.jobs} capped at ${parallel} (inputs, CPUs and memory allow no more)\n`);
+      if (args["max-memory"] === undefined) heapLimitMb = defaultHeapLimitMb(parallel);
+      const run = randomUUID().slice(0, 8);
+      const jobs = args.inputs.map((input, i) => ({ input, output: outputs[i]!, options: { sinks, timeOrigin: args["time-origin"], meta, overwrite: args.overwrite, tag: `nwbs-${run}-${i}` } }));
+      const progress = new ProgressBar(jobs.length, ctx.stderr);
+      const abort = new AbortController();
+      const onSignal = (sig: NodeJS.Signals): void => {
+        if (abort.signal.aborted) return;
+        progress.log(`${sig}: stopping; finished outputs stay, unfinished ones are removed`);
+        abort.abort();
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      let results: ConvertResult[];
+      try {
+        results = await runConvertPool(jobs, {
+          parallel,
+          heapLimitMb,
+          signal: abort.signal,
+          onProgress: (input, done, total) => progress.progress(input, done, total),
+          onResult: (r) => {
+            for (const p of r.problems) progress.log(p);
+            if (r.error) progress.log(`${r.input}: ${r.error}`);
+            progress.tick(!r.error && r.problems.length === 0, r.input);
+          },
+        });
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      }
       const failed = printSummary(ctx, args.inputs, results);
-      ctx.exitCode = failed > 0 ? 1 : 0;
+      ctx.exitCode = abort.signal.aborted ? 130 : failed > 0 ? 1 : 0;
     },
   };
+}
+
+/** `--sinks` as a usage error when it names no known sink. */
+function parseSinkOption(text: string) {
+  try {
+    return parseSinkList(text);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 function printSummary(ctx: CommandContext, inputs: string[], results: ConvertResult[]): number {

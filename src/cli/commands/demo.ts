@@ -10,7 +10,11 @@ import { RecordSession } from "../../app/record-session.js";
 import { describeNwb } from "../../nwb/describe.js";
 import type { NwbMetadata } from "../../nwb/metadata.js";
 import { HubServer } from "../../producer/hub/hub-server.js";
-import { type CommandContext, UsageError } from "../context.js";
+import type { CommandContext } from "../context.js";
+import { checkOutputPath, checkPositive, folderErrorText } from "../option-checks.js";
+
+/** A day: the demo is a first look, and longer waits overflow Node's timers anyway. */
+const MAX_DEMO_SECONDS = 86_400;
 import { untilSignal } from "../shared-options.js";
 import { formatBytes } from "../status-line.js";
 
@@ -35,11 +39,17 @@ export function demoCommand(ctx: CommandContext): CommandModule<object, DemoArgs
       y
         .option("out", { alias: "o", type: "string", default: "demo.nwb", describe: "Output NWB file" })
         .option("seconds", { type: "number", default: 5, describe: "How long the simulated pipeline runs" })
-        .option("overwrite", { type: "boolean", default: true, describe: "Replace an earlier demo file" }) as never,
+        .option("overwrite", { type: "boolean", default: true, describe: "Replace an earlier demo file" })
+        .check((a) => {
+          checkPositive("--seconds", a.seconds, MAX_DEMO_SECONDS, "seconds");
+          return true;
+        }) as never,
     handler: async (args) => {
-      if (!(args.seconds > 0)) throw new UsageError("--seconds must be positive");
+      await checkOutputPath("--out", args.out);
       const outPath = resolve(args.out);
-      await mkdir(dirname(outPath), { recursive: true });
+      await mkdir(dirname(outPath), { recursive: true }).catch((err: unknown) => {
+        throw new Error(folderErrorText(dirname(outPath), err));
+      });
       const signal = untilSignal(ctx);
       const hub = await HubServer.start({ port: 0 });
       let pipeline: DemoPipeline | undefined;

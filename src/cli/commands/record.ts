@@ -5,7 +5,8 @@ import type { CommandModule } from "yargs";
 import { DEFAULT_HUB_PORT, RecordSession } from "../../app/record-session.js";
 import type { ProducerScope } from "../../producer/producer.js";
 import { type CommandContext, UsageError } from "../context.js";
-import { loadMeta, sinksOption, untilSignal, warnIfNoSubject, withOutputOptions } from "../shared-options.js";
+import { loadMeta, untilSignal, warnIfNoSubject, withOutputOptions } from "../shared-options.js";
+import { checkOutputPath, checkPort, checkSinks, checkSource, checkWholeNumber, folderErrorText, listenErrorText } from "../option-checks.js";
 import { StatusLine, formatBytes } from "../status-line.js";
 
 interface RecordArgs {
@@ -43,15 +44,25 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
           .option("scope", { type: "string", describe: "Only these component addresses (comma list)" })
           .option("session", { type: "string", describe: "Only the components of this session" })
           .option("hub-port", { type: "number", default: DEFAULT_HUB_PORT, describe: "Port of the embedded hub (127.0.0.1)" })
-          .option("flush-interval", { type: "number", default: 500, describe: "Milliseconds between HDF5 flushes" }),
-      ) as never,
+          .option("flush-interval", { type: "number", default: 500, describe: "Milliseconds between HDF5 flushes (1–3600000)" }),
+      ).check((a) => {
+        checkPort("--hub-port", a["hub-port"]);
+        checkWholeNumber("--flush-interval", a["flush-interval"], 1, 3_600_000, "milliseconds");
+        checkSource(a.source);
+        checkSinks(a.sinks);
+        if (a.source !== "embedded" && a["hub-port"] !== DEFAULT_HUB_PORT) throw new UsageError("--hub-port is for --source embedded only");
+        return true;
+      }) as never,
     handler: async (args) => {
       const scope = scopeFrom(args.scope, args.session);
-      const sinks = sinksOption(args.sinks);
+      const sinks = checkSinks(args.sinks);
+      await checkOutputPath("--out", args.out);
       const meta = await loadMeta(args.meta);
       warnIfNoSubject(ctx, meta);
       const outPath = resolve(args.out);
-      await mkdir(dirname(outPath), { recursive: true });
+      await mkdir(dirname(outPath), { recursive: true }).catch((err: unknown) => {
+        throw new Error(folderErrorText(dirname(outPath), err));
+      });
       const status = new StatusLine(ctx.stderr);
       const signal = untilSignal(ctx);
       const session = await RecordSession.start({
@@ -65,12 +76,18 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
         flushIntervalMs: args["flush-interval"],
         logger: { info: (m) => status.log(m), warn: (m) => status.log(`warning: ${m}`) },
         onError: (m) => status.log(`error: ${m}`),
+      }).catch((err: unknown) => {
+        signal.dispose();
+        if ((err as NodeJS.ErrnoException).syscall === "listen") throw new Error(listenErrorText(err, args["hub-port"], "--hub-port"));
+        throw err;
       });
       ctx.stderr.write(`recording ${session.hub ? `the embedded hub at ${session.hub.url}` : session.sourceDescription} into ${outPath} (Ctrl-C to stop)\n`);
       const ticker = setInterval(() => {
         void session.outputBytes().then((bytes) => {
           const s = session.recorder.stats;
-          status.show(`${s.events} events · last ${s.lastComponent ?? "–"} · ${basename(session.recorder.currentPath)} ${formatBytes(bytes)}`);
+          const behind = session.backlog();
+          const lag = behind.events > 0 ? ` · behind by ${behind.events} events (${formatBytes(behind.bytes)} queued)` : "";
+          status.show(`${s.events} events · last ${s.lastComponent ?? "–"} · ${basename(session.recorder.currentPath)} ${formatBytes(bytes)}${lag}`);
         });
       }, 500);
       try {
@@ -79,7 +96,9 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
         status.clear();
         ctx.stdout.write(`stopped (${how}): ${stats.events} events recorded${stats.rejected ? `, ${stats.rejected} rejected` : ""}\n`);
         for (const p of stats.outputs) ctx.stdout.write(`  ${p}\n`);
-        if (stats.outputs.length === 0) ctx.stdout.write("  no settings were recorded, no file written\n");
+        if (stats.outputs.length === 0) {
+          ctx.stdout.write(`  no settings were recorded, no file written${stats.journalRemoved ? " (its empty journal was removed: nothing to recover)" : ""}\n`);
+        }
       } finally {
         clearInterval(ticker);
         signal.dispose();

@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AppendableDataset } from "../../../src/nwb/appendable-dataset.js";
@@ -22,8 +23,9 @@ import { type H5File, type H5Module, h5wasm, loadHdf5 } from "../../../src/nwb/h
 import { NwbFile } from "../../../src/nwb/nwb-file.js";
 import { TimeIntervals } from "../../../src/nwb/time-intervals.js";
 
-const PYTHON = resolve(process.env["NWB_SETTINGS_PYTHON"] ?? "/work/main/.venv/bin/python");
-const CHECK = resolve("test/unit/nwb/bool-check.py");
+// The repo's own venv (npm run setup:python), found from this file, so the test runs from any clone.
+const PYTHON = resolve(process.env["NWB_SETTINGS_PYTHON"] ?? fileURLToPath(new URL("../../../.venv/bin/python", import.meta.url)));
+const CHECK = fileURLToPath(new URL("./bool-check.py", import.meta.url));
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function py(...args: string[]): any {
