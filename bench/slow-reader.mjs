@@ -55,11 +55,12 @@ const code = await new Promise((r) => rec.on("exit", r));
 const caughtUpMs = performance.now() - waitStart;
 await pub.close();
 hub.kill("SIGINT");
+await new Promise((r) => hub.on("exit", r));
 let annotationRows = 0;
 for (const path of [out, ...(await segmentsOf(out))]) {
   for (const o of await describeNwb(path)) if (o.neurodataType === "AnnotationSeries") annotationRows += o.rows;
 }
 const recorded = /stopped \([^)]*\): (\d+) events/.exec(rec.log)?.[1];
-console.log(JSON.stringify({ n, size, intervalMs: interval, publishMs: Math.round(publishMs), recorderExit: code, eventsRecorded: Number(recorded), annotationRows, expectedRows: n + 1, dropped: /4008|too slow/.test(rec.log), resyncs: (rec.log.match(/resync/g) ?? []).length, caughtUpMs: Math.round(caughtUpMs) }));
+console.log(JSON.stringify({ n, size, intervalMs: interval, publishMs: Math.round(publishMs), recorderExit: code, eventsRecorded: Number(recorded), annotationRows, expectedRows: n + 1, dropped: /4008|too slow/.test(rec.log), publishersHeld: (hub.log.match(/holding publishers/g) ?? []).length, resyncs: (rec.log.match(/resync/g) ?? []).length, caughtUpMs: Math.round(caughtUpMs) }));
 if (process.env.SLOW_READER_LOG) console.error(rec.log);
 rmSync(dir, { recursive: true, force: true });

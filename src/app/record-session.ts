@@ -35,9 +35,13 @@ export interface RecordOptions {
 }
 
 export const DEFAULT_HUB_PORT = 7341;
+/** Longest a stop waits for a recorder that fell behind to write what the source already holds. */
+export const CATCH_UP_MS = 30_000;
 
 export class RecordSession {
   private stopping: Promise<RecorderStats> | undefined;
+  /** At stop: events the recorder was still behind the source by, and whether it caught up. */
+  caughtUp: { waitedFor: number; reached: boolean } | undefined;
 
   private constructor(
     readonly recorder: Recorder,
@@ -111,7 +115,10 @@ export class RecordSession {
   /** Stop now: close the open interval at the current time, flush, close journal and hub. */
   stop(): Promise<RecorderStats> {
     this.stopping ??= (async () => {
-      // Events already delivered by the source are written before the file closes.
+      // Everything the source held at the stop is read and written before the file closes (a
+      // recorder that fell behind catches up first, at most CATCH_UP_MS), then what was delivered.
+      const caught = await this.producer.catchUp(CATCH_UP_MS).catch(() => ({ waitedFor: 0, reached: false }));
+      this.caughtUp = caught;
       this.recorder.requestStop({ drain: true });
       await this.producer.stop({ keepBuffered: true });
       try {

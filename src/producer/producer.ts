@@ -215,6 +215,30 @@ export class SettingsProducer implements AsyncIterable<PipelineSettingsEvent> {
   }
 
   /**
+   * Before a stop: keep reading until everything the source holds now (as of this call) has been
+   * delivered, at most `timeoutMs`. Returns how many events were still to come; 0 if not live.
+   */
+  async catchUp(timeoutMs: number): Promise<{ waitedFor: number; reached: boolean }> {
+    const source = this.source;
+    if (!source || this.stopped || this.st.state !== "live") return { waitedFor: 0, reached: true };
+    const deadline = Date.now() + timeoutMs;
+    let target = this.lastSeq;
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<SourceSettingsEvent[]>((r) => (timer = setTimeout(() => r([]), timeoutMs)));
+      const pending = await Promise.race([source.settingsEvents(this.lastSeq), timeout]).finally(() => clearTimeout(timer));
+      for (const e of pending) target = Math.max(target, e.seq);
+    } catch {
+      return { waitedFor: 0, reached: false };
+    }
+    const waitedFor = target - this.lastSeq;
+    while (this.lastSeq < target && Date.now() < deadline && !this.stopped && this.st.state === "live") {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return { waitedFor, reached: this.lastSeq >= target };
+  }
+
+  /**
    * Stop reading the source and close it. The iteration ends promptly: events still buffered are
    * discarded, or, with `keepBuffered`, handed out first (they were delivered; a recorder writes them).
    */

@@ -95,6 +95,10 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
         const stats = await session.stop();
         status.clear();
         ctx.stdout.write(`stopped (${how}): ${stats.events} events recorded${stats.rejected ? `, ${stats.rejected} rejected` : ""}\n`);
+        const caught = session.caughtUp;
+        if (caught && caught.waitedFor > 0) {
+          ctx.stderr.write(caught.reached ? `the recorder was ${caught.waitedFor} events behind the source at the stop; it caught up before closing\n` : `warning: the recorder was ${caught.waitedFor} events behind the source at the stop and could not catch up in time; the source still holds them\n`);
+        }
         for (const p of stats.outputs) ctx.stdout.write(`  ${p}\n`);
         if (stats.outputs.length === 0) {
           ctx.stdout.write(`  no settings were recorded, no file written${stats.journalRemoved ? " (its empty journal was removed: nothing to recover)" : ""}\n`);
