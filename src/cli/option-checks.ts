@@ -3,7 +3,7 @@
  * what is wrong and what to give instead; and the OS errors commands meet turned into words.
  */
 import { stat } from "node:fs/promises";
-import { parseSinkList, type SinkName } from "../app/sink-set.js";
+import { parseSinkList, type SinkName } from "../sinks/sink-set.js";
 import { sourceFactoryFromUrl } from "../producer/source-url.js";
 import { UsageError } from "./context.js";
 

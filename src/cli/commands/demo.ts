@@ -4,12 +4,12 @@
  */
 import { mkdir, readdir, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { OutputExistsError } from "../../app/convert-log.js";
+import { OutputExistsError } from "../../output/segment-names.js";
 import { journalPathFor } from "../../journal/format.js";
-import { existingOutputFiles, segmentPath } from "../../nwb/output-files.js";
+import { existingOutputFiles, segmentPath } from "../../output/segment-names.js";
 import type { CommandModule } from "yargs";
-import { DemoPipeline } from "../../app/demo-pipeline.js";
-import { RecordSession } from "../../app/record-session.js";
+import { DemoPipeline } from "../../app/demo/demo-pipeline.js";
+import { RecordSession } from "../../app/record/record-session.js";
 import { describeNwb } from "../../nwb/describe.js";
 import type { NwbMetadata } from "../../nwb/metadata.js";
 import { HubServer } from "../../producer/hub/hub-server.js";

@@ -1,7 +1,7 @@
 /** `nwb-settings recover JOURNAL`: check a recording against its journal, rebuild it when needed. */
 import { basename } from "node:path";
 import type { CommandModule } from "yargs";
-import { type RecoverCheck, RecoverRefusedError, type RecoverResult, RecoverUsageError, describeState, recoverRecording } from "../../app/recover.js";
+import { type RecoverCheck, RecoverRefusedError, type RecoverResult, RecoverUsageError, describeState, recoverRecording } from "../../app/recover/recover.js";
 import { JournalFormatError } from "../../journal/format.js";
 import { type CommandContext, UsageError } from "../context.js";
 
