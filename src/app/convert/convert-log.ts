@@ -18,6 +18,8 @@ export interface ConvertOptions {
   timeOrigin: TimeOrigin;
   meta: NwbMetadata;
   overwrite: boolean;
+  /** Longest line read (default 64 MiB); set from the worker's heap limit so one line cannot exhaust it. */
+  maxLineBytes?: number;
   /** Marks this run's temporary files (`.<name>.<tag>.partial`) so they can be found and removed if the worker dies. */
   tag?: string;
 }
@@ -39,11 +41,11 @@ export interface ConvertResult {
 }
 
 /** First pass: the earliest timestamp and whether any event will produce a row. */
-async function scan(input: string, onBytes?: (n: number) => void): Promise<{ earliest: number; rows: number; problems: string[] }> {
+async function scan(input: string, limit: { maxLineBytes?: number }, onBytes?: (n: number) => void): Promise<{ earliest: number; rows: number; problems: string[] }> {
   let earliest = Number.POSITIVE_INFINITY;
   let rows = 0;
   const problems: string[] = [];
-  for await (const rec of readEventLog(input, onBytes ? { onBytes } : {})) {
+  for await (const rec of readEventLog(input, onBytes ? { ...limit, onBytes } : limit)) {
     if (rec.kind !== "event") {
       problems.push(rec.message);
       continue;
@@ -66,7 +68,8 @@ export async function convertLog(input: string, outPath: string, options: Conver
   }
   const size = inputStat.size;
   const report = hooks.onProgress;
-  const { earliest, rows, problems } = await scan(input, report ? (n) => report(n, 2 * size) : undefined);
+  const lineLimit = options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {};
+  const { earliest, rows, problems } = await scan(input, lineLimit, report ? (n) => report(n, 2 * size) : undefined);
   if (rows === 0) {
     result.problems.push(...problems);
     return result;
@@ -79,7 +82,7 @@ export async function convertLog(input: string, outPath: string, options: Conver
   const sinks = new SinkSet(options.sinks, output);
   let lastTime = 0;
   try {
-    for await (const rec of readEventLog(input, report ? { onBytes: (n) => report(size + n, 2 * size) } : {})) {
+    for await (const rec of readEventLog(input, report ? { ...lineLimit, onBytes: (n) => report(size + n, 2 * size) } : lineLimit)) {
       if (rec.kind === "error") {
         result.problems.push(rec.message);
         continue;

@@ -1,5 +1,6 @@
 /** `nwb-settings convert`: JSONL event logs → NWB files (docs/cli.md). */
 import { randomUUID } from "node:crypto";
+import { MAX_LINE_BYTES } from "../../events/jsonl-lines.js";
 import { availableParallelism, totalmem } from "node:os";
 import { mkdir, stat } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
@@ -83,6 +84,11 @@ export function usableJobs(requested: number, inputs: number, heapLimitMb: numbe
   return Math.max(1, Math.min(requested, inputs, availableParallelism(), byMemory));
 }
 
+/** Longest line a worker reads: 64 MiB, or a quarter of its heap when that is smaller (a line is held and parsed at once). */
+export function lineLimitFor(heapLimitMb: number): number {
+  return Math.min(MAX_LINE_BYTES, Math.floor(heapLimitMb / 4) * 1024 * 1024);
+}
+
 /** Default heap limit per worker: half the machine's memory shared by the workers, 256 MiB … 4 GiB. */
 export function defaultHeapLimitMb(jobs: number): number {
   return Math.min(4096, Math.max(256, Math.floor(totalmem() / 2 / jobs / (1024 * 1024))));
@@ -132,7 +138,7 @@ export function convertCommand(ctx: CommandContext): CommandModule<object, Conve
       if (args.jobs !== undefined && parallel < args.jobs) ctx.stderr.write(`note: --jobs ${args.jobs} capped at ${parallel} (inputs, CPUs and memory allow no more)\n`);
       if (args["max-memory"] === undefined) heapLimitMb = defaultHeapLimitMb(parallel);
       const run = randomUUID().slice(0, 8);
-      const jobs = args.inputs.map((input, i) => ({ input, output: outputs[i]!, options: { sinks, timeOrigin: args["time-origin"], meta, overwrite: args.overwrite, tag: `nwbs-${run}-${i}` } }));
+      const jobs = args.inputs.map((input, i) => ({ input, output: outputs[i]!, options: { sinks, timeOrigin: args["time-origin"], meta, overwrite: args.overwrite, tag: `nwbs-${run}-${i}`, maxLineBytes: lineLimitFor(heapLimitMb) } }));
       const progress = new ProgressBar(jobs.length, ctx.stderr);
       const abort = new AbortController();
       const onSignal = (sig: NodeJS.Signals): void => {
