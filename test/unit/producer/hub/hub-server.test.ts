@@ -306,7 +306,7 @@ describe("hub server over real sockets", () => {
   }, 60_000);
 
   it("a reader that stops reading altogether holds publishers at most readerStallMs, then is dropped (4008)", async () => {
-    const hub = await startHub({ historyLimit: 100, readerHighWaterBytes: 16 * 1024, readerStallMs: 1500 });
+    const hub = await startHub({ historyLimit: 100, readerHighWaterBytes: 16 * 1024, readerStallMs: 1500, closeGraceMs: 30_000 });
     const pub = track(await HubPublisher.connect(hub.url));
     await pub.register("A", s({ v: "" }));
     const stalled = await RawClient.open(hub.url);
