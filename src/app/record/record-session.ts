@@ -35,6 +35,8 @@ export interface RecordOptions {
 }
 
 export const DEFAULT_HUB_PORT = 7341;
+/** Parsed events a recorder holds between its source and its sinks. */
+export const RECORDER_BUFFERED_EVENTS = 256;
 /** Longest a stop waits for a recorder that fell behind to write what the source already holds. */
 export const CATCH_UP_MS = 30_000;
 
@@ -76,6 +78,9 @@ export class RecordSession {
     try {
       const producer = createProducer(sourceFactoryFromUrl(url), {
         scope: options.scope ?? "all",
+        // What a recorder that falls behind holds in memory: at most this many parsed events here,
+        // plus the hub reader's 16 MiB; beyond that the source waits (a hub holds its publishers).
+        maxBufferedEvents: RECORDER_BUFFERED_EVENTS,
         ...(options.logger ? { logger: options.logger } : {}),
       });
       const recorder = new Recorder({

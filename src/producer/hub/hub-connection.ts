@@ -65,7 +65,7 @@ function closeError(url: string, code: number, reason: string, maxMessageBytes: 
 export class HubConnection {
   private nextId = 1n;
   private readonly pending = new Map<string, Pending>();
-  private readonly pushHandlers = new Map<string, (event: JsonValue | undefined) => void>();
+  private readonly pushHandlers = new Map<string, (event: JsonValue | undefined, bytes: number) => void>();
   private readonly closeHandlers = new Set<(info: CloseInfo) => void>();
   private closeInfo: CloseInfo | null = null;
   private paused = false;
@@ -147,7 +147,7 @@ export class HubConnection {
   }
 
   /** Route pushed events of subscription `id` to `handler`. */
-  onPush(id: bigint, handler: (event: JsonValue | undefined) => void): () => void {
+  onPush(id: bigint, handler: (event: JsonValue | undefined, bytes: number) => void): () => void {
     this.pushHandlers.set(id.toString(), handler);
     return () => this.pushHandlers.delete(id.toString());
   }
@@ -200,7 +200,7 @@ export class HubConnection {
     if (type === "event") {
       const sub = doc.get("subscription");
       const handler = this.pushHandlers.get(String(sub));
-      handler?.(doc.get("event"));
+      handler?.(doc.get("event"), text.length);
       return;
     }
     const id = doc.get("id");

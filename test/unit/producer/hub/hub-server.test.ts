@@ -244,7 +244,7 @@ describe("hub server over real sockets", () => {
     slow.send('{"type": "subscribe", "id": "s", "after_seq": 0}');
     await slow.waitFor((m) => m.get("type") === "subscribed");
     (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause(); // stop reading at the TCP level
-    const fast = track(await HubReader.connect(hub.url));
+    const fast = track(await HubReader.connect(hub.url, { maxQueuedBytes: 256 * 1024 * 1024 })); // takes its events after the publishing
     const fastSub = await fast.subscribe(0);
 
     const payload = "y".repeat(100_000);
@@ -326,7 +326,7 @@ describe("hub server over real sockets", () => {
   }, 60_000);
 
   it("a HubReader whose consumer stalls is dropped and its subscription throws slow_reader", async () => {
-    const hub = await startHub({ historyLimit: 50, readerHighWaterBytes: 16 * 1024 });
+    const hub = await startHub({ historyLimit: 50, readerHighWaterBytes: 16 * 1024, readerStallMs: 1000 });
     const pub = track(await HubPublisher.connect(hub.url));
     await pub.register("A", s({ v: "" }));
     const reader = track(await HubReader.connect(hub.url, { maxQueuedEvents: 8 }));
