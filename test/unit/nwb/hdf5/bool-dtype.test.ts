@@ -25,7 +25,7 @@ import { TimeIntervals } from "../../../../src/nwb/time-intervals.js";
 const PYTHON = resolve(process.env["NWB_SETTINGS_PYTHON"] ?? ".venv/bin/python");
 const CHECK = resolve("test/unit/nwb/hdf5/bool-check.py");
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: whatever JSON the Python side prints; each test checks its fields
 function py(...args: string[]): any {
   const out = execFileSync(PYTHON, [CHECK, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   return JSON.parse(out.trim().split("\n").pop()!);
