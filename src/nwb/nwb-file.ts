@@ -9,6 +9,7 @@ import { setTextAttr, setTypeAttrs } from "./hdf5/attributes.js";
 import { coreVersion, writeCachedSpec } from "./cached-spec.js";
 import { type H5Dataset, type H5File, type H5Group, type H5Module, errorText, h5wasm, openHdf5 } from "./hdf5/h5wasm.js";
 import type { NwbMetadata } from "./metadata.js";
+import { OutputRefusedError } from "../errors.js";
 
 
 /** Something holding staged rows that must reach the file on flush. */
@@ -35,6 +36,11 @@ export class NwbFile {
   private readonly flushables: Flushable[] = [];
   private readonly appendables: AppendableDataset[] = [];
   private closed = false;
+  /**
+   * Set by whoever owns the file: returns why the file may not be closed and reopened now (e.g. a
+   * data stream is open), or undefined when it may. {@link reopen} refuses while it returns a reason.
+   */
+  reopenBlocker: (() => string | undefined) | undefined;
 
   private constructor(
     readonly module: H5Module,
@@ -172,6 +178,8 @@ export class NwbFile {
    */
   async reopen(patch: (path: string) => Promise<unknown>): Promise<void> {
     if (this.closed) throw new Error(`${this.path} is closed`);
+    const blocked = this.reopenBlocker?.();
+    if (blocked !== undefined) throw new OutputRefusedError(`${this.path}: cannot close and reopen the file now (${blocked})`, this.path);
     this.flush();
     this.closed = true;
     this.h5.close();

@@ -14,7 +14,7 @@ import { type PipelineSettingsEvent, isSentinel, tableRowPayload } from "../even
 import { stringifyJson } from "../events/json.js";
 import { AnnotationSeries } from "../nwb/annotation-series.js";
 import { objectNameProblem } from "../nwb/hdf5/text-rules.js";
-import type { SegmentedOutput } from "../output/segmented-output.js";
+import type { NwbOutput } from "../output/output.js";
 import type { SettingsSink } from "./sink.js";
 
 export const ANNOTATION_DESCRIPTION =
@@ -30,7 +30,7 @@ export class AnnotationSink implements SettingsSink {
   private initialRun: PipelineSettingsEvent[] = [];
   private rows = 0;
 
-  constructor(private readonly output: SegmentedOutput) {
+  constructor(private readonly output: NwbOutput) {
     output.onSegment(() => {
       // A new segment: series are created again on their next row; time order carries on.
       for (const s of this.byTable.values()) s.series = undefined;

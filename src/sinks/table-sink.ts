@@ -17,7 +17,7 @@ import { INIT_FINAL_COMPONENT_ADDRESS, type PipelineSettingsEvent, isSentinel, s
 import { ColumnNamer, flattenSettings, sanitizeSettingsValue } from "../events/sanitize.js";
 import type { CellValue } from "../events/settings-values.js";
 import type { RowValue } from "../nwb/hdf5/appendable-dataset.js";
-import type { SegmentedOutput } from "../output/segmented-output.js";
+import type { NwbOutput } from "../output/output.js";
 import { type ColumnSpec, TimeIntervals } from "../nwb/time-intervals.js";
 import type { SettingsSink } from "./sink.js";
 import { COLUMN_TYPE, type CellKind, cellTextProblem, kindChange, kindOf, rowValueOf } from "./table-schema.js";
@@ -84,7 +84,7 @@ export class TableSink implements SettingsSink {
   readonly rotations: Rotation[] = [];
 
   constructor(
-    private readonly output: SegmentedOutput,
+    private readonly output: NwbOutput,
     options: TableSinkOptions = {},
   ) {
     this.tableName = options.tableName ?? DEFAULT_SETTINGS_TABLE_NAME;

@@ -17,7 +17,8 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { errorText, h5wasm } from "../../nwb/hdf5/h5wasm.js";
 import { NwbFile } from "../../nwb/nwb-file.js";
-import { OutputError, SegmentedOutput } from "../../output/segmented-output.js";
+import { NwbSettingsError, isFatal } from "../../errors.js";
+import { SegmentedOutput } from "../../output/segmented-output.js";
 import { JournalReader, type TornTail } from "../../journal/reader.js";
 import type { JournalHeader } from "../../journal/format.js";
 import { existingOutputs } from "../../output/segment-names.js";
@@ -72,13 +73,12 @@ export interface RecoverResult extends RecoverCheck {
   outputs: string[];
 }
 
-export class RecoverRefusedError extends Error {
+export class RecoverRefusedError extends NwbSettingsError<"ERR_RECOVER_REFUSED"> {
   constructor(
     message: string,
     readonly check: RecoverCheck,
   ) {
-    super(message);
-    this.name = "RecoverRefusedError";
+    super("ERR_RECOVER_REFUSED", message, { input: check.journal });
   }
 }
 
@@ -181,7 +181,7 @@ async function replay(reader: JournalReader, target: string): Promise<Replay> {
         try {
           await sinks.write(event);
         } catch (err) {
-          if (err instanceof OutputError) throw err;
+          if (isFatal(err)) throw err;
           problems.push(`${reader.path}:${line}: ${(err as Error).message}`);
         }
         rowsAfter.push(totalRows());

@@ -30,6 +30,7 @@ import { closeSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
 import type { Metadata } from "h5wasm/node";
 import type { H5File, H5Group } from "./h5wasm.js";
 import { errorText, h5wasm, openHdf5 } from "./h5wasm.js";
+import { BoolPatchError } from "../../errors.js";
 
 /**
  * Name of the placeholder compound's only member. Its length (11) is what makes the placeholder's
@@ -239,12 +240,7 @@ export async function convertToBoolEnum(filePath: string, datasetPaths: readonly
   return result;
 }
 
-export class BoolPatchError extends Error {
-  constructor(filePath: string, datasetPath: string, problem: string) {
-    super(`cannot make ${datasetPath} in ${filePath} a bool dataset: ${problem}`);
-    this.name = "BoolPatchError";
-  }
-}
+export { BoolPatchError };
 
 // ---------------------------------------------------------------------------------------------
 // Byte level
