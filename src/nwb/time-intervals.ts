@@ -3,12 +3,16 @@
  * VectorData columns of native dtypes (float64, int64, bool, UTF-8 text, fixed-shape arrays as
  * `(n, *shape)`), and the `id` ElementIdentifiers. Rows are staged and written in place by the
  * file's flush; `colnames` is the column order pynwb reads.
+ * Created ({@link TimeIntervals.create}), opened to append ({@link TimeIntervals.open}) and read
+ * from any file, ours or not ({@link readTimeIntervals}, found by neurodata_type).
  */
 import { randomUUID } from "node:crypto";
 import type { AppendableDataset, ElementType, RowValue } from "./hdf5/appendable-dataset.js";
 import { setTextArrayAttr, setTextAttr, setTypeAttrs } from "./hdf5/attributes.js";
 import { convertToBoolEnum, createBoolPlaceholder } from "./hdf5/bool-dtype.js";
-import type { NwbFile } from "./nwb-file.js";
+import { NwbError } from "../errors.js";
+import type { H5Dataset } from "./hdf5/h5wasm.js";
+import type { NwbFile, NwbFileReader } from "./nwb-file.js";
 
 export type ColumnType = "float64" | "int64" | "bool" | "text";
 
@@ -94,6 +98,27 @@ export class TimeIntervals {
     return table;
   }
 
+  /**
+   * Reattach to the table `intervals/<name>` of a file opened to append: column types from the
+   * stored datatypes, appending after the rows every column holds (a torn tail is cut off).
+   */
+  static open(nwb: NwbFile, name: string): TimeIntervals {
+    const path = `intervals/${name}`;
+    if (nwb.attr(path, "neurodata_type") !== "TimeIntervals") throw new NwbError(`${nwb.path}: ${path} is not a TimeIntervals table`, nwb.path);
+    const columns = storedColumns(nwb, path);
+    const open = (col: string, type: ElementType): AppendableDataset => nwb.openAppendable(`${path}/${col}`, type);
+    const start = open("start_time", "float64");
+    const stop = open("stop_time", "float64");
+    const id = open("id", "int64");
+    const cells = new Map(columns.map((c) => [c.name, open(c.name, STORAGE[c.type])] as const));
+    const all = [start, stop, id, ...cells.values()];
+    const rows = Math.min(...all.map((d) => d.length));
+    for (const d of all) d.truncate(rows);
+    const table = new TimeIntervals(name, columns, id, start, stop, cells);
+    nwb.register(table);
+    return table;
+  }
+
   get length(): number {
     return this.id.length;
   }
@@ -151,3 +176,74 @@ function boolCell(v: RowValue, column: string): RowValue {
   };
   return typeof v === "object" ? Array.from(v as ArrayLike<unknown>, one) : one(v);
 }
+
+/** A TimeIntervals table as read from a file. Cells are scalars, or flat arrays for array columns. */
+export interface TimeIntervalsData {
+  path: string;
+  name: string;
+  description: string;
+  columns: ColumnSpec[];
+  id: bigint[];
+  startTime: number[];
+  stopTime: number[];
+  /** Per column (in `columns` order): one cell per row (bool as true/false, int64 as bigint). */
+  cells: Map<string, unknown[]>;
+}
+
+/** Which of our column types a stored column is; NwbError for anything else. */
+function columnTypeOf(ds: H5Dataset, where: string): ColumnType {
+  const m = ds.metadata;
+  if (m.type === 1 && m.size === 8) return "float64";
+  if (m.type === 0 && m.size === 8 && m.signed) return "int64";
+  if (m.type === 3 && m.vlen) return "text";
+  const members = (m as { enum_type?: { members?: Record<string, number> } }).enum_type?.members;
+  if (m.type === 8 && members?.["FALSE"] === 0 && members?.["TRUE"] === 1) return "bool";
+  throw new NwbError(`${where}: a column of HDF5 type class ${m.type}, size ${m.size} is not one we can append to`);
+}
+
+function storedColumns(nwb: NwbFileReader, path: string): ColumnSpec[] {
+  const colnames = nwb.attr(path, "colnames");
+  if (!Array.isArray(colnames)) throw new NwbError(`${nwb.path}: ${path} has no colnames`, nwb.path);
+  return colnames
+    .map(String)
+    .filter((c) => c !== "start_time" && c !== "stop_time")
+    .map((c) => {
+      const ds = nwb.dataset(`${path}/${c}`);
+      return {
+        name: c,
+        type: columnTypeOf(ds, `${nwb.path}: ${path}/${c}`),
+        cellShape: (ds.shape ?? []).slice(1),
+        description: String(ds.attrs["description"]?.value ?? ""),
+      };
+    });
+}
+
+/** Read the TimeIntervals table at `path` (any group of that neurodata_type, anywhere in the file). */
+export function readTimeIntervals(nwb: NwbFileReader, path: string): TimeIntervalsData {
+  if (nwb.attr(path, "neurodata_type") !== "TimeIntervals") throw new NwbError(`${nwb.path}: ${path} is not a TimeIntervals table`, nwb.path);
+  const columns = storedColumns(nwb, path);
+  const flat = (col: string): unknown[] => Array.from(nwb.dataset(`${path}/${col}`).value as ArrayLike<unknown>);
+  const id = flat("id").map((v) => BigInt(v as bigint | number));
+  const startTime = flat("start_time") as number[];
+  const stopTime = flat("stop_time") as number[];
+  const lengths = [id.length, startTime.length, stopTime.length, ...columns.map((c) => nwb.dataset(`${path}/${c.name}`).shape?.[0] ?? 0)];
+  const rows = Math.min(...lengths);
+  const cells = new Map<string, unknown[]>();
+  for (const c of columns) {
+    const size = (c.cellShape ?? []).reduce((a, b) => a * b, 1);
+    const values = flat(c.name).map((v) => (c.type === "bool" ? v === 1 || v === true : v));
+    const perRow = (c.cellShape ?? []).length === 0 ? values.slice(0, rows) : Array.from({ length: rows }, (_, i) => values.slice(i * size, (i + 1) * size));
+    cells.set(c.name, perRow);
+  }
+  return {
+    path,
+    name: path.slice(path.lastIndexOf("/") + 1),
+    description: String(nwb.attr(path, "description") ?? ""),
+    columns,
+    id: id.slice(0, rows),
+    startTime: startTime.slice(0, rows),
+    stopTime: stopTime.slice(0, rows),
+    cells,
+  };
+}
+

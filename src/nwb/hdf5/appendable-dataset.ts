@@ -24,6 +24,16 @@ export interface AppendableSpec {
   chunkRows?: number;
 }
 
+/**
+ * Rows per chunk when the caller names none: about 8 KiB per chunk (HDF5 allocates whole chunks,
+ * and settings tables are often short). Every growing dataset of a table uses this, bool columns
+ * included (bool-dtype.ts), so a table's columns are chunked alike.
+ */
+export function defaultChunkRows(rowShape: readonly number[]): number {
+  const rowSize = rowShape.reduce((a, b) => a * b, 1);
+  return Math.max(16, Math.min(1024, Math.floor(8192 / Math.max(1, rowSize * 8))));
+}
+
 export class AppendableDataset {
   private pending: RowValue[] = [];
   private written: number;
@@ -46,9 +56,7 @@ export class AppendableDataset {
   /** Create an empty dataset at `path` (its parent group must exist). */
   static create(module: H5Module, file: H5File, path: string, spec: AppendableSpec): AppendableDataset {
     const rowShape = spec.rowShape ?? [];
-    const rowSize = rowShape.reduce((a, b) => a * b, 1);
-    // About 8 KiB per chunk: HDF5 allocates whole chunks, and settings tables are often short.
-    const chunkRows = spec.chunkRows ?? Math.max(16, Math.min(1024, Math.floor(8192 / Math.max(1, rowSize * 8))));
+    const chunkRows = spec.chunkRows ?? defaultChunkRows(rowShape);
     const slash = path.lastIndexOf("/");
     const parent = slash <= 0 ? file : file.get(path.slice(0, slash));
     if (!parent || !("create_dataset" in parent)) throw new Error(`cannot create ${path}: parent group is missing`);

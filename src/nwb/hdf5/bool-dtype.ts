@@ -30,6 +30,7 @@ import { closeSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
 import type { Metadata } from "h5wasm/node";
 import type { H5File, H5Group } from "./h5wasm.js";
 import { errorText, h5wasm, openHdf5 } from "./h5wasm.js";
+import { defaultChunkRows } from "./appendable-dataset.js";
 import { BoolPatchError } from "../../errors.js";
 
 /**
@@ -96,9 +97,8 @@ export interface BoolPlaceholderSpec {
  */
 export function createBoolPlaceholder(file: H5File, path: string, spec: BoolPlaceholderSpec = {}): void {
   const rowShape = spec.rowShape ?? [];
-  const rowSize = rowShape.reduce((a, b) => a * b, 1);
-  // Same default as AppendableDataset.create, so chunking matches the other columns.
-  const chunkRows = spec.chunkRows ?? Math.max(16, Math.min(4096, Math.floor(65536 / Math.max(1, rowSize * 8))));
+  // The default of AppendableDataset.create, so chunking matches the other columns.
+  const chunkRows = spec.chunkRows ?? defaultChunkRows(rowShape);
   const slash = path.lastIndexOf("/");
   const parent: H5Group | null = slash <= 0 ? file : (file.get(path.slice(0, slash)) as H5Group | null);
   if (!parent || !(parent instanceof h5wasm.Group)) throw new Error(`cannot create ${path}: parent group is missing`);

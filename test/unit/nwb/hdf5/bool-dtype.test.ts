@@ -263,7 +263,7 @@ describe("NWB TimeIntervals with bool columns", () => {
 
     await convertToBoolEnum(p, [`${table}/enabled`, `${table}/mask`]);
 
-    nwb = await NwbFile.open(p, "a");
+    nwb = await NwbFile.open(p);
     const cols = {
       start: nwb.openAppendable(`${table}/start_time`, "float64"),
       stop: nwb.openAppendable(`${table}/stop_time`, "float64"),
