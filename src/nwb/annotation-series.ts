@@ -44,7 +44,7 @@ export class AnnotationSeries {
 
   static create(nwb: NwbFile, name: string, description: string): AnnotationSeries {
     const path = `acquisition/${name}`;
-    if (nwb.has(path)) throw new Error(`${nwb.path} already has ${path}`);
+    if (nwb.has(path)) throw new NwbError(`${nwb.path} already has ${path}`);
     const g = nwb.group(path);
     setTextAttr(g, "comments", "no comments");
     setTextAttr(g, "description", description);

@@ -192,7 +192,7 @@ export class NwbFile extends NwbFileReader {
       file.flush();
     } catch (err) {
       file.close();
-      throw new Error(`cannot lay out NWB file ${path}: ${errorText(err)}`);
+      throw new NwbError(`cannot lay out NWB file ${path}: ${errorText(err)}`);
     }
     return nwb;
   }
@@ -284,7 +284,7 @@ export class NwbFile extends NwbFileReader {
    * fails, this NwbFile is closed.
    */
   async reopen(patch: (path: string) => Promise<unknown>): Promise<void> {
-    if (this.closed) throw new Error(`${this.path} is closed`);
+    if (this.closed) throw new NwbError(`${this.path} is closed`);
     const blocked = this.reopenBlocker?.();
     if (blocked !== undefined) throw new OutputRefusedError(`${this.path}: cannot close and reopen the file now (${blocked})`, this.path);
     this.flush();

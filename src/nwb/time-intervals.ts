@@ -56,11 +56,11 @@ export class TimeIntervals {
   /** Create the table. With bool columns the file is closed and reopened once (NwbFile.reopen). */
   static async create(nwb: NwbFile, name: string, description: string, columns: readonly ColumnSpec[]): Promise<TimeIntervals> {
     const path = `intervals/${name}`;
-    if (nwb.has(path)) throw new Error(`${nwb.path} already has ${path}`);
+    if (nwb.has(path)) throw new NwbError(`${nwb.path} already has ${path}`);
     const seen = new Set<string>();
     for (const c of columns) {
-      if (RESERVED.has(c.name) || seen.has(c.name)) throw new Error(`column name "${c.name}" is reserved or repeated in ${path}`);
-      if (c.name.includes("/")) throw new Error(`column name "${c.name}" contains "/"`);
+      if (RESERVED.has(c.name) || seen.has(c.name)) throw new NwbError(`column name "${c.name}" is reserved or repeated in ${path}`);
+      if (c.name.includes("/")) throw new NwbError(`column name "${c.name}" contains "/"`);
       seen.add(c.name);
     }
     const g = nwb.group(path);
@@ -126,7 +126,7 @@ export class TimeIntervals {
   /** Stage one row; every column needs a value (arrays as flat row-major data of the cell shape). */
   appendRow(startTime: number, stopTime: number, values: ReadonlyMap<string, RowValue>): void {
     for (const c of this.columns) {
-      if (!values.has(c.name)) throw new Error(`row for intervals/${this.name} lacks column "${c.name}"`);
+      if (!values.has(c.name)) throw new NwbError(`row for intervals/${this.name} lacks column "${c.name}"`);
     }
     for (const c of this.columns) {
       const v = values.get(c.name)!;
@@ -144,13 +144,13 @@ export class TimeIntervals {
   appendRowValues(startTime: number, stopTime: number, values: readonly RowValue[]): void {
     const cols = this.columns;
     if (values.length !== cols.length) {
-      throw new Error(`row for intervals/${this.name} has ${values.length} value(s) for ${cols.length} column(s)`);
+      throw new NwbError(`row for intervals/${this.name} has ${values.length} value(s) for ${cols.length} column(s)`);
     }
     const cells = this.cellList;
     const isBool = this.isBool;
     for (let i = 0; i < cols.length; i++) {
       const v = values[i];
-      if (v === undefined) throw new Error(`row for intervals/${this.name} lacks column "${cols[i]!.name}"`);
+      if (v === undefined) throw new NwbError(`row for intervals/${this.name} lacks column "${cols[i]!.name}"`);
       cells[i]!.append(isBool[i] ? boolCell(v, cols[i]!.name) : v);
     }
     this.start.append(startTime);
@@ -172,7 +172,7 @@ function boolCell(v: RowValue, column: string): RowValue {
   const one = (x: unknown): number => {
     if (x === true || x === 1) return 1;
     if (x === false || x === 0) return 0;
-    throw new Error(`bool column "${column}" got ${String(x)}`);
+    throw new NwbError(`bool column "${column}" got ${String(x)}`);
   };
   return typeof v === "object" ? Array.from(v as ArrayLike<unknown>, one) : one(v);
 }
