@@ -18,6 +18,7 @@ import {
   isBoolEnumMetadata,
   lookup3,
 } from "../../../../src/nwb/hdf5/bool-dtype.js";
+import { defaultChunkRows } from "../../../../src/nwb/hdf5/appendable-dataset.js";
 import { type H5File, type H5Module, h5wasm, loadHdf5 } from "../../../../src/nwb/hdf5/h5wasm.js";
 import { NwbFile } from "../../../../src/nwb/nwb-file.js";
 import { TimeIntervals } from "../../../../src/nwb/time-intervals.js";
@@ -110,7 +111,7 @@ describe("convertToBoolEnum", () => {
     appendRows(p, "t/mask", [3], [[[1, 0, 1]], [[0, 0, 0], [1, 1, 1]]]);
 
     const flag = py("h5py", p, "t/flag");
-    expect(flag).toMatchObject({ dtype: "bool", numpy_bool: true, enum: { FALSE: 0, TRUE: 1 }, shape: [6], maxshape: [null], chunks: [4096] });
+    expect(flag).toMatchObject({ dtype: "bool", numpy_bool: true, enum: { FALSE: 0, TRUE: 1 }, shape: [6], maxshape: [null], chunks: [defaultChunkRows([])] }); // the default every column shares
     expect(flag.values).toEqual([true, false, true, true, false, false]);
     const mask = py("h5py", p, "t/mask");
     expect(mask).toMatchObject({ dtype: "bool", shape: [3, 3], maxshape: [null, 3], chunks: [8, 3] });
