@@ -17,6 +17,7 @@ import { INIT_FINAL_COMPONENT_ADDRESS, type PipelineSettingsEvent, isSentinel, s
 import { ColumnNamer, flattenSettings, sanitizeSettingsValue } from "../events/sanitize.js";
 import type { CellValue } from "../events/settings-values.js";
 import type { RowValue } from "../nwb/hdf5/appendable-dataset.js";
+import { OutputRefusedError } from "../errors.js";
 import type { NwbOutput } from "../output/output.js";
 import { type ColumnSpec, TimeIntervals } from "../nwb/time-intervals.js";
 import type { SettingsSink } from "./sink.js";
@@ -127,6 +128,9 @@ export class TableSink implements SettingsSink {
     }
     const reasons = this.rotationReasons(flat);
     if (reasons.length > 0) {
+      // An output that may not start a new file (a user's file, a data series open) refuses
+      // before anything changes here.
+      if (!this.output.canRotate) throw new OutputRefusedError(`${this.output.basePath}: the table would need a new file (${reasons.join("; ")})`, this.output.basePath);
       await this.closeInterval(t);
       const merged = this.stateMap();
       for (const [col, v] of flat) merged.set(col, v);

@@ -7,6 +7,8 @@ import { isNwbSettingsError } from "../../../src/errors.js";
 import { TimeIntervals } from "../../../src/nwb/time-intervals.js";
 import type { NwbOutput } from "../../../src/output/output.js";
 import { SegmentedOutput } from "../../../src/output/segmented-output.js";
+import { TableSink } from "../../../src/sinks/table-sink.js";
+import { readTable, updated } from "../sinks/table-read.js";
 
 const dir = mkdtempSync(join(tmpdir(), "output-"));
 const meta = { session_description: "output" };
@@ -54,5 +56,30 @@ describe("SegmentedOutput", () => {
     }
     expect(isNwbSettingsError(err, "ERR_OUTPUT_FAILED")).toBe(true);
     expect((err as Error).message).toContain(join(dir, "broken.nwb"));
+  });
+
+  it("an output that may not rotate refuses a schema change before the table changes", async () => {
+    class NoRotation extends SegmentedOutput {
+      override readonly canRotate: boolean = false;
+    }
+    const path = join(dir, "fixed.nwb");
+    const out = new NoRotation(path, meta);
+    const sink = new TableSink(out);
+    await sink.write(updated(1, "A", '{"x": 1}'));
+    const err = await sink.write(updated(2, "A", '{"x": "now text"}')).catch((e: unknown) => e);
+    expect(isNwbSettingsError(err, "ERR_OUTPUT_REFUSED")).toBe(true);
+    expect((err as Error).message).toMatch(/fixed\.nwb: the table would need a new file \(A\.x: dtype int64 -> /);
+    await sink.write(updated(3, "A", '{"x": 7}')); // the table goes on in the same file
+    await sink.close(4);
+    await out.close();
+    expect(out.segments.map((s) => s.path)).toEqual([path]);
+    // The same as a run that never saw the refused event.
+    const control = new SegmentedOutput(join(dir, "control.nwb"), meta);
+    const controlSink = new TableSink(control);
+    await controlSink.write(updated(1, "A", '{"x": 1}'));
+    await controlSink.write(updated(3, "A", '{"x": 7}'));
+    await controlSink.close(4);
+    await control.close();
+    expect((await readTable(path))!.rows).toEqual((await readTable(join(dir, "control.nwb")))!.rows);
   });
 });
