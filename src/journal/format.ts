@@ -10,6 +10,7 @@
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 import type { NwbMetadata } from "../nwb/metadata.js";
 import { parseMetadata } from "../nwb/metadata.js";
+import { JournalFormatError } from "../errors.js";
 
 export const JOURNAL_FORMAT_VERSION = 1;
 /** The key that makes line 1 a journal header (and never an event). */
@@ -59,16 +60,7 @@ export interface JournalHeaderInfo {
   writer?: JournalWriterId;
 }
 
-export class JournalFormatError extends Error {
-  /** `wrongPath`: the path given is not a journal at all (missing, a folder, an NWB file): a wrong call. */
-  constructor(
-    message: string,
-    readonly kind: "format" | "wrongPath" = "format",
-  ) {
-    super(message);
-    this.name = "JournalFormatError";
-  }
-}
+export { JournalFormatError };
 
 /** Metadata as JSON: dates as ISO 8601 text, undefined fields left out, session_start_time apart. */
 function metaToJson(meta: NwbMetadata): Record<string, unknown> {

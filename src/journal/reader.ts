@@ -12,6 +12,7 @@ import type { PipelineSettingsEvent } from "../events/event.js";
 import { parseEvent } from "../events/event-codec.js";
 import { type RawLine, decodeLine, readRawLines as rawLines } from "../events/jsonl-lines.js";
 import { JOURNAL_SUFFIX, JournalFormatError, type JournalHeader, decodeEnd, decodeHeader, isEndLine, isHeaderLine } from "./format.js";
+import { UsageError } from "../errors.js";
 
 export interface JournalEntry {
   /** 1-based line number in the journal. */
@@ -57,16 +58,16 @@ export class JournalReader {
     // Fail early and clearly on a missing or unreadable file, a folder, or an NWB file given for its journal.
     const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
       const hint = path.endsWith(JOURNAL_SUFFIX) ? "" : ` (a recording's journal is named FILE.nwb${JOURNAL_SUFFIX})`;
-      throw new JournalFormatError(`cannot read journal ${path}: ${err.code === "ENOENT" ? "no such file" : err.code === "EACCES" ? "permission denied" : err.message}${hint}`, "wrongPath");
+      throw new UsageError(`cannot read journal ${path}: ${err.code === "ENOENT" ? "no such file" : err.code === "EACCES" ? "permission denied" : err.message}${hint}`);
     });
     if (info.isDirectory()) {
       const inside = (await readdir(path).catch(() => [] as string[])).filter((n) => n.endsWith(JOURNAL_SUFFIX));
       const hint = inside.length > 0 ? `; journals in it: ${inside.slice(0, 5).join(", ")}` : `; no journal (*${JOURNAL_SUFFIX}) in it`;
-      throw new JournalFormatError(`${path} is a folder, not a journal: name the journal file${hint}`, "wrongPath");
+      throw new UsageError(`${path} is a folder, not a journal: name the journal file${hint}`);
     }
-    if (!info.isFile()) throw new JournalFormatError(`${path} is not a regular file, not a journal`, "wrongPath");
+    if (!info.isFile()) throw new UsageError(`${path} is not a regular file, not a journal`);
     if (/\.nwb$/i.test(path)) {
-      throw new JournalFormatError(`${path} is an NWB file, not its journal: run "nwb-settings recover ${path}${JOURNAL_SUFFIX}"`, "wrongPath");
+      throw new UsageError(`${path} is an NWB file, not its journal: run "nwb-settings recover ${path}${JOURNAL_SUFFIX}"`);
     }
     await open(path, "r").then(
       (fh) => fh.close(),

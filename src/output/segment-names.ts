@@ -11,10 +11,11 @@
  */
 import { stat } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
+import { OutputExistsError } from "../errors.js";
 import { h5wasm, openHdf5 } from "../nwb/hdf5/h5wasm.js";
 
 /** Files an output would write already exist (and no --overwrite). */
-export class OutputExistsError extends Error {}
+export { OutputExistsError };
 
 /** `<stem>.nwb` for index 0, `<stem>_NN.nwb` (two digits at least) after. */
 export function segmentPath(basePath: string, index: number): string {

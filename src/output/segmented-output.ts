@@ -16,29 +16,19 @@
 import { randomUUID } from "node:crypto";
 import { rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { OutputError, OutputRefusedError } from "../errors.js";
 import { errorText } from "../nwb/hdf5/h5wasm.js";
 import type { NwbMetadata } from "../nwb/metadata.js";
 import { type CreateOptions, NwbFile } from "../nwb/nwb-file.js";
+import type { NwbOutput, SegmentInfo as OutputSegmentInfo } from "./output.js";
 import { existingOutputFiles, pathExists, segmentPath } from "./segment-names.js";
 
 export { segmentPath } from "./segment-names.js";
+export { OutputError };
 
-/** The output file itself failed (cannot create, disk full, …): fatal for the whole output. */
-export class OutputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "OutputError";
-  }
-}
-
-export interface SegmentInfo {
-  /** Where the segment ends up. */
-  path: string;
-  /** Where it is being written (a temporary name when staged, else `path`). */
+export interface SegmentInfo extends OutputSegmentInfo {
+  /** Where the segment is being written (a temporary name when staged, else `path`, where it ends up). */
   file: string;
-  index: number;
-  /** Rows written into this segment (as reported by writers via {@link SegmentedOutput.countRows}). */
-  rows: number;
 }
 
 export interface SegmentedOutputOptions extends CreateOptions {
@@ -56,7 +46,11 @@ export function isStagedName(name: string, tag: string): boolean {
   return name.startsWith(".") && name.endsWith(`.${tag}.partial`);
 }
 
-export class SegmentedOutput {
+export class SegmentedOutput implements NwbOutput {
+  /** Files are ours: a schema change may start a new one, and one without rows is removed. */
+  readonly canRotate: boolean = true;
+  readonly unlinksEmptyFiles: boolean = true;
+  private readonly holds = new Set<string>();
   private file: NwbFile | undefined;
   private index = -1;
   private rowsInSegment = 0;
@@ -102,15 +96,26 @@ export class SegmentedOutput {
 
   /** Close the current segment and open the next one. */
   async rotate(): Promise<NwbFile> {
+    if (!this.canRotate) throw new OutputRefusedError(`${this.describeCurrent()}: this output may not start a new file`, this.describeCurrent());
     await this.closeCurrent();
     return this.current();
   }
 
+  holdOpen(reason: string): () => void {
+    this.holds.add(reason);
+    return () => {
+      this.holds.delete(reason);
+    };
+  }
+
+  /** Write staged rows and flush; a failure of the file is fatal for the output. */
   flush(): void {
+    const f = this.file;
+    if (!f) return;
     try {
-      this.file?.flush();
+      f.flush();
     } catch (err) {
-      throw new OutputError(`cannot write ${this.describeCurrent()}: ${errorText(err)}`);
+      throw new OutputError(`cannot write ${this.describeCurrent()}: ${errorText(err)}`, this.describeCurrent(), err);
     }
   }
 
@@ -137,8 +142,8 @@ export class SegmentedOutput {
       const previous = new Set(await existingOutputFiles(this.basePath));
       for (const s of written) {
         if (!(await pathExists(s.path))) continue;
-        if (!previous.has(s.path)) throw new OutputError(`${s.path} exists and is not part of the output ${this.basePath}; it was left alone and nothing was written (move it away or choose another --out)`);
-        if (!replace) throw new OutputError(`${s.path} already exists; use --overwrite to replace`);
+        if (!previous.has(s.path)) throw new OutputError(`${s.path} exists and is not part of the output ${this.basePath}; it was left alone and nothing was written (move it away or choose another --out)`, s.path);
+        if (!replace) throw new OutputError(`${s.path} already exists; use --overwrite to replace`, s.path);
       }
       for (const s of written) if (s.file !== s.path) await rename(s.file, s.path);
       const finals = written.map((s) => s.path);
@@ -146,7 +151,7 @@ export class SegmentedOutput {
       return finals;
     } catch (err) {
       await this.abort();
-      throw err instanceof OutputError ? err : new OutputError(`cannot move the finished output into place: ${errorText(err)}`);
+      throw err instanceof OutputError ? err : new OutputError(`cannot move the finished output into place: ${errorText(err)}`, this.basePath, err);
     }
   }
 
@@ -175,16 +180,17 @@ export class SegmentedOutput {
     const file = this.options.staged ? stagedPath(path, this.options.staged.tag) : path;
     // A live segment never replaces a file: the caller removed the previous output it may replace.
     if (!this.options.staged && (await pathExists(file))) {
-      throw new OutputError(`${file} already exists and is not part of this recording; the recording cannot continue into it (move it away; the journal holds every event)`);
+      throw new OutputError(`${file} already exists and is not part of this recording; the recording cannot continue into it (move it away; the journal holds every event)`, file);
     }
     try {
       this.file = await NwbFile.create(file, this.meta, { ...this.options, overwrite: false });
     } catch (err) {
-      throw new OutputError(`cannot create ${path}: ${errorText(err)}`);
+      throw new OutputError(`cannot create ${path}: ${errorText(err)}`, path, err);
     }
     this.index = index;
     this.rowsInSegment = 0;
     this.segments.push({ path, file, index: this.index, rows: 0 });
+    this.file.reopenBlocker = () => [...this.holds].join("; ") || undefined;
     for (const l of this.listeners) l(this.file);
   }
 
@@ -195,8 +201,8 @@ export class SegmentedOutput {
     try {
       f.close();
     } catch (err) {
-      throw new OutputError(`cannot write ${this.describeCurrent()}: ${errorText(err)}`);
+      throw new OutputError(`cannot write ${this.describeCurrent()}: ${errorText(err)}`, this.describeCurrent(), err);
     }
-    if (this.rowsInSegment === 0) await unlink(f.path).catch(() => undefined);
+    if (this.rowsInSegment === 0 && this.unlinksEmptyFiles) await unlink(f.path).catch(() => undefined);
   }
 }

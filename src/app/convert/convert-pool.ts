@@ -79,7 +79,8 @@ export async function runConvertPool(jobs: ConvertJob[], options: PoolOptions): 
           finish({ input: job.input, outputs: [], events: 0, problems: [], error: "interrupted before it started; nothing was written" });
           continue;
         }
-        const w = (worker ??= newWorker());
+        if (!worker) worker = newWorker();
+        const w = worker;
         const current = job;
         const outcome = await new Promise<{ result: ConvertResult; dead: boolean }>((resolve) => {
           let error: Error | undefined;

@@ -16,8 +16,10 @@ import { copyFile, mkdtemp, rename, rm, stat, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { errorText, h5wasm } from "../../nwb/hdf5/h5wasm.js";
-import { NwbFile } from "../../nwb/nwb-file.js";
-import { OutputError, SegmentedOutput } from "../../output/segmented-output.js";
+import { inventory } from "../../nwb/inventory.js";
+import { NwbFileReader } from "../../nwb/nwb-file.js";
+import { NwbSettingsError, UsageError, isFatal } from "../../errors.js";
+import { SegmentedOutput } from "../../output/segmented-output.js";
 import { JournalReader, type TornTail } from "../../journal/reader.js";
 import type { JournalHeader } from "../../journal/format.js";
 import { existingOutputFiles } from "../../output/segment-names.js";
@@ -81,61 +83,24 @@ export interface RecoverResult extends RecoverCheck {
   outputs: string[];
 }
 
-export class RecoverRefusedError extends Error {
+export class RecoverRefusedError extends NwbSettingsError<"ERR_RECOVER_REFUSED"> {
   constructor(
     message: string,
     readonly check: RecoverCheck,
   ) {
-    super(message);
-    this.name = "RecoverRefusedError";
+    super("ERR_RECOVER_REFUSED", message, { input: check.journal });
   }
 }
 
 /** Rows of every AnnotationSeries and TimeIntervals table of one NWB file; throws when it cannot be read. */
 export async function countRows(path: string): Promise<{ rows: RowCounts; problems: string[] }> {
-  const nwb = await NwbFile.open(path, "r");
-  const rows: RowCounts = new Map();
-  const problems: string[] = [];
+  const nwb = await NwbFileReader.open(path);
   try {
-    // A column counts only if its data can be read: after a kill, HDF5 can hold a dataset whose
-    // shape is known but whose chunks lie past the end of the file.
-    const length = (p: string): number | undefined => {
-      const d = nwb.get(p);
-      if (!(d instanceof h5wasm.Dataset)) return undefined;
-      try {
-        void d.value;
-      } catch (err) {
-        problems.push(`${p} cannot be read (${errorText(err)})`);
-      }
-      return d.shape?.[0] ?? undefined;
-    };
-    for (const parent of ["acquisition", "intervals"]) {
-      const g = nwb.get(parent);
-      if (!(g instanceof h5wasm.Group)) continue;
-      for (const name of g.keys()) {
-        const path = `${parent}/${name}`;
-        const obj = nwb.get(path);
-        if (!(obj instanceof h5wasm.Group)) continue;
-        const type = obj.attrs["neurodata_type"]?.value;
-        let columns: string[];
-        if (type === "AnnotationSeries") columns = ["data", "timestamps"];
-        else if (type === "TimeIntervals") columns = ["id", ...((obj.attrs["colnames"]?.value as string[] | undefined) ?? [])];
-        else continue;
-        const lengths = columns.map((c) => [c, length(`${path}/${c}`)] as const);
-        const missing = lengths.filter(([, n]) => n === undefined).map(([c]) => c);
-        if (missing.length > 0) problems.push(`${path} lacks ${missing.join(", ")}`);
-        const known = lengths.filter(([, n]) => n !== undefined).map(([, n]) => n!);
-        const n = known.length > 0 ? Math.min(...known) : 0;
-        if (known.some((k) => k !== n)) {
-          problems.push(`${path} has columns of different lengths (${lengths.map(([c, k]) => `${c}: ${k ?? "missing"}`).join(", ")}), a write torn by a crash`);
-        }
-        rows.set(path, n);
-      }
-    }
+    const { objects, problems } = inventory(nwb, { types: ["AnnotationSeries", "TimeIntervals"] });
+    return { rows: new Map(objects.map((o) => [o.path, o.rows])), problems };
   } finally {
     nwb.close();
   }
-  return { rows, problems };
 }
 
 /** A deterministic identifier for a rebuilt file whose metadata named none (so rebuilds agree). */
@@ -190,7 +155,7 @@ async function replay(reader: JournalReader, target: string): Promise<Replay> {
         try {
           await sinks.write(event);
         } catch (err) {
-          if (err instanceof OutputError) throw err;
+          if (isFatal(err)) throw err;
           problems.push(`${reader.path}:${line}: ${(err as Error).message}`);
         }
         rowsAfter.push(totalRows());
@@ -220,7 +185,7 @@ function sum(rows: RowCounts): number {
 
 /** Every dataset of every AnnotationSeries / TimeIntervals, as plain arrays (for value comparison). */
 async function readValues(path: string): Promise<Map<string, unknown[]>> {
-  const nwb = await NwbFile.open(path, "r");
+  const nwb = await NwbFileReader.open(path);
   const out = new Map<string, unknown[]>();
   try {
     for (const parent of ["acquisition", "intervals"]) {
@@ -375,7 +340,7 @@ export async function recoverRecording(journalPath: string, options: RecoverOpti
   const reader = await JournalReader.open(journalPath);
   const header = reader.header;
   if (options.out !== undefined && resolve(options.out) === resolve(journalPath)) {
-    throw new RecoverUsageError(`--out ${options.out} is the journal itself; name a new NWB file`);
+    throw new UsageError(`--out ${options.out} is the journal itself; name a new NWB file`);
   }
   const live = writerLiveness(header.writer);
   const target = resolve(options.out ?? header.nwbPath);
@@ -431,19 +396,10 @@ export async function recoverRecording(journalPath: string, options: RecoverOpti
   }
 }
 
-/** recover was called wrongly (exit 2). */
-export class RecoverUsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "RecoverUsageError";
-  }
-}
-
-/** A live recorder holds the recording: nothing is checked or rebuilt under it. */
-export class RecoverLiveError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "RecoverLiveError";
+/** A live recorder holds the recording: nothing is checked or rebuilt under it (ERR_RECOVER_REFUSED). */
+export class RecoverLiveError extends NwbSettingsError<"ERR_RECOVER_REFUSED"> {
+  constructor(message: string, file?: string) {
+    super("ERR_RECOVER_REFUSED", message, { file });
   }
 }
 

@@ -2,12 +2,10 @@
  * `nwb-settings demo`: the embedded hub, a simulated pipeline whose settings change, and a
  * recording of both sinks, with a summary of what was written. The README's first command.
  */
-import { mkdir, readdir, rename, stat, unlink } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
-import { OutputExistsError } from "../../output/segment-names.js";
-import { journalPathFor } from "../../journal/format.js";
-import { existingOutputFiles, segmentPath } from "../../output/segment-names.js";
+import { mkdir, stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import type { CommandModule } from "yargs";
+import { commitDemo, refuseExistingDemo, removeTemp, tempPathFor } from "../../app/demo/demo-output.js";
 import { DemoPipeline } from "../../app/demo/demo-pipeline.js";
 import { RecordSession } from "../../app/record/record-session.js";
 import { describeNwb } from "../../nwb/describe.js";
@@ -55,9 +53,8 @@ export function demoCommand(ctx: CommandContext): CommandModule<object, DemoArgs
       });
       // The demo records under a hidden temporary name and moves the file into place only once it is
       // complete and closed: an interrupted or failed demo leaves an earlier demo.nwb as it was.
-      const previous = await existingOutputFiles(outPath);
-      if (previous.length > 0 && !args.overwrite) throw new OutputExistsError(`${previous.join(", ")} already exist${previous.length === 1 ? "s" : ""}; leave out --no-overwrite to replace`);
-      const tempBase = join(dirname(outPath), `.${basename(outPath)}.demo-${process.pid}.partial.nwb`);
+      if (!args.overwrite) await refuseExistingDemo(outPath);
+      const tempBase = tempPathFor(outPath);
       const signal = untilSignal(ctx);
       const hub = await HubServer.start({ port: 0 });
       let pipeline: DemoPipeline | undefined;
@@ -107,28 +104,4 @@ export function demoCommand(ctx: CommandContext): CommandModule<object, DemoArgs
       }
     },
   };
-}
-
-/** Move the finished temporary recording into place (replacing the previous demo output) and drop its journal. */
-async function commitDemo(tempBase: string, outPath: string, written: string[]): Promise<string[]> {
-  const finals = written.map((p) => {
-    if (p === tempBase) return outPath;
-    const n = /_(\d+)\.nwb$/.exec(p)?.[1];
-    return segmentPath(outPath, Number(n));
-  });
-  const previous = await existingOutputFiles(outPath);
-  for (const [i, p] of written.entries()) await rename(p, finals[i]!);
-  for (const old of previous) if (!finals.includes(old)) await unlink(old).catch(() => undefined);
-  // The demo closed cleanly, so its journal holds nothing to recover.
-  await unlink(journalPathFor(tempBase)).catch(() => undefined);
-  return finals;
-}
-
-/** Remove what an unfinished demo wrote under its temporary name. */
-async function removeTemp(tempBase: string): Promise<void> {
-  const dir = dirname(tempBase);
-  const stem = basename(tempBase, ".nwb");
-  for (const n of await readdir(dir).catch(() => [] as string[])) {
-    if (n.startsWith(stem)) await unlink(join(dir, n)).catch(() => undefined);
-  }
 }

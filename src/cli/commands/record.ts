@@ -103,6 +103,9 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
         if (stats.outputs.length === 0) {
           ctx.stdout.write(`  no settings were recorded, no file written${stats.journalRemoved ? " (its empty journal was removed: nothing to recover)" : ""}\n`);
         }
+      } catch (err) {
+        status.clear(); // the failure (it names the file) is printed on a clean line
+        throw err;
       } finally {
         clearInterval(ticker);
         signal.dispose();

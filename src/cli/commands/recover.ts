@@ -1,8 +1,7 @@
 /** `nwb-settings recover JOURNAL`: check a recording against its journal, rebuild it when needed. */
 import { basename } from "node:path";
 import type { CommandModule } from "yargs";
-import { type RecoverCheck, RecoverRefusedError, type RecoverResult, RecoverUsageError, describeState, recoverRecording } from "../../app/recover/recover.js";
-import { JournalFormatError } from "../../journal/format.js";
+import { type RecoverCheck, RecoverRefusedError, type RecoverResult, describeState, recoverRecording } from "../../app/recover/recover.js";
 import { type CommandContext, UsageError } from "../context.js";
 
 interface RecoverArgs {
@@ -31,7 +30,6 @@ export function recoverCommand(ctx: CommandContext): CommandModule<object, Recov
       try {
         result = await recoverRecording(args.journal, { out: args.out, overwrite: args.overwrite, checkOnly: args.check });
       } catch (err) {
-        if (err instanceof RecoverUsageError || (err instanceof JournalFormatError && err.kind === "wrongPath")) throw new UsageError(err.message);
         if (err instanceof RecoverRefusedError) {
           printCheck(ctx, err.check);
           ctx.stderr.write(`nwb-settings: not rebuilt: ${err.message}\n`);

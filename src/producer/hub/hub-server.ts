@@ -21,7 +21,7 @@ import {
   HubError,
   type HubRequest,
   type RequestId,
-  RequestError,
+  type RequestError,
   errorMessage,
   message,
   parseRequest,
@@ -398,7 +398,10 @@ export class HubServer {
   private checkStall(): void {
     if (!this.holding) return;
     const worst = this.slowestReader();
-    if (!worst) return this.release();
+    if (!worst) {
+      this.release();
+      return;
+    }
     if (worst.cursor !== this.holding.cursor) {
       this.holding.cursor = worst.cursor;
       this.holding.progressAt = Date.now();
