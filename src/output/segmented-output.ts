@@ -180,7 +180,7 @@ export class SegmentedOutput implements NwbOutput {
     const file = this.options.staged ? stagedPath(path, this.options.staged.tag) : path;
     // A live segment never replaces a file: the caller removed the previous output it may replace.
     if (!this.options.staged && (await pathExists(file))) {
-      throw new OutputError(`${file} already exists and is not part of this recording; the recording cannot continue into it (move it away; the journal holds every event)`, file);
+      throw new OutputError(`cannot create ${file}: something else is already there, not part of this recording; it is left alone (move it away; the journal holds every event)`, file);
     }
     try {
       this.file = await NwbFile.create(file, this.meta, { ...this.options, overwrite: false });
