@@ -5,9 +5,9 @@
  * label), laid out as pynwb 4 writes them. Rows are appended in place when a series is added.
  */
 import { randomUUID } from "node:crypto";
-import type { AppendableDataset } from "./appendable-dataset.js";
-import { setTextArrayAttr, setTextAttr, setTypeAttrs } from "./attributes.js";
-import { errorText, h5wasm } from "./hdf5.js";
+import type { AppendableDataset } from "./hdf5/appendable-dataset.js";
+import { setTextArrayAttr, setTextAttr, setTypeAttrs } from "./hdf5/attributes.js";
+import { errorText, h5wasm } from "./hdf5/h5wasm.js";
 import type { NwbFile } from "./nwb-file.js";
 
 const EPHYS = "general/extracellular_ephys";

@@ -15,7 +15,7 @@
  */
 import type { DeviceSpec } from "./electrodes.js";
 import type { NwbFile } from "./nwb-file.js";
-import type { SampleType } from "./sample-dataset.js";
+import type { SampleType } from "./hdf5/sample-dataset.js";
 import { TimeSeriesWriter } from "./time-series.js";
 
 /** Largest difference between a chunk's first sample time and the series' next that still continues it. */

@@ -7,10 +7,10 @@
  * continues in a new series (the caller's rule, see src/sinks/stream-sink.ts).
  */
 import { randomUUID } from "node:crypto";
-import { setFloatAttr, setInt64Attr, setTextAttr, setTypeAttrs } from "./attributes.js";
+import { setFloatAttr, setInt64Attr, setTextAttr, setTypeAttrs } from "./hdf5/attributes.js";
 import { ElectrodesTable, type DeviceSpec } from "./electrodes.js";
 import type { NwbFile } from "./nwb-file.js";
-import { SampleDataset, type SampleType } from "./sample-dataset.js";
+import { SampleDataset, type SampleType } from "./hdf5/sample-dataset.js";
 
 export interface TimeSeriesSpec {
   /** Name in /acquisition (must be free). */

@@ -8,10 +8,10 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isJsonObject, type JsonValue } from "../../src/events/json.js";
-import { parseGraphAddress } from "../../src/producer/ezmsg/address.js";
-import { CoordinateAxis, LinearAxis, decodeAxisArray, type AxisArray } from "../../src/producer/ezmsg/axisarray.js";
-import { parseMarshalPayload } from "../../src/producer/ezmsg/message-marshal.js";
-import { EzmsgTopicSubscriber, type PublisherEvent, type TopicFrame } from "../../src/producer/ezmsg/topic-subscriber.js";
+import { parseGraphAddress } from "../../src/ezmsg/address.js";
+import { CoordinateAxis, LinearAxis, decodeAxisArray, type AxisArray } from "../../src/ezmsg/axisarray.js";
+import { parseMarshalPayload } from "../../src/ezmsg/message-marshal.js";
+import { EzmsgTopicSubscriber, type PublisherEvent, type TopicFrame } from "../../src/ezmsg/topic-subscriber.js";
 import { HAVE_PYTHON, PYTHON, PythonProcess, type JsonLine } from "./python-process.js";
 
 const MESSAGES = 40; // more than num_buffers (32): without acks the publisher would stall at 32

@@ -7,11 +7,11 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { AxisArray, CoordinateAxis, LinearAxis, decodeAxisArray } from "../../../src/producer/ezmsg/axisarray.js";
-import { MessageFrameError, parseTxTcpFrame } from "../../../src/producer/ezmsg/message-marshal.js";
-import { NumpyArray } from "../../../src/producer/ezmsg/numpy.js";
-import { PickleDecodeError } from "../../../src/producer/ezmsg/pickle-decoder.js";
-import type { PickleValue } from "../../../src/producer/ezmsg/pickle-values.js";
+import { AxisArray, CoordinateAxis, LinearAxis, decodeAxisArray } from "../../../src/ezmsg/axisarray.js";
+import { MessageFrameError, parseTxTcpFrame } from "../../../src/ezmsg/message-marshal.js";
+import { NumpyArray } from "../../../src/ezmsg/numpy.js";
+import { PickleDecodeError } from "../../../src/ezmsg/pickle-decoder.js";
+import type { PickleValue } from "../../../src/ezmsg/pickle-values.js";
 import { FIXTURES } from "./helpers.js";
 
 const DIR = join(FIXTURES, "axisarray");

@@ -6,10 +6,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { decodeAxisArray } from "../../../src/producer/ezmsg/axisarray.js";
-import { parseTxTcpFrame } from "../../../src/producer/ezmsg/message-marshal.js";
-import { NUMPY_REDUCERS, NumpyArray } from "../../../src/producer/ezmsg/numpy.js";
-import { decodePickle } from "../../../src/producer/ezmsg/pickle-decoder.js";
+import { decodeAxisArray } from "../../../src/ezmsg/axisarray.js";
+import { parseTxTcpFrame } from "../../../src/ezmsg/message-marshal.js";
+import { NUMPY_REDUCERS, NumpyArray } from "../../../src/ezmsg/numpy.js";
+import { decodePickle } from "../../../src/ezmsg/pickle-decoder.js";
 import { FIXTURES } from "./helpers.js";
 
 const doc = JSON.parse(readFileSync(join(FIXTURES, "numpy", "vectors.json"), "utf8")) as {

@@ -1,0 +1,118 @@
+/**
+ * One live recording as a unit a test or the CLI can start and stop: an optional embedded hub,
+ * the producer reading the source (with reconnects), the recorder writing journal + sinks.
+ */
+import { stat, unlink } from "node:fs/promises";
+import { OutputExistsError, existingOutputs } from "../../output/segment-names.js";
+import { journalPathFor } from "../../journal/format.js";
+import type { NwbMetadata } from "../../nwb/metadata.js";
+import { HubServer } from "../../producer/hub/hub-server.js";
+import { type ProducerLogger, type ProducerScope, type SettingsProducer, createProducer } from "../../producer/producer.js";
+import { sourceFactoryFromUrl } from "../../producer/source-url.js";
+import { journalBeside } from "../../journal/writer.js";
+import { Recorder, type RecorderStats } from "./recorder.js";
+import type { SinkName } from "../../sinks/sink-set.js";
+import type { PipelineSettingsEvent } from "../../events/event.js";
+
+export interface RecordOptions {
+  /** `embedded`, `ws://HOST:PORT` or `ezmsg://HOST:PORT` (bare `ezmsg://`: the default GraphServer). */
+  source: string;
+  outPath: string;
+  sinks: readonly SinkName[];
+  meta: NwbMetadata;
+  overwrite: boolean;
+  scope?: ProducerScope;
+  /** Port of the embedded hub (default: 7341; 0 picks a free one). */
+  hubPort?: number;
+  flushIntervalMs?: number;
+  startupWaitMs?: number;
+  logger?: ProducerLogger;
+  onEvent?: (event: PipelineSettingsEvent, stats: RecorderStats) => void;
+  onError?: (message: string) => void;
+}
+
+export const DEFAULT_HUB_PORT = 7341;
+
+export class RecordSession {
+  private stopping: Promise<RecorderStats> | undefined;
+
+  private constructor(
+    readonly recorder: Recorder,
+    readonly producer: SettingsProducer,
+    readonly hub: HubServer | undefined,
+    readonly sourceDescription: string,
+    private readonly done: Promise<RecorderStats>,
+  ) {}
+
+  static async start(options: RecordOptions): Promise<RecordSession> {
+    const existing = [...(await existingOutputs(options.outPath)), ...(await existingOutputs(journalPathFor(options.outPath)))];
+    if (existing.length > 0 && !options.overwrite) {
+      throw new OutputExistsError(`${existing.join(", ")} already exist${existing.length === 1 ? "s" : ""}; use --overwrite to replace`);
+    }
+    for (const old of existing) await unlink(old);
+    let hub: HubServer | undefined;
+    let url = options.source;
+    if (options.source === "embedded") {
+      hub = await HubServer.start({ port: options.hubPort ?? DEFAULT_HUB_PORT });
+      url = hub.url;
+    }
+    try {
+      const producer = createProducer(sourceFactoryFromUrl(url), {
+        scope: options.scope ?? "all",
+        ...(options.logger ? { logger: options.logger } : {}),
+      });
+      const recorder = new Recorder({
+        outPath: options.outPath,
+        sinks: options.sinks,
+        meta: options.meta,
+        overwrite: options.overwrite,
+        journal: journalBeside({ overwrite: options.overwrite }),
+        source: hub ? `embedded hub ${hub.url}` : url,
+        ...(options.flushIntervalMs !== undefined ? { flushIntervalMs: options.flushIntervalMs } : {}),
+        ...(options.startupWaitMs !== undefined ? { startupWaitMs: options.startupWaitMs } : {}),
+        startupComplete: () => producer.status.state === "live",
+        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+        ...(options.onError ? { onError: options.onError } : {}),
+      });
+      const done = recorder.run(producer).catch(async (err: unknown) => {
+        // The recording failed (e.g. the journal or the file cannot be created): end the producer
+        // and the hub too, or their sockets and retry timers keep the process running forever.
+        await producer.stop().catch(() => {});
+        await hub?.close().catch(() => {});
+        throw err;
+      });
+      done.catch(() => {}); // reported to whoever awaits `finished` or `stop()`, never unhandled
+      return new RecordSession(recorder, producer, hub, url, done);
+    } catch (err) {
+      await hub?.close();
+      throw err;
+    }
+  }
+
+  /** Resolves when the recording ends by itself (the producer gave up) or after {@link stop}. */
+  get finished(): Promise<RecorderStats> {
+    return this.done;
+  }
+
+  /** Stop now: close the open interval at the current time, flush, close journal and hub. */
+  stop(): Promise<RecorderStats> {
+    this.stopping ??= (async () => {
+      this.recorder.requestStop();
+      await this.producer.stop();
+      try {
+        return await this.done;
+      } finally {
+        await this.hub?.close();
+      }
+    })();
+    return this.stopping;
+  }
+
+  /** Bytes on disk of the current output files (for a status line). */
+  async outputBytes(): Promise<number> {
+    const paths = this.recorder.stats.outputs.length > 0 ? this.recorder.stats.outputs : [this.recorder.currentPath];
+    let total = 0;
+    for (const p of paths) total += await stat(p).then((s) => s.size, () => 0);
+    return total;
+  }
+}

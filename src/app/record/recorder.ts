@@ -1,0 +1,233 @@
+/**
+ * A live recording: events from a producer → journal → sinks → NWB, until stopped.
+ *
+ * Time: producers stamp events on the local monotonic clock (seconds). The file's
+ * session_start_time is the earliest time of the startup snapshot (the INITIAL events up to the
+ * sentinel) or the recording start, whichever is earlier, so file times are never negative; an
+ * event is stored at `timestamp - origin` seconds.
+ *
+ * Durability: each event is appended to the journal before any sink sees it; the journal makes it
+ * durable within its sync interval; the NWB file is flushed on a timer so that after a kill it
+ * is usually readable as it stands, and `recover` rebuilds it from the journal when it is not.
+ */
+import { randomUUID } from "node:crypto";
+import type { PipelineSettingsEvent } from "../../events/event.js";
+import { isSentinel } from "../../events/event.js";
+import type { NwbMetadata } from "../../nwb/metadata.js";
+import { SegmentedOutput } from "../../output/segmented-output.js";
+import { type SinkName, SinkSet } from "../../sinks/sink-set.js";
+
+/** Where accepted events go before the sinks (the journal); a no-op journal is allowed. */
+export interface EventJournal {
+  append(event: PipelineSettingsEvent): void;
+  /** Make everything appended durable, record where the recording ended, and close. */
+  close(closeTime?: number): Promise<void>;
+}
+
+export interface JournalFactory {
+  (info: {
+    nwbPath: string;
+    sinks: readonly SinkName[];
+    meta: NwbMetadata;
+    sessionStartTime: Date;
+    timestampsReferenceTime: Date;
+    created: Date;
+    source?: string;
+  }): Promise<EventJournal>;
+}
+
+export interface RecorderOptions {
+  outPath: string;
+  sinks: readonly SinkName[];
+  meta: NwbMetadata;
+  overwrite: boolean;
+  /** HDF5 flush cadence (default 500 ms). */
+  flushIntervalMs?: number;
+  /** How long to wait for the startup snapshot to end before writing anyway (default 3 s). */
+  startupWaitMs?: number;
+  /** True once the source's startup sync is over (e.g. the producer is live): ends the wait early. */
+  startupComplete?: () => boolean;
+  journal?: JournalFactory;
+  /** Where events come from, for the journal header (e.g. "ezmsg://127.0.0.1:25978"). */
+  source?: string;
+  /** Local monotonic clock in seconds (the producer's clock). */
+  monotonicNow?: () => number;
+  wallNow?: () => Date;
+  onEvent?: (event: PipelineSettingsEvent, stats: RecorderStats) => void;
+  onError?: (message: string) => void;
+}
+
+export interface RecorderStats {
+  events: number;
+  rejected: number;
+  lastComponent: string | undefined;
+  outputs: string[];
+}
+
+/** Events accepted between two flushes at most (bounds memory during a burst). */
+export const MAX_STAGED_EVENTS = 4096;
+const STARTUP_POLL_MS = 25;
+
+export const defaultMonotonicNow = (): number => performance.now() / 1000;
+
+export class Recorder {
+  readonly stats: RecorderStats = { events: 0, rejected: 0, lastComponent: undefined, outputs: [] };
+  private sinks: SinkSet | undefined;
+  private journal: EventJournal | undefined;
+  private origin = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly mono: () => number;
+  private readonly wall: () => Date;
+  private readonly startMono: number;
+  private readonly startWall: Date;
+  private stopping = false;
+  private lastFileTime = 0;
+  private sinceFlush = 0;
+
+  constructor(private readonly options: RecorderOptions) {
+    this.mono = options.monotonicNow ?? defaultMonotonicNow;
+    this.wall = options.wallNow ?? (() => new Date());
+    this.startMono = this.mono();
+    this.startWall = this.wall();
+  }
+
+  /** Consume events until the stream ends or {@link stop} is called; then close everything. */
+  async run(events: AsyncIterable<PipelineSettingsEvent>): Promise<RecorderStats> {
+    const iterator = events[Symbol.asyncIterator]();
+    try {
+      const { batch, pending } = await this.readStartup(iterator);
+      await this.open(batch);
+      for (const e of batch) await this.accept(e);
+      // The startup snapshot goes to disk at once: the first rows are readable without waiting
+      // for the timer.
+      this.flush();
+      this.flushTimer = setInterval(() => this.flush(), this.options.flushIntervalMs ?? 500);
+      this.flushTimer.unref();
+      let next = pending ?? (this.stopping ? undefined : iterator.next());
+      while (next) {
+        const r = await next;
+        if (r.done) break;
+        await this.accept(r.value);
+        // A burst faster than the timer flushes in batches, so staged rows stay bounded.
+        if (++this.sinceFlush >= MAX_STAGED_EVENTS) this.flush();
+        next = this.stopping ? undefined : iterator.next();
+      }
+    } finally {
+      await this.finish();
+    }
+    return this.stats;
+  }
+
+  /** Ask the run loop to finish; the caller also ends the event stream (producer.stop()). */
+  requestStop(): void {
+    this.stopping = true;
+  }
+
+  /** The segment being written (for a status line). */
+  get currentPath(): string {
+    return this.sinks?.output.open?.path ?? this.options.outPath;
+  }
+
+  /** Current recording time in file seconds (for close and status). */
+  fileTimeNow(): number {
+    return this.mono() - this.origin;
+  }
+
+  /**
+   * The startup snapshot: events up to the sentinel (or the first non-INITIAL event), waiting at
+   * most `startupWaitMs`. A `next()` still pending at the deadline is handed back, not dropped.
+   */
+  private async readStartup(
+    iterator: AsyncIterator<PipelineSettingsEvent>,
+  ): Promise<{ batch: PipelineSettingsEvent[]; pending?: Promise<IteratorResult<PipelineSettingsEvent>> }> {
+    const batch: PipelineSettingsEvent[] = [];
+    const deadline = Date.now() + (this.options.startupWaitMs ?? 3000);
+    while (!this.stopping) {
+      const next = iterator.next();
+      let timer: NodeJS.Timeout | undefined;
+      // Stop waiting at the deadline, or as soon as the source says its startup sync is over
+      // (an empty source sends no snapshot, so nothing else would end the wait).
+      const timeout = new Promise<"timeout">((r) => {
+        const tick = (): void => {
+          const left = deadline - Date.now();
+          if (left <= 0 || this.options.startupComplete?.()) r("timeout");
+          else timer = setTimeout(tick, Math.min(left, STARTUP_POLL_MS));
+        };
+        timer = setTimeout(tick, Math.min(Math.max(0, deadline - Date.now()), STARTUP_POLL_MS));
+      });
+      const r = await Promise.race([next, timeout]);
+      clearTimeout(timer);
+      if (r === "timeout") return { batch, pending: next };
+      if (r.done) return { batch, pending: Promise.resolve(r) };
+      batch.push(r.value);
+      if (isSentinel(r.value) || r.value.event_type !== "INITIAL") break;
+    }
+    return { batch };
+  }
+
+  private async open(startup: PipelineSettingsEvent[]): Promise<void> {
+    const earliest = Math.min(this.startMono, ...startup.map((e) => e.timestamp));
+    this.origin = earliest;
+    const sessionStart = new Date(this.startWall.getTime() - (this.startMono - earliest) * 1000);
+    // One identifier and creation time for the live file and its journal, so that `recover`
+    // rebuilds the very same file.
+    const meta: NwbMetadata = {
+      ...this.options.meta,
+      identifier: this.options.meta.identifier ?? randomUUID(),
+      session_start_time: this.options.meta.session_start_time ?? sessionStart,
+    };
+    const reference = sessionStart;
+    const created = this.wall();
+    const output = new SegmentedOutput(this.options.outPath, meta, { overwrite: this.options.overwrite, timestampsReferenceTime: reference, now: created });
+    this.sinks = new SinkSet(this.options.sinks, output);
+    if (this.options.journal) {
+      this.journal = await this.options.journal({
+        nwbPath: this.options.outPath,
+        sinks: this.options.sinks,
+        meta,
+        sessionStartTime: meta.session_start_time!,
+        timestampsReferenceTime: reference,
+        created,
+        ...(this.options.source !== undefined ? { source: this.options.source } : {}),
+      });
+    }
+  }
+
+  private async accept(raw: PipelineSettingsEvent): Promise<void> {
+    const event = { ...raw, timestamp: raw.timestamp - this.origin };
+    this.journal?.append(event);
+    try {
+      await this.sinks!.write(event);
+      this.stats.events++;
+      this.stats.lastComponent = event.component_address;
+      this.lastFileTime = Math.max(this.lastFileTime, event.timestamp);
+      this.options.onEvent?.(event, this.stats);
+    } catch (err) {
+      this.stats.rejected++;
+      this.options.onError?.(`event seq ${event.seq} of ${JSON.stringify(event.component_address)} not written: ${(err as Error).message}`);
+    }
+  }
+
+  private flush(): void {
+    this.sinceFlush = 0;
+    try {
+      this.sinks?.flush();
+    } catch (err) {
+      this.options.onError?.(`flush failed: ${(err as Error).message}`);
+    }
+  }
+
+  private async finish(): Promise<void> {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = undefined;
+    const closeTime = Math.max(this.lastFileTime, this.fileTimeNow());
+    try {
+      if (this.sinks) {
+        await this.sinks.close(closeTime);
+        this.stats.outputs = this.sinks.output.writtenSegments.map((s) => s.path);
+      }
+    } finally {
+      await this.journal?.close(closeTime);
+    }
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The sinks named on a command line (`--sinks annotations,table`), all writing into one
+ * segmented NWB output, fed in order.
+ */
+import type { PipelineSettingsEvent } from "../events/event.js";
+import type { SegmentedOutput } from "../output/segmented-output.js";
+import { AnnotationSink } from "./annotation-sink.js";
+import type { SettingsSink } from "./sink.js";
+import { TableSink } from "./table-sink.js";
+
+export const SINK_NAMES = ["annotations", "table"] as const;
+export type SinkName = (typeof SINK_NAMES)[number];
+
+/** Parse `annotations,table` (order kept, duplicates dropped); unknown names are an error. */
+export function parseSinkList(text: string): SinkName[] {
+  const names = text.split(",").map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) throw new Error(`--sinks needs at least one of: ${SINK_NAMES.join(", ")}`);
+  const out: SinkName[] = [];
+  for (const n of names) {
+    if (!(SINK_NAMES as readonly string[]).includes(n)) throw new Error(`unknown sink "${n}" in --sinks (known: ${SINK_NAMES.join(", ")})`);
+    if (!out.includes(n as SinkName)) out.push(n as SinkName);
+  }
+  return out;
+}
+
+export function createSink(name: SinkName, output: SegmentedOutput): SettingsSink {
+  switch (name) {
+    case "annotations":
+      return new AnnotationSink(output);
+    case "table":
+      return new TableSink(output);
+  }
+}
+
+export class SinkSet {
+  readonly sinks: SettingsSink[];
+
+  constructor(
+    names: readonly SinkName[],
+    readonly output: SegmentedOutput,
+  ) {
+    this.sinks = names.map((n) => createSink(n, output));
+  }
+
+  /** Write to every sink, or (when one would reject the event) to none. */
+  async write(event: PipelineSettingsEvent): Promise<void> {
+    for (const s of this.sinks) s.check(event);
+    for (const s of this.sinks) await s.write(event);
+  }
+
+  flush(): void {
+    for (const s of this.sinks) s.flush();
+  }
+
+  /** Close every sink at `closeTime`, then the output (empty segments are removed). */
+  async close(closeTime: number): Promise<void> {
+    try {
+      for (const s of this.sinks) await s.close(closeTime);
+    } finally {
+      await this.output.close();
+    }
+  }
+}

@@ -1,0 +1,157 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { type EventJournal, Recorder } from "../../../../src/app/record/recorder.js";
+import { type PipelineSettingsEvent, makeSentinel } from "../../../../src/events/event.js";
+import { jsonObject } from "../../../../src/events/json.js";
+import { describeNwb } from "../../../../src/nwb/describe.js";
+import { h5wasm, openHdf5 } from "../../../../src/nwb/hdf5/h5wasm.js";
+
+const ev = (seq: number, t: number, addr: string, type: "INITIAL" | "UPDATED", gain: number): PipelineSettingsEvent => ({
+  seq,
+  timestamp: t,
+  component_address: addr,
+  event_type: type,
+  repr_value: "",
+  structured_value: jsonObject({ gain }),
+  source_session_id: null,
+  table_name: "settings_annotations",
+});
+
+/** An event stream the test drives: push events, end it; next() waits like a live producer. */
+class Stream implements AsyncIterable<PipelineSettingsEvent> {
+  private queue: PipelineSettingsEvent[] = [];
+  private ended = false;
+  private wake: (() => void) | undefined;
+  push(...e: PipelineSettingsEvent[]): void {
+    this.queue.push(...e);
+    this.wake?.();
+  }
+  end(): void {
+    this.ended = true;
+    this.wake?.();
+  }
+  async *[Symbol.asyncIterator](): AsyncGenerator<PipelineSettingsEvent> {
+    for (;;) {
+      while (this.queue.length > 0) yield this.queue.shift()!;
+      if (this.ended) return;
+      await new Promise<void>((r) => (this.wake = r));
+    }
+  }
+}
+
+async function timestamps(path: string, dataset: string): Promise<number[]> {
+  const { file } = await openHdf5(path, "r");
+  try {
+    const d = file.get(dataset);
+    if (!(d instanceof h5wasm.Dataset)) throw new Error(`${dataset} missing`);
+    return Array.from(d.value as Float64Array);
+  } finally {
+    file.close();
+  }
+}
+
+describe("Recorder", () => {
+  it("stores times from the earliest startup event, journals every event before the sinks, closes at stop", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rec-"));
+    const out = join(dir, "r.nwb");
+    let mono = 100; // the producer's monotonic clock, seconds
+    const journaled: PipelineSettingsEvent[] = [];
+    let closedAt: number | undefined;
+    const journal: EventJournal = {
+      append: (e) => journaled.push(e),
+      close: async (t) => {
+        closedAt = t;
+      },
+    };
+    const rec = new Recorder({
+      outPath: out,
+      sinks: ["annotations", "table"],
+      meta: { session_description: "t" },
+      overwrite: false,
+      journal: async () => journal,
+      monotonicNow: () => mono,
+      wallNow: () => new Date("2026-01-01T00:00:10Z"),
+      onEvent: (e) => {
+        // journal first: by the time a sink has the event, the journal has it too
+        expect(journaled.at(-1)).toEqual(e);
+      },
+    });
+    const stream = new Stream();
+    // startup snapshot: last changes at 95 and 90 (before the recording started at 100)
+    stream.push(ev(2, 95, "B", "INITIAL", 2.0), ev(1, 90, "A", "INITIAL", 1.0), makeSentinel(2, 95));
+    const done = rec.run(stream);
+    await new Promise((r) => setTimeout(r, 20));
+    stream.push(ev(3, 101, "A", "UPDATED", 3.0));
+    await new Promise((r) => setTimeout(r, 20));
+    mono = 104;
+    rec.requestStop();
+    stream.end();
+    const stats = await done;
+
+    expect(stats.events).toBe(4);
+    expect(journaled.map((e) => e.timestamp)).toEqual([5, 0, 5, 11]); // file time = t - 90
+    expect(closedAt).toBe(14);
+    expect(await timestamps(out, "acquisition/settings_annotations/timestamps")).toEqual([0, 5, 11]);
+    // the table anchors at the first buffered INITIAL (B, in arrival order), as the reference does
+    expect(await timestamps(out, "intervals/pipeline_settings/start_time")).toEqual([5, 5, 11]);
+    expect(await timestamps(out, "intervals/pipeline_settings/stop_time")).toEqual([5, 11, 14]);
+  });
+
+  it("does not wait forever for a startup snapshot, and keeps the event that arrives late", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rec-"));
+    const out = join(dir, "r.nwb");
+    const rec = new Recorder({ outPath: out, sinks: ["annotations"], meta: { session_description: "t" }, overwrite: false, startupWaitMs: 30 });
+    const stream = new Stream();
+    const done = rec.run(stream);
+    await new Promise((r) => setTimeout(r, 80)); // past the startup wait with nothing received
+    stream.push(ev(1, performance.now() / 1000, "A", "UPDATED", 1.0));
+    await new Promise((r) => setTimeout(r, 20));
+    rec.requestStop();
+    stream.end();
+    const stats = await done;
+    expect(stats.events).toBe(1);
+    expect((await describeNwb(out)).map((o) => [o.path, o.rows])).toEqual([["/acquisition/settings_annotations", 1]]);
+  });
+
+  it("stops waiting for a startup snapshot as soon as the source says its sync is over", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rec-"));
+    const out = join(dir, "r.nwb");
+    let live = false;
+    let journalAt: number | undefined;
+    const t0 = Date.now();
+    const rec = new Recorder({
+      outPath: out,
+      sinks: ["annotations"],
+      meta: { session_description: "t" },
+      overwrite: false,
+      startupWaitMs: 5000,
+      startupComplete: () => live,
+      journal: async () => {
+        journalAt = Date.now() - t0;
+        return { append: () => undefined, close: async () => undefined };
+      },
+    });
+    const stream = new Stream();
+    const done = rec.run(stream);
+    setTimeout(() => (live = true), 50);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(journalAt).toBeDefined(); // the journal exists long before the 5 s wait would end
+    expect(journalAt!).toBeLessThan(1000);
+    rec.requestStop();
+    stream.end();
+    await done;
+  });
+
+  it("writes no file when nothing was recorded", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rec-"));
+    const out = join(dir, "r.nwb");
+    const rec = new Recorder({ outPath: out, sinks: ["annotations", "table"], meta: { session_description: "t" }, overwrite: false, startupWaitMs: 10 });
+    const stream = new Stream();
+    const done = rec.run(stream);
+    stream.end();
+    const stats = await done;
+    expect(stats.outputs).toEqual([]);
+  });
+});
