@@ -55,6 +55,10 @@ export interface RecorderOptions {
   wallNow?: () => Date;
   onEvent?: (event: PipelineSettingsEvent, stats: RecorderStats) => void;
   onError?: (message: string) => void;
+  /** Runs once the output exists (after the startup snapshot): e.g. start recording data streams into it. */
+  onOpen?: (output: SegmentedOutput) => Promise<void>;
+  /** Runs before the sinks and the output close (e.g. write what data streams still hold). */
+  beforeClose?: () => Promise<void>;
 }
 
 export interface RecorderStats {
@@ -98,6 +102,7 @@ export class Recorder {
       const { batch, pending } = await this.readStartup(iterator);
       await this.open(batch);
       for (const e of batch) await this.accept(e);
+      await this.options.onOpen?.(this.sinks!.output);
       // The startup snapshot goes to disk at once: the first rows are readable without waiting
       // for the timer.
       this.flush();
@@ -126,6 +131,11 @@ export class Recorder {
   /** The segment being written (for a status line). */
   get currentPath(): string {
     return this.sinks?.output.open?.path ?? this.options.outPath;
+  }
+
+  /** Local monotonic time (s) of file time 0; set when the output opens. */
+  get originMonotonic(): number {
+    return this.origin;
   }
 
   /** Current recording time in file seconds (for close and status). */
@@ -220,6 +230,11 @@ export class Recorder {
   private async finish(): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = undefined;
+    try {
+      await this.options.beforeClose?.();
+    } catch (err) {
+      this.options.onError?.(`closing the data streams failed: ${(err as Error).message}`);
+    }
     const closeTime = Math.max(this.lastFileTime, this.fileTimeNow());
     try {
       if (this.sinks) {
