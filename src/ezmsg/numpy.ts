@@ -91,25 +91,53 @@ export class NumpyDType extends PickleReduced {
 
 /** A decoded numpy array: dtype, and an `ndarray` view (shape, strides) over JS data. */
 export class NumpyArray extends PickleReduced {
+  private view: View | null;
+  private readonly raw: { bytes: Uint8Array; shape: number[] } | null;
+
   constructor(
     readonly dtype: NumpyDType,
-    /** Shape, strides and offset over {@link data} (views of F-order and permuted arrays keep their memory order). */
-    readonly array: View,
+    /** Shape, strides and offset over the data; or, for a C-order little-endian numeric array, its raw bytes (decoded on first use). */
+    array: View | { bytes: Uint8Array; shape: number[] },
   ) {
     super();
+    if ("bytes" in array) {
+      this.view = null;
+      this.raw = array;
+    } else {
+      this.view = array;
+      this.raw = null;
+    }
+  }
+  /** Shape, strides and offset over {@link data} (views of F-order and permuted arrays keep their memory order). */
+  get array(): View {
+    if (this.view === null) {
+      const { bytes, shape } = this.raw!;
+      this.view = ndarray(elementsFromBytes(this.dtype, bytes, shape.reduce((a, b) => a * b, 1)), shape, cStrides(shape), 0);
+    }
+    return this.view;
   }
   /** The elements in memory order (see `array` for how to index them). */
   get data(): NumpyData {
     return this.array.data as NumpyData;
   }
   get shape(): number[] {
-    return this.array.shape;
+    return this.view === null ? this.raw!.shape : this.view.shape;
   }
   get ndim(): number {
-    return this.array.shape.length;
+    return this.shape.length;
   }
   get size(): number {
-    return this.array.shape.reduce((a, b) => a * b, 1);
+    return this.shape.reduce((a, b) => a * b, 1);
+  }
+  /**
+   * Little-endian bytes of the elements in C order, for numeric and bool arrays: the received
+   * bytes themselves (no copy) when the array came C-ordered and little-endian, else a copy.
+   */
+  cOrderBytes(): Uint8Array {
+    if (this.view === null) return this.raw!.bytes;
+    const c = this.cOrder();
+    if (!ArrayBuffer.isView(c)) throw new Error(`cOrderBytes: ${this.describe()} is not numeric`);
+    return new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
   }
   /** True when `array.data` already holds the elements in row-major order from 0. */
   get isCContiguous(): boolean {
@@ -124,7 +152,7 @@ export class NumpyArray extends PickleReduced {
   }
   /** The elements in row-major (C) order: `array.data` itself when already so, else a copy. */
   cOrder(): NumpyData {
-    if (this.isCContiguous) return this.data;
+    if (this.view === null || this.isCContiguous) return this.data;
     const { shape, stride, offset } = this.array;
     const data = this.data;
     const n = this.size;
@@ -303,6 +331,15 @@ const frombufferReducer: PickleReducer = (call, ctx) => {
   const memShape = shapeOf(shapeArg, "shape", ctx);
   if (!dtype.supported || dtype.kindChar === "O") return undefined;
   const count = countOf(memShape, dtype.itemsize, ctx);
+  const numeric = ["b", "i", "u", "f"].includes(dtype.kindChar) && (dtype.byteorder === "<" || dtype.byteorder === "|" || dtype.itemsize === 1);
+  if (order === "C" && numeric && axisOrder === undefined) {
+    // Kept as received; decoded into a typed array only if someone asks for the elements.
+    if (buf.length !== count * dtype.itemsize) {
+      ctx.fail("bad_array", `array buffer has ${buf.length} bytes; ${count} elements of ${dtype.str} need ${count * dtype.itemsize}`);
+    }
+    ctx.chargeBytes(buf.length, "array buffer");
+    return new NumpyArray(dtype, { bytes: buf, shape: memShape });
+  }
   const data = decodeElements(dtype, buf, count, "array buffer", ctx);
   if (order !== "K") {
     if (axisOrder !== undefined) ctx.fail("bad_array", `axis_order given with order '${order}'`);

@@ -45,12 +45,15 @@ def test_record_streams_with_a_settings_change(tmp_path: Path, children: list[Ch
     children.append(rec)
     rec.wait_stderr(r"recording .* into", 30)
     pipe = Child("ezmsg stream pipeline", [PYTHON, "-u", str(INTEROP / "ezmsg_axisarray_pipeline.py"), "--graph-address", f"127.0.0.1:{port}",
-                                           "--messages", str(MESSAGES), "--interval", "0.02", "--start-delay", "2.5", "--change-at", "20"])
+                                           "--messages", str(MESSAGES), "--interval", "0.02", "--start-delay", "4.0", "--change-at", "20"])
     children.append(pipe)
     pipe.wait_event("started", 30)
+    # the units publish after 4 s; the recorder finds their topics (polled each second) before that
+    rec.wait_stderr(r"STREAMS/SIG/OUTPUT_SIGNAL connected", 20)
+    rec.wait_stderr(r"STREAMS/I16/OUTPUT_SIGNAL connected", 20)
+    assert not [e for e in pipe.events if e.get("event") == "sent"], "the pipeline published before the recorder was connected"
     setting = pipe.wait_event("setting", 30)
     pipe.wait_until("both units done", lambda: sum(1 for e in pipe.events if e.get("event") == "done") == 2, 30)
-    rec.wait_stderr(r"subscribed to STREAMS/I16/OUTPUT_SIGNAL", 5)
     import time
 
     time.sleep(1.0)

@@ -12,7 +12,7 @@
  */
 import ndarray from "ndarray";
 import { CoordinateAxis, LinearAxis, type AxisArray } from "../../ezmsg/axisarray.js";
-import { NumpyArray, type NumericData } from "../../ezmsg/numpy.js";
+import { NumpyArray } from "../../ezmsg/numpy.js";
 import type { SampleType } from "../../nwb/hdf5/sample-dataset.js";
 import type { SampleChunk } from "../../nwb/stream-writer.js";
 
@@ -78,10 +78,9 @@ export function axisArrayToChunk(msg: AxisArray, toFileTime: TimeMap): SampleChu
       outUnit = "volts";
     }
   }
-  const c = data.cOrder() as NumericData;
   return {
     type,
-    bytes: new Uint8Array(c.buffer, c.byteOffset, c.byteLength),
+    bytes: data.cOrderBytes(),
     rows,
     sampleShape: data.shape.slice(1),
     time,
