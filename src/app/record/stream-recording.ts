@@ -155,7 +155,9 @@ export class StreamRecording {
     let chunk: SampleChunk | { skip: string };
     try {
       const { buffers } = parseMarshalPayload(frame.payload, frame.msgId);
-      const msg = decodeAxisArray(buffers[0]!, buffers.slice(1), { source: `message ${frame.msgId} of ${topic}` });
+      // An in-band (non-contiguous) array arrives as one bytes object: allow it the payload's size.
+      const limit = Math.max(frame.payload.length, 16 * 1024 * 1024);
+      const msg = decodeAxisArray(buffers[0]!, buffers.slice(1), { source: `message ${frame.msgId} of ${topic}`, maxInputBytes: limit, maxStringBytes: limit });
       const t0 = firstTime(msg);
       chunk = axisArrayToChunk(msg, this.timeMap(frame, t0));
     } catch (err) {
