@@ -93,12 +93,23 @@ for (const rows of [300, 30000]) {
       return {};
     });
     nwb.close();
-    results.push({ rows, kind, messages: n, mb: total / 1e6, mbps: total / 1e6 / r.wall, cpuPerGB: r.cpu / (total / 1e9), rssMiB: r.rss / 2 ** 20, firstReadable });
+    results.push({
+      rows,
+      kind,
+      messages: n,
+      mb: total / 1e6,
+      mbps: total / 1e6 / r.wall,
+      cpuPerGB: r.cpu / (total / 1e9),
+      rssMiB: r.rss / 2 ** 20,
+      firstReadable,
+    });
     console.error(JSON.stringify(results.at(-1)));
   }
 }
 console.log("| message | path | messages | MB | MB/s | CPU s/GB | peak RSS MiB | first sample readable |");
 console.log("|---|---|---:|---:|---:|---:|---:|---:|");
 for (const r of results) {
-  console.log(`| ${r.rows === 300 ? "10 ms (300×256 f32, 307 kB)" : "1 s (30000×256 f32, 30.7 MB)"} | ${r.kind} | ${r.messages} | ${r.mb.toFixed(0)} | ${r.mbps.toFixed(0)} | ${r.cpuPerGB.toFixed(2)} | ${r.rssMiB.toFixed(0)} | ${r.firstReadable === null ? "–" : `${(r.firstReadable * 1000).toFixed(1)} ms`} |`);
+  console.log(
+    `| ${r.rows === 300 ? "10 ms (300×256 f32, 307 kB)" : "1 s (30000×256 f32, 30.7 MB)"} | ${r.kind} | ${r.messages} | ${r.mb.toFixed(0)} | ${r.mbps.toFixed(0)} | ${r.cpuPerGB.toFixed(2)} | ${r.rssMiB.toFixed(0)} | ${r.firstReadable === null ? "–" : `${(r.firstReadable * 1000).toFixed(1)} ms`} |`,
+  );
 }

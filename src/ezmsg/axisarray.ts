@@ -139,7 +139,8 @@ const axisArrayReducer: PickleReducer = (call, ctx) => {
       ctx.fail("bad_axisarray", `axis ${JSON.stringify(name)} is ${describePickleValue(v)}, not a LinearAxis or CoordinateAxis`);
     }
     if (v instanceof CoordinateAxis) {
-      for (const cd of v.dims) if (!dims.includes(cd)) ctx.fail("bad_axisarray", `axis ${JSON.stringify(name)} spans dim ${JSON.stringify(cd)} that the data does not have`);
+      for (const cd of v.dims)
+        if (!dims.includes(cd)) ctx.fail("bad_axisarray", `axis ${JSON.stringify(name)} spans dim ${JSON.stringify(cd)} that the data does not have`);
     }
     axes.set(name, v);
   }

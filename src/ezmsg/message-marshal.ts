@@ -44,7 +44,8 @@ function u64(dv: DataView, at: number): bigint {
 export function parseMarshalPayload(payload: Uint8Array, expectedMsgId?: bigint): MarshalPayload {
   const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   if (payload.length < 18) throw new MessageFrameError("truncated", payload.length, `payload of ${payload.length} bytes is shorter than its 18-byte header`);
-  if (payload[0] !== 0x45 || payload[1] !== 0x5a) throw new MessageFrameError("bad_preamble", 0, `payload starts 0x${hex(payload[0]!)} 0x${hex(payload[1]!)}, not "EZ"`);
+  if (payload[0] !== 0x45 || payload[1] !== 0x5a)
+    throw new MessageFrameError("bad_preamble", 0, `payload starts 0x${hex(payload[0]!)} 0x${hex(payload[1]!)}, not "EZ"`);
   const msgId = u64(dv, 2);
   if (expectedMsgId !== undefined && msgId !== expectedMsgId) {
     throw new MessageFrameError("msg_id_mismatch", 2, `payload msg_id ${msgId} differs from the frame's ${expectedMsgId}`);
@@ -53,7 +54,8 @@ export function parseMarshalPayload(payload: Uint8Array, expectedMsgId?: bigint)
   if (n < 1n || n > BigInt(MAX_BUFFERS)) throw new MessageFrameError("bad_buffer_count", 10, `n_buffers ${n} (must be 1 to ${MAX_BUFFERS})`);
   const count = Number(n);
   const headerEnd = 18 + 8 * count;
-  if (headerEnd > payload.length) throw new MessageFrameError("truncated", 18, `${count} buffer lengths need ${headerEnd} bytes, payload has ${payload.length}`);
+  if (headerEnd > payload.length)
+    throw new MessageFrameError("truncated", 18, `${count} buffer lengths need ${headerEnd} bytes, payload has ${payload.length}`);
   const buffers: Uint8Array[] = [];
   let at = headerEnd;
   for (let i = 0; i < count; i++) {
@@ -83,7 +85,11 @@ export function parseTxTcpHeader(header: Uint8Array): { msgId: bigint; payloadSi
 export function parseTxTcpFrame(frame: Uint8Array): MarshalPayload {
   const { msgId, payloadSize } = parseTxTcpHeader(frame);
   if (payloadSize !== BigInt(frame.length - TX_TCP_HEADER)) {
-    throw new MessageFrameError(payloadSize > BigInt(frame.length - TX_TCP_HEADER) ? "truncated" : "size_mismatch", 9, `payload_size ${payloadSize}, frame carries ${frame.length - TX_TCP_HEADER} bytes`);
+    throw new MessageFrameError(
+      payloadSize > BigInt(frame.length - TX_TCP_HEADER) ? "truncated" : "size_mismatch",
+      9,
+      `payload_size ${payloadSize}, frame carries ${frame.length - TX_TCP_HEADER} bytes`,
+    );
   }
   return parseMarshalPayload(frame.subarray(TX_TCP_HEADER), msgId);
 }

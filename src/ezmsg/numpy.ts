@@ -32,7 +32,7 @@ export type NumericData =
   | BigUint64Array<ArrayBuffer>
   | Float32Array<ArrayBuffer>
   | Float64Array<ArrayBuffer>;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- ndarray's Data type cannot name BigInt64Array<ArrayBuffer>
+// biome-ignore lint/suspicious/noExplicitAny: ndarray's Data type cannot name BigInt64Array<ArrayBuffer>
 type View = ndarray.NdArray<any>;
 export type NumpyData = NumericData | string[] | PickleValue[];
 
@@ -112,7 +112,16 @@ export class NumpyArray extends PickleReduced {
   get array(): View {
     if (this.view === null) {
       const { bytes, shape } = this.raw!;
-      this.view = ndarray(elementsFromBytes(this.dtype, bytes, shape.reduce((a, b) => a * b, 1)), shape, cStrides(shape), 0);
+      this.view = ndarray(
+        elementsFromBytes(
+          this.dtype,
+          bytes,
+          shape.reduce((a, b) => a * b, 1),
+        ),
+        shape,
+        cStrides(shape),
+        0,
+      );
     }
     return this.view;
   }
@@ -360,7 +369,8 @@ const reconstructReducer: PickleReducer = (call, ctx) => {
   if (call.construction !== "reduce" || !(cls instanceof PickleClassRef) || !isNdarrayClass(cls)) return undefined;
   const st = call.state;
   if (st === undefined) return ctx.fail("bad_array", "ndarray without BUILD state");
-  if (!Array.isArray(st) || (st.length !== 5 && st.length !== 4)) return ctx.fail("bad_array", `ndarray state must be a 4- or 5-tuple, got ${describePickleValue(st)}`);
+  if (!Array.isArray(st) || (st.length !== 5 && st.length !== 4))
+    return ctx.fail("bad_array", `ndarray state must be a 4- or 5-tuple, got ${describePickleValue(st)}`);
   const [shapeArg, dtype, fortran, raw] = st.length === 5 ? st.slice(1) : st;
   const shape = shapeOf(shapeArg, "shape", ctx);
   if (!(dtype instanceof NumpyDType)) return ctx.fail("bad_array", `dtype must be a numpy.dtype, got ${describePickleValue(dtype)}`);

@@ -80,8 +80,7 @@ function setReducer(kind: "set" | "frozenset"): PickleReducer {
   };
 }
 
-const bytesReducer: PickleReducer = (call) =>
-  call.construction === "reduce" && isPlainCall(call) && call.args.length === 0 ? new Uint8Array(0) : undefined;
+const bytesReducer: PickleReducer = (call) => (call.construction === "reduce" && isPlainCall(call) && call.args.length === 0 ? new Uint8Array(0) : undefined);
 
 const bytearrayReducer: PickleReducer = (call, ctx) => {
   if (call.construction !== "reduce" || !isPlainCall(call)) return undefined;

@@ -19,7 +19,7 @@
  */
 import type { Socket } from "node:net";
 import { createConnection } from "node:net";
-import { type GraphAddress } from "./address.js";
+import type { GraphAddress } from "./address.js";
 import { closeSocket, describeAddress, openConnection, withTimeout, type ConnectOptions } from "./connection.js";
 import { EzmsgConnectionError, EzmsgProtocolError } from "./errors.js";
 import { Command, SocketReader, encodeStr, encodeU64 } from "./wire.js";
@@ -187,7 +187,8 @@ export class EzmsgTopicSubscriber {
       const colon = hostPort.lastIndexOf(":");
       const host = hostPort.slice(0, colon);
       const port = Number(hostPort.slice(colon + 1));
-      if (colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) throw new EzmsgProtocolError(this.source, `publisher address ${JSON.stringify(hostPort)}`);
+      if (colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535)
+        throw new EzmsgProtocolError(this.source, `publisher address ${JSON.stringify(hostPort)}`);
       // 2. Connect to the publisher (no banner on this socket) and decline shared memory.
       const source = `publisher ${id} (${hostPort}) of ${JSON.stringify(this.topic)}`;
       const socket = createConnection({ host, port });
@@ -226,7 +227,8 @@ export class EzmsgTopicSubscriber {
         }
         const msgId = await reader.readU64();
         const size = await reader.readU64();
-        if (size > BigInt(this.opts.maxPayloadBytes)) throw new EzmsgProtocolError(source, `message ${msgId} of ${size} bytes exceeds ${this.opts.maxPayloadBytes}`);
+        if (size > BigInt(this.opts.maxPayloadBytes))
+          throw new EzmsgProtocolError(source, `message ${msgId} of ${size} bytes exceeds ${this.opts.maxPayloadBytes}`);
         const payload = await reader.readExactly(Number(size));
         if (expected !== null && msgId !== expected) this.opts.onWarning(`${source}: msg_id ${msgId} after ${expected - 1n} (ids should be consecutive)`);
         expected = msgId + 1n;

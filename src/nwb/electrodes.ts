@@ -7,8 +7,9 @@
 import { randomUUID } from "node:crypto";
 import type { AppendableDataset } from "./hdf5/appendable-dataset.js";
 import { setTextArrayAttr, setTextAttr, setTypeAttrs } from "./hdf5/attributes.js";
-import { errorText, h5wasm } from "./hdf5/h5wasm.js";
+import { errorText, type h5wasm } from "./hdf5/h5wasm.js";
 import type { NwbFile } from "./nwb-file.js";
+import { NwbError } from "../errors.js";
 
 const EPHYS = "general/extracellular_ephys";
 const TABLE = `${EPHYS}/electrodes`;
@@ -73,7 +74,7 @@ export class ElectrodesTable {
       setTypeAttrs(d, "core", "Device", randomUUID());
     }
     const groupPath = `${EPHYS}/${groupName}`;
-    if (this.nwb.has(groupPath)) throw new Error(`${this.nwb.path} already has ${groupPath}`);
+    if (this.nwb.has(groupPath)) throw new NwbError(`${this.nwb.path} already has ${groupPath}`);
     const g = this.nwb.group(groupPath);
     setTextAttr(g, "description", groupDescription);
     setTextAttr(g, "location", location);
@@ -92,10 +93,13 @@ export class ElectrodesTable {
       gd.resize([first + n]);
       if (n > 0) {
         const ref = g.create_reference();
-        gd.write_slice([[first, first + n]], Array.from({ length: n }, () => ref));
+        gd.write_slice(
+          [[first, first + n]],
+          Array.from({ length: n }, () => ref),
+        );
       }
     } catch (err) {
-      throw new Error(`cannot add ${n} electrode(s) to ${TABLE}: ${errorText(err)}`);
+      throw new NwbError(`cannot add ${n} electrode(s) to ${TABLE}: ${errorText(err)}`);
     }
     this.id.flush();
     this.location.flush();

@@ -17,6 +17,7 @@ import type { DeviceSpec } from "./electrodes.js";
 import type { NwbFile } from "./nwb-file.js";
 import type { SampleType } from "./hdf5/sample-dataset.js";
 import { TimeSeriesWriter } from "./time-series.js";
+import { NwbError } from "../errors.js";
 
 /** Largest difference between a chunk's first sample time and the series' next that still continues it. */
 export const CONTINUITY_TOLERANCE_S = 1e-6;
@@ -133,7 +134,9 @@ export class StreamWriter {
       conversion: chunk.conversion,
       offset: chunk.offset,
       ...("timestamps" in chunk.time ? {} : { regular: { startingTime: chunk.time.start, rate: chunk.time.rate } }),
-      ...(labels !== undefined && chunk.sampleShape.length >= 1 ? { electrodes: { device: this.options.device, labels, ...(this.options.electrodeLocation ? { location: this.options.electrodeLocation } : {}) } } : {}),
+      ...(labels !== undefined && chunk.sampleShape.length >= 1
+        ? { electrodes: { device: this.options.device, labels, ...(this.options.electrodeLocation ? { location: this.options.electrodeLocation } : {}) } }
+        : {}),
     });
     this.series.push(name);
     this.current = { writer, chunk, lastTime: -Infinity };
@@ -149,19 +152,21 @@ function checkChunk(c: SampleChunk, name: string): void {
   const rowElems = c.sampleShape.reduce((a, b) => a * b, 1);
   const bytesPer = { int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8, float32: 4, float64: 8 }[c.type];
   if (c.bytes.byteLength !== c.rows * rowElems * bytesPer) {
-    throw new Error(`stream ${name}: ${c.rows} sample(s) of shape [${c.sampleShape.join(", ")}] ${c.type} need ${c.rows * rowElems * bytesPer} bytes, got ${c.bytes.byteLength}`);
+    throw new NwbError(
+      `stream ${name}: ${c.rows} sample(s) of shape [${c.sampleShape.join(", ")}] ${c.type} need ${c.rows * rowElems * bytesPer} bytes, got ${c.bytes.byteLength}`,
+    );
   }
   if ("timestamps" in c.time) {
     const t = c.time.timestamps;
-    if (t.length !== c.rows) throw new Error(`stream ${name}: ${c.rows} sample(s) with ${t.length} timestamps`);
+    if (t.length !== c.rows) throw new NwbError(`stream ${name}: ${c.rows} sample(s) with ${t.length} timestamps`);
     for (let i = 0; i < t.length; i++) {
-      if (!Number.isFinite(t[i]!) || (i > 0 && t[i]! < t[i - 1]!)) throw new Error(`stream ${name}: timestamps must be finite and ascending (index ${i})`);
+      if (!Number.isFinite(t[i]!) || (i > 0 && t[i]! < t[i - 1]!)) throw new NwbError(`stream ${name}: timestamps must be finite and ascending (index ${i})`);
     }
   } else if (!(c.time.rate > 0) || !Number.isFinite(c.time.rate) || !Number.isFinite(c.time.start)) {
-    throw new Error(`stream ${name}: rate ${c.time.rate} and start ${c.time.start} must be finite, rate > 0`);
+    throw new NwbError(`stream ${name}: rate ${c.time.rate} and start ${c.time.start} must be finite, rate > 0`);
   }
   if (c.channelLabels !== undefined && c.channelLabels.length !== (c.sampleShape[0] ?? 1)) {
-    throw new Error(`stream ${name}: ${c.channelLabels.length} channel labels for ${c.sampleShape[0] ?? 1} channel(s)`);
+    throw new NwbError(`stream ${name}: ${c.channelLabels.length} channel labels for ${c.sampleShape[0] ?? 1} channel(s)`);
   }
 }
 

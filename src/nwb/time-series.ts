@@ -11,6 +11,7 @@ import { setFloatAttr, setInt64Attr, setTextAttr, setTypeAttrs } from "./hdf5/at
 import { ElectrodesTable, type DeviceSpec } from "./electrodes.js";
 import type { NwbFile } from "./nwb-file.js";
 import { SampleDataset, type SampleType } from "./hdf5/sample-dataset.js";
+import { NwbError } from "../errors.js";
 
 export interface TimeSeriesSpec {
   /** Name in /acquisition (must be free). */
@@ -45,14 +46,20 @@ export class TimeSeriesWriter {
 
   static create(nwb: NwbFile, spec: TimeSeriesSpec): TimeSeriesWriter {
     const path = `acquisition/${spec.name}`;
-    if (nwb.has(path)) throw new Error(`${nwb.path} already has ${path}`);
+    if (nwb.has(path)) throw new NwbError(`${nwb.path} already has ${path}`);
     const electrical = spec.electrodes !== undefined;
     if (electrical && spec.electrodes!.labels.length !== spec.sampleShape[0]) {
-      throw new Error(`${path}: ${spec.electrodes!.labels.length} channel labels for ${spec.sampleShape[0] ?? 1} channel(s)`);
+      throw new NwbError(`${path}: ${spec.electrodes!.labels.length} channel labels for ${spec.sampleShape[0] ?? 1} channel(s)`);
     }
     let rows: number[] = [];
     if (electrical) {
-      rows = ElectrodesTable.forFile(nwb).addGroup(spec.electrodes!.device, spec.name, `electrodes of ${spec.name}`, spec.electrodes!.labels, spec.electrodes!.location);
+      rows = ElectrodesTable.forFile(nwb).addGroup(
+        spec.electrodes!.device,
+        spec.name,
+        `electrodes of ${spec.name}`,
+        spec.electrodes!.labels,
+        spec.electrodes!.location,
+      );
     }
     const g = nwb.group(path);
     setTextAttr(g, "comments", spec.comments ?? "no comments");
@@ -103,7 +110,7 @@ export class TimeSeriesWriter {
 
   /** Time of sample `i` (regular series), on the file's clock. */
   timeOf(i: number): number {
-    if (!this.regular) throw new Error(`${this.path} has timestamps, not a rate`);
+    if (!this.regular) throw new NwbError(`${this.path} has timestamps, not a rate`);
     return this.regular.startingTime + i / this.regular.rate;
   }
 
@@ -113,9 +120,10 @@ export class TimeSeriesWriter {
    */
   append(bytes: Uint8Array, rows: number, times?: Float64Array): void {
     if (this.regular === null) {
-      if (times === undefined || times.length !== rows) throw new Error(`${this.path}: ${rows} sample(s) need ${rows} timestamps, got ${times?.length ?? 0}`);
+      if (times === undefined || times.length !== rows)
+        throw new NwbError(`${this.path}: ${rows} sample(s) need ${rows} timestamps, got ${times?.length ?? 0}`);
     } else if (times !== undefined) {
-      throw new Error(`${this.path} has a rate; timestamps are not taken`);
+      throw new NwbError(`${this.path} has a rate; timestamps are not taken`);
     }
     this.data.append(bytes, rows);
     if (times !== undefined && rows > 0) this.timestamps!.append(new Uint8Array(times.buffer, times.byteOffset, times.byteLength), rows);

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isJsonObject, type JsonValue } from "../../src/events/json.js";
 import { parseGraphAddress } from "../../src/ezmsg/address.js";
-import { CoordinateAxis, LinearAxis, decodeAxisArray, type AxisArray } from "../../src/ezmsg/axisarray.js";
+import { type CoordinateAxis, type LinearAxis, decodeAxisArray, type AxisArray } from "../../src/ezmsg/axisarray.js";
 import { parseMarshalPayload } from "../../src/ezmsg/message-marshal.js";
 import { EzmsgTopicSubscriber, type PublisherEvent, type TopicFrame } from "../../src/ezmsg/topic-subscriber.js";
 import { HAVE_PYTHON, PYTHON, PythonProcess, type JsonLine } from "./python-process.js";
@@ -76,9 +76,24 @@ describe("EzmsgTopicSubscriber against a real ezmsg 3.9 pipeline", () => {
 
   async function runPipeline(run: string): Promise<JsonLine[]> {
     const before = new Map([...received].map(([k, v]) => [k, v.length]));
-    pipeline = new PythonProcess("ezmsg_axisarray_pipeline.py", ["--graph-address", address, "--messages", String(MESSAGES), "--interval", "0.01", "--start-delay", "1.0", "--run", run]);
+    pipeline = new PythonProcess("ezmsg_axisarray_pipeline.py", [
+      "--graph-address",
+      address,
+      "--messages",
+      String(MESSAGES),
+      "--interval",
+      "0.01",
+      "--start-delay",
+      "1.0",
+      "--run",
+      run,
+    ]);
     await pipeline.waitForEvent("started", 30_000);
-    await until(() => pipeline!.lines.filter((l) => field(l, "event") === "done").length === 2, 30_000, () => `pipeline ${run} did not finish:\n${pipeline!.stderr}`);
+    await until(
+      () => pipeline!.lines.filter((l) => field(l, "event") === "done").length === 2,
+      30_000,
+      () => `pipeline ${run} did not finish:\n${pipeline!.stderr}`,
+    );
     await until(
       () => [...received].every(([k, v]) => v.length - before.get(k)! >= MESSAGES),
       10_000,
@@ -101,7 +116,11 @@ describe("EzmsgTopicSubscriber against a real ezmsg 3.9 pipeline", () => {
         expect(msg.data.dtype.str).toBe(field(log, "dtype"));
         expect(msg.data.shape).toEqual((field(log, "shape") as bigint[]).map(Number));
         const c = msg.data.cOrder() as Float32Array | Int16Array;
-        expect(createHash("sha256").update(new Uint8Array(c.buffer, c.byteOffset, c.byteLength)).digest("hex")).toBe(field(log, "sha256"));
+        expect(
+          createHash("sha256")
+            .update(new Uint8Array(c.buffer, c.byteOffset, c.byteLength))
+            .digest("hex"),
+        ).toBe(field(log, "sha256"));
         const t = msg.axes.get("time") as LinearAxis;
         expect(t.offset).toBe(field(log, "offset"));
         expect(t.gain).toBe(field(log, "gain"));
@@ -115,10 +134,12 @@ describe("EzmsgTopicSubscriber against a real ezmsg 3.9 pipeline", () => {
   it("receives, decodes and acks every message of a pipeline run", async () => {
     const sent = await runPipeline("run1");
     check(sent, "run1");
-    expect(events.filter((e) => e.kind === "connected").map((e) => (e as { publisherTopic: string }).publisherTopic).sort()).toEqual([
-      "STREAMS/I16/OUTPUT_SIGNAL",
-      "STREAMS/SIG/OUTPUT_SIGNAL",
-    ]);
+    expect(
+      events
+        .filter((e) => e.kind === "connected")
+        .map((e) => (e as { publisherTopic: string }).publisherTopic)
+        .sort(),
+    ).toEqual(["STREAMS/I16/OUTPUT_SIGNAL", "STREAMS/SIG/OUTPUT_SIGNAL"]);
   }, 60_000);
 
   it("a stopped pipeline ends each publisher's stream; a restarted one is a new publisher from msg_id 0", async () => {
@@ -126,16 +147,27 @@ describe("EzmsgTopicSubscriber against a real ezmsg 3.9 pipeline", () => {
     expect(firstIds.every((id) => id !== undefined)).toBe(true);
     expect(events.filter((e) => e.kind !== "connected")).toEqual([]);
     await pipeline!.stop();
-    await until(() => events.filter((e) => e.kind === "ended").length === 2, 10_000, () => JSON.stringify(events.map((e) => e.kind)));
+    await until(
+      () => events.filter((e) => e.kind === "ended").length === 2,
+      10_000,
+      () => JSON.stringify(events.map((e) => e.kind)),
+    );
     expect(events.filter((e) => e.kind === "failed")).toEqual([]);
     expect(subs.map((s) => s.publisherIds)).toEqual([[], []]);
     const sent = await runPipeline("run2");
     check(sent, "run2");
     const secondIds = subs.map((s) => s.publisherIds[0]);
     expect(secondIds.every((id) => id !== undefined)).toBe(true);
-    expect(secondIds.filter((id, i) => id === firstIds[i]), JSON.stringify({ firstIds, secondIds })).toEqual([]);
+    expect(
+      secondIds.filter((id, i) => id === firstIds[i]),
+      JSON.stringify({ firstIds, secondIds }),
+    ).toEqual([]);
     await pipeline!.stop();
-    await until(() => events.filter((e) => e.kind === "ended").length === 4, 10_000, () => JSON.stringify(events.map((e) => e.kind)));
+    await until(
+      () => events.filter((e) => e.kind === "ended").length === 4,
+      10_000,
+      () => JSON.stringify(events.map((e) => e.kind)),
+    );
   }, 90_000);
 
   it("a frame not yet in our hands is not acked: a held frame stalls the publisher at its 32 buffers, releasing it resumes", async () => {
@@ -149,15 +181,34 @@ describe("EzmsgTopicSubscriber against a real ezmsg 3.9 pipeline", () => {
       },
     });
     subs.push(held);
-    pipeline = new PythonProcess("ezmsg_axisarray_pipeline.py", ["--graph-address", address, "--messages", String(MESSAGES), "--interval", "0.005", "--start-delay", "1.0", "--run", "run3"]);
+    pipeline = new PythonProcess("ezmsg_axisarray_pipeline.py", [
+      "--graph-address",
+      address,
+      "--messages",
+      String(MESSAGES),
+      "--interval",
+      "0.005",
+      "--start-delay",
+      "1.0",
+      "--run",
+      "run3",
+    ]);
     await pipeline.waitForEvent("started", 30_000);
     const i16Sent = (): number => pipeline!.lines.filter((l) => field(l, "event") === "sent" && field(l, "unit") === "I16").length;
-    await until(() => i16Sent() >= 32, 20_000, () => `I16 sent ${i16Sent()}`);
+    await until(
+      () => i16Sent() >= 32,
+      20_000,
+      () => `I16 sent ${i16Sent()}`,
+    );
     await new Promise((r) => setTimeout(r, 1500));
     expect(i16Sent()).toBe(32); // message 32 waits for slot 0, which our first unacked frame holds
     expect(got).toBe(1);
     release();
-    await until(() => got === MESSAGES, 20_000, () => `got ${got}`);
+    await until(
+      () => got === MESSAGES,
+      20_000,
+      () => `got ${got}`,
+    );
     expect(i16Sent()).toBe(MESSAGES);
     await pipeline.stop();
   }, 60_000);

@@ -10,7 +10,7 @@
  *   assumes µV) the series is an ElectricalSeries in volts with conversion = unit factor × scale;
  *   with labels and another unit it is a plain TimeSeries in that unit.
  */
-import ndarray from "ndarray";
+import type ndarray from "ndarray";
 import { CoordinateAxis, LinearAxis, type AxisArray } from "../../ezmsg/axisarray.js";
 import { NumpyArray } from "../../ezmsg/numpy.js";
 import type { SampleType } from "../../nwb/hdf5/sample-dataset.js";
@@ -18,7 +18,7 @@ import type { SampleChunk } from "../../nwb/stream-writer.js";
 
 export type TimeMap = (pipelineTime: number) => number;
 
-const VOLT_FACTORS: Record<string, number> = { V: 1, volts: 1, volt: 1, mV: 1e-3, uV: 1e-6, "µV": 1e-6, "μV": 1e-6, microvolts: 1e-6, nV: 1e-9 };
+const VOLT_FACTORS: Record<string, number> = { V: 1, volts: 1, volt: 1, mV: 1e-3, uV: 1e-6, µV: 1e-6, μV: 1e-6, microvolts: 1e-6, nV: 1e-9 };
 
 function sampleType(a: NumpyArray): SampleType | null {
   const k = a.dtype.kindChar;

@@ -16,6 +16,7 @@ import type { PipelineSettingsEvent } from "../../events/event.js";
 import { systemClock } from "../../producer/producer.js";
 import type { OverflowPolicy, StreamClock } from "./stream-options.js";
 import type { StreamRecording } from "./stream-recording.js";
+import { UsageError } from "../../errors.js";
 
 /** `record --streams`: which ezmsg topics, on which clock, and what a full buffer does. */
 export interface StreamsOptions {
@@ -85,7 +86,7 @@ export class RecordSession {
       });
       const streamsRef: { current: StreamRecording | null } = { current: null };
       const streams = options.streams;
-      if (streams && !url.startsWith("ezmsg://")) throw new Error("--streams needs an ezmsg:// source");
+      if (streams && !url.startsWith("ezmsg://")) throw new UsageError("--streams needs an ezmsg:// source");
       const recorder: Recorder = new Recorder({
         outPath: options.outPath,
         sinks: options.sinks,

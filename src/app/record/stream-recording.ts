@@ -19,7 +19,7 @@ import type { PickleValue } from "../../ezmsg/pickle-values.js";
 import { setTextAttr } from "../../nwb/hdf5/attributes.js";
 import type { NwbFile } from "../../nwb/nwb-file.js";
 import { StreamWriter, type SampleChunk } from "../../nwb/stream-writer.js";
-import type { SegmentedOutput } from "../../output/segmented-output.js";
+import type { NwbOutput } from "../../output/output.js";
 import { axisArrayToChunk, type TimeMap } from "./axisarray-chunk.js";
 
 import type { OverflowPolicy, StreamClock, StreamStats } from "./stream-options.js";
@@ -35,7 +35,7 @@ export interface StreamRecordingOptions {
   onOverflow: OverflowPolicy;
   /** Bytes of samples held between receiving and writing. Default 256 MiB. */
   bufferBytes?: number;
-  output: SegmentedOutput;
+  output: NwbOutput;
   /** Pipeline time (on `clock`) → file time (s since timestamps_reference_time). */
   fileTime: { system: TimeMap; monotonic: TimeMap; now: () => number };
   onLog?: (message: string) => void;
@@ -53,7 +53,10 @@ interface Queued {
 export const DEFAULT_STREAM_BUFFER_BYTES = 256 * 1024 * 1024;
 
 function globRegex(pattern: string): RegExp {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${re}$`);
 }
 
@@ -168,7 +171,8 @@ export class StreamRecording {
       return;
     }
     const bytes = chunk.bytes.byteLength;
-    const seconds = "rate" in chunk.time ? chunk.rows / chunk.time.rate : chunk.rows > 1 ? chunk.time.timestamps[chunk.rows - 1]! - chunk.time.timestamps[0]! : 0;
+    const seconds =
+      "rate" in chunk.time ? chunk.rows / chunk.time.rate : chunk.rows > 1 ? chunk.time.timestamps[chunk.rows - 1]! - chunk.time.timestamps[0]! : 0;
     if (this.queuedBytes > 0 && this.queuedBytes + bytes > this.limit) {
       if (this.options.onOverflow === "drop") {
         st.dropped++;
@@ -226,11 +230,16 @@ export class StreamRecording {
     }
     let w = this.writers.get(q.topic);
     if (!w) {
-      w = new StreamWriter(nwb, q.topic, {
-        description: `ezmsg stream ${q.topic}`,
-        device: { name: "ezmsg_pipeline", description: "The ezmsg pipeline that published the recorded streams (hardware not described by the source)." },
-        ...(this.options.electrodeLocation !== undefined ? { electrodeLocation: this.options.electrodeLocation } : {}),
-      }, this.taken);
+      w = new StreamWriter(
+        nwb,
+        q.topic,
+        {
+          description: `ezmsg stream ${q.topic}`,
+          device: { name: "ezmsg_pipeline", description: "The ezmsg pipeline that published the recorded streams (hardware not described by the source)." },
+          ...(this.options.electrodeLocation !== undefined ? { electrodeLocation: this.options.electrodeLocation } : {}),
+        },
+        this.taken,
+      );
       this.writers.set(q.topic, w);
     }
     const st = this.statsFor(q.topic);
@@ -265,7 +274,11 @@ export class StreamRecording {
         const st = this.statsFor(topic);
         if (st.dropped === 0) continue;
         for (const name of w.series) {
-          setTextAttr(nwb.group(`acquisition/${name}`), "comments", `The recorder dropped ${st.dropped} message(s) (${st.droppedSamples} samples) of stream ${topic} (--on-overflow drop, buffer full); each drop shows as a gap, i.e. a new series.`);
+          setTextAttr(
+            nwb.group(`acquisition/${name}`),
+            "comments",
+            `The recorder dropped ${st.dropped} message(s) (${st.droppedSamples} samples) of stream ${topic} (--on-overflow drop, buffer full); each drop shows as a gap, i.e. a new series.`,
+          );
         }
       }
     }

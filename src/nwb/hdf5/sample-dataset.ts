@@ -5,6 +5,7 @@
 import type { NwbFile } from "../nwb-file.js";
 import { errorText } from "./h5wasm.js";
 import { withHeapBytes } from "./heap.js";
+import { NwbError } from "../../errors.js";
 
 export type SampleType = "int8" | "uint8" | "int16" | "uint16" | "int32" | "uint32" | "int64" | "uint64" | "float32" | "float64";
 
@@ -65,7 +66,13 @@ export class SampleDataset {
   }
 
   /** Create an empty dataset at `path` (parent group must exist). */
-  static create(nwb: NwbFile, path: string, type: SampleType, rowShape: readonly number[], chunks = chooseChunks(rowShape, SAMPLE_TYPES[type].bytes)): SampleDataset {
+  static create(
+    nwb: NwbFile,
+    path: string,
+    type: SampleType,
+    rowShape: readonly number[],
+    chunks = chooseChunks(rowShape, SAMPLE_TYPES[type].bytes),
+  ): SampleDataset {
     const slash = path.lastIndexOf("/");
     const parent = nwb.group(path.slice(0, slash));
     try {
@@ -78,7 +85,7 @@ export class SampleDataset {
         dtype: SAMPLE_TYPES[type].h5,
       });
     } catch (err) {
-      throw new Error(`cannot create dataset ${path}: ${errorText(err)}`);
+      throw new NwbError(`cannot create dataset ${path}: ${errorText(err)}`);
     }
     return new SampleDataset(nwb, path, type, rowShape, chunks);
   }
@@ -100,7 +107,7 @@ export class SampleDataset {
    */
   append(bytes: Uint8Array, rows: number): void {
     if (bytes.byteLength !== rows * this.rowBytes) {
-      throw new Error(`${this.path}: ${rows} row(s) need ${rows * this.rowBytes} bytes, got ${bytes.byteLength}`);
+      throw new NwbError(`${this.path}: ${rows} row(s) need ${rows * this.rowBytes} bytes, got ${bytes.byteLength}`);
     }
     if (rows === 0) return;
     this.pending.push(bytes);
@@ -136,7 +143,7 @@ export class SampleDataset {
       const strides = count.map(() => 1n);
       withHeapBytes(module, bytes, (ptr) => module.set_dataset_data(fileId, this.path, count, offset, strides, BigInt(ptr)));
     } catch (err) {
-      throw new Error(`cannot append ${n} row(s) to ${this.path}: ${errorText(err)}`);
+      throw new NwbError(`cannot append ${n} row(s) to ${this.path}: ${errorText(err)}`);
     }
     this.written = start + n;
     this.pending = [];

@@ -9,13 +9,15 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AxisArray, CoordinateAxis, LinearAxis, decodeAxisArray } from "../../../src/ezmsg/axisarray.js";
 import { MessageFrameError, parseTxTcpFrame } from "../../../src/ezmsg/message-marshal.js";
-import { NumpyArray } from "../../../src/ezmsg/numpy.js";
+import type { NumpyArray } from "../../../src/ezmsg/numpy.js";
 import { PickleDecodeError } from "../../../src/ezmsg/pickle-decoder.js";
 import type { PickleValue } from "../../../src/ezmsg/pickle-values.js";
 import { FIXTURES } from "./helpers.js";
 
 const DIR = join(FIXTURES, "axisarray");
-const frames = readdirSync(DIR).filter((f) => f.endsWith(".bin")).sort();
+const frames = readdirSync(DIR)
+  .filter((f) => f.endsWith(".bin"))
+  .sort();
 
 interface ExpectedArray {
   dtype: string;
