@@ -4,7 +4,7 @@
  * place. Time is either regular (`starting_time` + `rate`, written once) or explicit
  * (`timestamps`, float64, appended with the data). Which one is fixed at creation: h5wasm cannot
  * delete a dataset, and NWB allows only one of them, so a stream that stops being regular
- * continues in a new series (the caller's rule, see src/sinks/stream-sink.ts).
+ * continues in a new series (the rule of src/nwb/stream-writer.ts).
  */
 import { randomUUID } from "node:crypto";
 import { setFloatAttr, setInt64Attr, setTextAttr, setTypeAttrs } from "./hdf5/attributes.js";
