@@ -86,6 +86,7 @@ function describe(v: unknown): string {
 const VALUE_OPTIONS = new Set([
   "--jobs", "-j", "--max-memory", "--out", "-o", "--out-dir", "--sinks", "--meta", "--time-origin",
   "--source", "--scope", "--session", "--hub-port", "--flush-interval", "--seconds", "--host", "--port",
+  "--streams", "--clock", "--on-overflow", "--stream-buffer", "--electrode-location",
 ]);
 
 /**
