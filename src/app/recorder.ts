@@ -211,7 +211,7 @@ export class Recorder {
   private flush(): void {
     this.sinceFlush = 0;
     try {
-      this.sinks?.flush();
+      this.sinks?.flush(this.fileTimeNow());
     } catch (err) {
       this.options.onError?.(`flush failed: ${(err as Error).message}`);
     }

@@ -48,8 +48,8 @@ export class SinkSet {
     for (const s of this.sinks) await s.write(event);
   }
 
-  flush(): void {
-    for (const s of this.sinks) s.flush();
+  flush(now?: number): void {
+    for (const s of this.sinks) s.flush(now);
   }
 
   /** Close every sink at `closeTime`, then the output (empty segments are removed). */

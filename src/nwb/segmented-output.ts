@@ -61,7 +61,7 @@ export class SegmentedOutput {
     this.listeners.push(listener);
   }
 
-  /** Writers report rows they staged, so empty segments can be removed. */
+  /** Writers report rows they staged (negative: rows they removed), so empty segments can be removed. */
   countRows(n = 1): void {
     this.rowsInSegment += n;
     const last = this.segments[this.segments.length - 1];
@@ -106,6 +106,11 @@ export class SegmentedOutput {
     if (!f) return;
     this.file = undefined;
     f.close();
-    if (this.rowsInSegment === 0) await unlink(f.path).catch(() => undefined);
+    if (this.rowsInSegment === 0) {
+      // Nothing of it remains: its name is free for the next segment.
+      await unlink(f.path).catch(() => undefined);
+      this.segments.pop();
+      this.index--;
+    }
   }
 }

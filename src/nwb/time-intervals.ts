@@ -133,6 +133,41 @@ export class TimeIntervals {
     this.id.append(this.nextId++);
   }
 
+  /**
+   * Replace the last row's values (and times) in place: staged rows are replaced in memory, a
+   * written row is rewritten at the next flush. The row keeps its id.
+   */
+  replaceLastRowValues(startTime: number, stopTime: number, values: readonly RowValue[]): void {
+    if (this.length === 0) throw new Error(`intervals/${this.name} has no row to replace`);
+    const cols = this.columns;
+    if (values.length !== cols.length) {
+      throw new Error(`row for intervals/${this.name} has ${values.length} value(s) for ${cols.length} column(s)`);
+    }
+    for (let i = 0; i < cols.length; i++) {
+      const v = values[i];
+      if (v === undefined) throw new Error(`row for intervals/${this.name} lacks column "${cols[i]!.name}"`);
+      this.cellList[i]!.replaceLast(this.isBool[i] ? boolCell(v, cols[i]!.name) : v);
+    }
+    this.start.replaceLast(startTime);
+    this.stop.replaceLast(stopTime);
+  }
+
+  /** Set the last row's `stop_time` (in place once written): an open interval's current end. */
+  setLastStopTime(stopTime: number): void {
+    if (this.length === 0) throw new Error(`intervals/${this.name} has no row`);
+    this.stop.replaceLast(stopTime);
+  }
+
+  /** Remove the last row (a written one at once: `id` first, so a torn removal leaves longer columns). */
+  dropLastRow(): void {
+    if (this.length === 0) throw new Error(`intervals/${this.name} has no row to remove`);
+    this.id.dropLast();
+    this.nextId--;
+    for (const ds of this.cellList) ds.dropLast();
+    this.start.dropLast();
+    this.stop.dropLast();
+  }
+
   /** Write staged rows; `id` goes last so a torn write is detectable (columns longer than id). */
   flush(): void {
     for (const ds of this.cells.values()) ds.flush();

@@ -12,7 +12,33 @@ import { parseEvent } from "../../events/event-codec.js";
 
 export type LogRecord =
   | { kind: "event"; line: number; event: PipelineSettingsEvent }
+  /** The optional end record: when the log ended, on the events' clock (docs/event-log.md). */
+  | { kind: "end"; line: number; time: number }
   | { kind: "error"; line: number; message: string };
+
+/** The key of the optional end record line `{"nwb_settings_end": {"timestamp": t}}`. */
+export const LOG_END_KEY = "nwb_settings_end";
+
+/** Whether a line is an end record (so it is never read as an event). */
+export function isLogEndLine(text: string): boolean {
+  return /^\s*\{\s*"nwb_settings_end"\s*:/.test(text);
+}
+
+/** The end record's time; throws naming the problem. */
+export function decodeLogEnd(text: string): number {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`end record is not valid JSON (${(err as Error).message})`);
+  }
+  const end = (obj as Record<string, unknown>)[LOG_END_KEY];
+  const t = typeof end === "object" && end !== null ? (end as Record<string, unknown>)["timestamp"] : undefined;
+  if (typeof t !== "number" || !Number.isFinite(t)) {
+    throw new Error(`end record needs {"${LOG_END_KEY}": {"timestamp": <finite number>}}, got ${JSON.stringify(end)}`);
+  }
+  return t;
+}
 
 export interface RawLine {
   /** 1-based line number. */
@@ -98,6 +124,10 @@ export async function* readEventLog(path: string): AsyncGenerator<LogRecord> {
     if (lineNo === 1) text = text.replace(/^\uFEFF/, "");
     if (text.trim() === "") continue;
     try {
+      if (isLogEndLine(text)) {
+        yield { kind: "end", line: lineNo, time: decodeLogEnd(text) };
+        continue;
+      }
       yield { kind: "event", line: lineNo, event: parseEvent(text) };
     } catch (err) {
       yield { kind: "error", line: lineNo, message: `${path}:${lineNo}: ${(err as Error).message}` };
