@@ -2,7 +2,7 @@
  * The one message that flows from producers to sinks: one settings change of one component.
  * Field names and meaning follow the reference (`PipelineSettingsEvent` in the seed).
  */
-import { type JsonObject, type JsonValue, stringifyJson } from "./json.js";
+import type { JsonObject, JsonValue } from "./json.js";
 
 export const EVENT_TYPES = ["INITIAL", "UPDATED"] as const;
 export type PipelineSettingsEventType = (typeof EVENT_TYPES)[number];
@@ -39,15 +39,6 @@ export function isSentinel(event: PipelineSettingsEvent): boolean {
 /** The settings payload a sink should use: structured value when present, else the repr. */
 export function settingsPayload(event: PipelineSettingsEvent): JsonValue {
   return event.structured_value !== null ? event.structured_value : event.repr_value;
-}
-
-/**
- * Project an event onto one AnnotationSeries row: `{data: <json>}` with the JSON payload
- * `{component, event_type, seq, settings}`; `null` for the sentinel (it has no row).
- */
-export function flattenForTable(event: PipelineSettingsEvent): { data: string } | null {
-  if (isSentinel(event)) return null;
-  return { data: stringifyJson(tableRowPayload(event)) };
 }
 
 /** The JSON object of one AnnotationSeries row: `{component, event_type, seq, settings}`. */

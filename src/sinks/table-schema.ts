@@ -7,6 +7,9 @@
  * went in is the type pynwb reads back.
  */
 import { type CellDType, type CellValue, SettingArray, dtypeOf, shapeOf } from "../events/settings-values.js";
+import type { RowValue } from "../nwb/hdf5/appendable-dataset.js";
+import type { ColumnType } from "../nwb/time-intervals.js";
+import { textProblem } from "../nwb/hdf5/text-rules.js";
 
 /** Integers a float64 holds exactly (and that stay distinct from their neighbours): |n| ≤ 2^53. */
 const MAX_EXACT_INT = 2n ** 53n;
@@ -39,9 +42,6 @@ export function widenFor(column: CellKind, v: CellValue): CellValue | undefined 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
-import type { RowValue } from "../nwb/appendable-dataset.js";
-import type { ColumnType } from "../nwb/time-intervals.js";
-import { textProblem } from "../nwb/text-rules.js";
 
 export interface CellKind {
   dtype: CellDType;
