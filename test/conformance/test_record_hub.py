@@ -5,7 +5,7 @@ plan below (values and types) and the publisher's acknowledged seqs and send/ack
 
 The hub is empty when the recorder starts, so the registrations arrive live as INITIAL events
 (no startup snapshot, no sentinel): the JSON-row sink holds them as one run sorted by
-(time, seq), and the typed table merges them into the `__init_final__` anchor row when the first
+(time, seq), and the typed table merges them into the `__init_final__` first row when the first
 update arrives (docs/table-sink.md "an UPDATED while INITIALs are buffered"). One update sends only
 some fields: the table keeps the others' values.
 
@@ -96,7 +96,7 @@ def test_record_embedded_hub_sigterm(recording) -> None:
     tol = max(widths) + 0.003
     last = events[-1].wall - origin
     checked = check_recording(out, events, origin, stop_window=(last - tol, exited - origin + 0.01), time_tolerance=tol)
-    assert checked.table_rows == len(UPDATES) + 2  # anchor, one closing row per update, the final interval
+    assert checked.table_rows == len(UPDATES) + 1  # the startup state, then one row per update (no anchors)
     assert checked.stop_time >= sent - origin - 0.01  # closed at the stop, not at the last update
 
 
