@@ -29,6 +29,48 @@ const STORAGE: Record<ColumnType, ElementType> = { float64: "float64", int64: "i
 
 const RESERVED = new Set(["id", "start_time", "stop_time"]);
 
+/** Bytes one element takes in the file: vlen text is a 16-byte heap reference (its text lives apart). */
+const ELEMENT_FILE_BYTES: Record<ColumnType, number> = { float64: 8, int64: 8, bool: 1, text: 16 };
+
+/**
+ * The table's chunk budget: one chunk of every column together (the bytes HDF5 allocates at the
+ * first row) stays within this, so a wide table has small chunks and a file stays proportional to
+ * its data (10,000 columns x 3 rows was 109 MB with 8 KiB chunks per column; docs/table-sink.md).
+ */
+export const TABLE_CHUNK_BUDGET_BYTES = 256 * 1024;
+/** Largest chunk along the rows (a narrow table with many rows writes 1,024 rows per chunk). */
+export const MAX_CHUNK_ROWS = 1024;
+
+export interface TableLayoutOptions {
+  /** Rows the table is expected to get (e.g. a converted log's event count); chunks need not be larger. */
+  expectedRows?: number;
+}
+
+/**
+ * Rows per chunk, the same for every column of the table: the largest power of two such that one
+ * chunk of every column fits {@link TABLE_CHUNK_BUDGET_BYTES}, at most {@link MAX_CHUNK_ROWS},
+ * and no larger than the expected row count (rounded up to a power of two), at least 1.
+ */
+export function tableChunkRows(columns: readonly ColumnSpec[], options: TableLayoutOptions = {}): number {
+  let rowBytes = 3 * 8; // start_time, stop_time, id
+  for (const c of columns) {
+    const size = (c.cellShape ?? []).reduce((a, b) => a * Math.max(1, b), 1);
+    rowBytes += ELEMENT_FILE_BYTES[c.type] * size;
+  }
+  let rows = floorPow2(Math.max(1, Math.floor(TABLE_CHUNK_BUDGET_BYTES / rowBytes)));
+  rows = Math.min(rows, MAX_CHUNK_ROWS);
+  if (options.expectedRows !== undefined && Number.isFinite(options.expectedRows)) rows = Math.min(rows, ceilPow2(Math.max(1, options.expectedRows)));
+  return Math.max(1, rows);
+}
+
+function floorPow2(n: number): number {
+  return 2 ** Math.floor(Math.log2(n));
+}
+
+function ceilPow2(n: number): number {
+  return 2 ** Math.ceil(Math.log2(n));
+}
+
 export class TimeIntervals {
   private nextId: bigint;
   /** The columns' datasets in column order (`columns[i]` → `cellList[i]`). */
@@ -50,7 +92,7 @@ export class TimeIntervals {
   }
 
   /** Create the table. With bool columns the file is closed and reopened once (NwbFile.reopen). */
-  static async create(nwb: NwbFile, name: string, description: string, columns: readonly ColumnSpec[]): Promise<TimeIntervals> {
+  static async create(nwb: NwbFile, name: string, description: string, columns: readonly ColumnSpec[], layout: TableLayoutOptions = {}): Promise<TimeIntervals> {
     const path = `intervals/${name}`;
     if (nwb.has(path)) throw new Error(`${nwb.path} already has ${path}`);
     const seen = new Set<string>();
@@ -59,6 +101,7 @@ export class TimeIntervals {
       if (c.name.includes("/")) throw new Error(`column name "${c.name}" contains "/"`);
       seen.add(c.name);
     }
+    const chunkRows = tableChunkRows(columns, layout);
     const g = nwb.group(path);
     setTextArrayAttr(g, "colnames", ["start_time", "stop_time", ...columns.map((c) => c.name)]);
     setTextAttr(g, "description", description);
@@ -70,7 +113,7 @@ export class TimeIntervals {
       setTypeAttrs(h, "hdmf-common", "VectorData", randomUUID());
     };
     const column = (colName: string, type: ElementType, desc: string, cellShape: readonly number[] = []): AppendableDataset => {
-      const ds = nwb.createAppendable(`${path}/${colName}`, { type, rowShape: cellShape });
+      const ds = nwb.createAppendable(`${path}/${colName}`, { type, rowShape: cellShape, chunkRows });
       describe(colName, desc);
       return ds;
     };
@@ -78,10 +121,10 @@ export class TimeIntervals {
     const stop = column("stop_time", "float64", "Stop time of epoch, in seconds");
     const bools = columns.filter((c) => c.type === "bool");
     for (const c of bools) {
-      createBoolPlaceholder(nwb.file, `${path}/${c.name}`, { rowShape: c.cellShape ?? [] });
+      createBoolPlaceholder(nwb.file, `${path}/${c.name}`, { rowShape: c.cellShape ?? [], chunkRows });
       describe(c.name, c.description);
     }
-    const id = nwb.createAppendable(`${path}/id`, { type: "int64" });
+    const id = nwb.createAppendable(`${path}/id`, { type: "int64", chunkRows });
     setTypeAttrs(nwb.dataset(`${path}/id`), "hdmf-common", "ElementIdentifiers", randomUUID());
     if (bools.length > 0) await nwb.reopen((p) => convertToBoolEnum(p, bools.map((c) => `${path}/${c.name}`)));
     const cells = new Map<string, AppendableDataset>();

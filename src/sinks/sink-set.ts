@@ -23,12 +23,17 @@ export function parseSinkList(text: string): SinkName[] {
   return out;
 }
 
-export function createSink(name: SinkName, output: SegmentedOutput): SettingsSink {
+export interface SinkSetOptions {
+  /** Events the sinks will get at most, when known in advance (convert): sizes the table's chunks. */
+  expectedEvents?: number;
+}
+
+export function createSink(name: SinkName, output: SegmentedOutput, options: SinkSetOptions = {}): SettingsSink {
   switch (name) {
     case "annotations":
       return new AnnotationSink(output);
     case "table":
-      return new TableSink(output);
+      return new TableSink(output, options.expectedEvents === undefined ? {} : { expectedEvents: options.expectedEvents });
   }
 }
 
@@ -38,8 +43,9 @@ export class SinkSet {
   constructor(
     names: readonly SinkName[],
     readonly output: SegmentedOutput,
+    options: SinkSetOptions = {},
   ) {
-    this.sinks = names.map((n) => createSink(n, output));
+    this.sinks = names.map((n) => createSink(n, output, options));
   }
 
   /** Write to every sink, or (when one would reject the event) to none. */

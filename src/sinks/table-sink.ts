@@ -43,6 +43,11 @@ const RESERVED_COLUMN_NAMES = [".", "id", "start_time", "stop_time", "tags", "ti
 export interface TableSinkOptions {
   /** Name of the table in /intervals (default `pipeline_settings`). */
   tableName?: string;
+  /**
+   * Events the sink will get at most (convert knows it from its first pass): the table's chunks
+   * need not hold more rows than that (small logs make small files).
+   */
+  expectedEvents?: number;
 }
 
 /** One schema rotation: when, for which event, and why (first reason per column). */
@@ -92,12 +97,16 @@ export class TableSink implements SettingsSink {
   private rows = 0;
   private closed = false;
   readonly rotations: Rotation[] = [];
+  private readonly expectedEvents: number | undefined;
+  /** Events written so far (for the rows a new segment's table may still get). */
+  private events = 0;
 
   constructor(
     private readonly output: SegmentedOutput,
     options: TableSinkOptions = {},
   ) {
     this.tableName = options.tableName ?? DEFAULT_SETTINGS_TABLE_NAME;
+    this.expectedEvents = options.expectedEvents;
     checkTableName(this.tableName);
     // Any new segment (ours or another writer's) starts without the table: the next row creates it
     // there with the current schema.
@@ -121,6 +130,7 @@ export class TableSink implements SettingsSink {
     }
     // Everything that can reject the event happens before any state changes.
     const flat = this.flatten(event);
+    this.events++;
     const t = event.timestamp;
     if (flat.size === 0) {
       this.seen(t);
@@ -334,7 +344,10 @@ export class TableSink implements SettingsSink {
   /** Append the open interval's row `[active_since, current end]` to the current segment's table. */
   private async writeOpenRow(): Promise<void> {
     const nwb = await this.output.current();
-    this.table ??= await TimeIntervals.create(nwb, this.tableName, TABLE_DESCRIPTION, this.columnSpecs());
+    if (!this.table) {
+      const layout = this.expectedEvents === undefined ? {} : { expectedRows: Math.max(1, this.expectedEvents - this.events + 1) };
+      this.table = await TimeIntervals.create(nwb, this.tableName, TABLE_DESCRIPTION, this.columnSpecs(), layout);
+    }
     // Column order is columnSpecs()'s: updated_component, then the schema's columns. The table
     // copies what it stages (scalars by value; array cells are replaced, never mutated, here).
     const values = this.rowValues;
