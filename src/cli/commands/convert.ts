@@ -10,7 +10,7 @@ import { TIME_ORIGINS, type TimeOrigin } from "../../app/convert/time-origin.js"
 import { DEFAULT_SESSION_DESCRIPTION, type NwbMetadata, loadMetadataFile } from "../../nwb/metadata.js";
 import { type CommandContext, UsageError } from "../context.js";
 import { ProgressBar } from "../progress.js";
-import { warnIfNoSubject } from "../shared-options.js";
+import { warnDandiGaps } from "../shared-options.js";
 
 interface ConvertArgs {
   inputs: string[];
@@ -21,6 +21,26 @@ interface ConvertArgs {
   meta?: string;
   overwrite: boolean;
   jobs?: number;
+  "dandi-names": boolean;
+}
+
+/** A DANDI file-name entity value: letters, digits and "-" (anything else becomes "-"). */
+function dandiEntity(text: string): string {
+  return text.replace(/[^A-Za-z0-9-]+/g, "-").replace(/^-+|-+$/g, "") || "x";
+}
+
+/**
+ * DANDI's layout for --out-dir (what `dandi organize` makes): `sub-<subject_id>/sub-<subject_id>_ses-<session>.nwb`.
+ * The session is the metadata's session_id, or the log's name without one; with several logs and
+ * one session_id, `<session_id>-<log name>`, so that no two inputs share a file.
+ */
+export function dandiNameFor(input: string, outDir: string, meta: NwbMetadata, inputs: number): string {
+  const id = meta.subject?.subject_id;
+  if (!id) throw new UsageError("--dandi-names needs subject.subject_id in --meta (`nwb-settings meta init` writes a template)");
+  const sub = dandiEntity(id);
+  const stem = basename(input, extname(input));
+  const session = meta.session_id === undefined ? stem : inputs > 1 ? `${meta.session_id}-${stem}` : meta.session_id;
+  return join(outDir, `sub-${sub}`, `sub-${sub}_ses-${dandiEntity(session)}.nwb`);
 }
 
 /** Output path for an input inside --out-dir: the log's name with `.nwb`. */
@@ -43,20 +63,28 @@ export function convertCommand(ctx: CommandContext): CommandModule<object, Conve
         .option("meta", { type: "string", describe: "Session metadata file (YAML or JSON)" })
         .option("overwrite", { type: "boolean", default: false, describe: "Replace existing output files" })
         .option("jobs", { alias: "j", type: "number", describe: "Inputs converted in parallel (default: CPU count)" })
+        .option("dandi-names", {
+          type: "boolean",
+          default: false,
+          describe: "With --out-dir: name files as DANDI does, sub-<subject_id>/sub-<subject_id>_ses-<session_id or log name>.nwb",
+        })
         .check((a) => {
           if ((a.out === undefined) === (a["out-dir"] === undefined)) throw new UsageError("give exactly one of --out FILE or --out-dir DIR");
           if (a.out !== undefined && a.inputs.length !== 1) throw new UsageError("--out takes one input; use --out-dir for several");
           if (a.jobs !== undefined && (!Number.isInteger(a.jobs) || a.jobs < 1)) throw new UsageError("--jobs must be a whole number of at least 1");
+          if (a["dandi-names"] && a["out-dir"] === undefined) throw new UsageError("--dandi-names names files inside --out-dir DIR");
           return true;
         }) as never,
     handler: async (args) => {
       const sinks = parseSinkList(args.sinks);
       const meta: NwbMetadata = args.meta ? await loadMetadataFile(args.meta) : { session_description: DEFAULT_SESSION_DESCRIPTION };
-      warnIfNoSubject(ctx, meta);
-      const outputs = args.inputs.map((input) => resolve(args.out ?? outputNameFor(input, args["out-dir"]!)));
+      warnDandiGaps(ctx, meta, args.meta);
+      const outputs = args.inputs.map((input) =>
+        resolve(args.out ?? (args["dandi-names"] ? dandiNameFor(input, args["out-dir"]!, meta, args.inputs.length) : outputNameFor(input, args["out-dir"]!))),
+      );
       const dupes = outputs.filter((o, i) => outputs.indexOf(o) !== i);
       if (dupes.length > 0) throw new UsageError(`two inputs would write the same output: ${[...new Set(dupes)].join(", ")}`);
-      await mkdir(args["out-dir"] ?? dirname(outputs[0]!), { recursive: true });
+      for (const dir of new Set(outputs.map((o) => dirname(o)))) await mkdir(dir, { recursive: true });
       const options = { sinks, timeOrigin: args["time-origin"], meta, overwrite: args.overwrite };
       const jobs = args.inputs.map((input, i) => ({ input, output: outputs[i]!, options }));
       const progress = new ProgressBar(jobs.length, ctx.stderr);

@@ -5,7 +5,7 @@ import type { CommandModule } from "yargs";
 import { DEFAULT_HUB_PORT, RecordSession } from "../../app/record/record-session.js";
 import type { ProducerScope } from "../../producer/producer.js";
 import { type CommandContext, UsageError } from "../context.js";
-import { loadMeta, sinksOption, untilSignal, warnIfNoSubject, withOutputOptions } from "../shared-options.js";
+import { loadMeta, sinksOption, untilSignal, warnDandiGaps, withOutputOptions } from "../shared-options.js";
 import { StatusLine, formatBytes } from "../status-line.js";
 
 interface RecordArgs {
@@ -49,7 +49,7 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
       const scope = scopeFrom(args.scope, args.session);
       const sinks = sinksOption(args.sinks);
       const meta = await loadMeta(args.meta);
-      warnIfNoSubject(ctx, meta);
+      warnDandiGaps(ctx, meta, args.meta);
       const outPath = resolve(args.out);
       await mkdir(dirname(outPath), { recursive: true });
       const status = new StatusLine(ctx.stderr);
