@@ -93,6 +93,21 @@ export class TimeIntervals {
 
   /** Create the table. With bool columns the file is closed and reopened once (NwbFile.reopen). */
   static async create(nwb: NwbFile, name: string, description: string, columns: readonly ColumnSpec[], layout: TableLayoutOptions = {}): Promise<TimeIntervals> {
+    const finish = TimeIntervals.layOut(nwb, name, description, columns, layout);
+    const bools = columns.filter((c) => c.type === "bool");
+    const path = `intervals/${name}`;
+    if (bools.length > 0) await nwb.reopen((p) => convertToBoolEnum(p, bools.map((c) => `${path}/${c.name}`)));
+    return finish();
+  }
+
+  /** {@link create} without waiting: only for tables without bool columns (those need a reopen). */
+  static createNow(nwb: NwbFile, name: string, description: string, columns: readonly ColumnSpec[], layout: TableLayoutOptions = {}): TimeIntervals {
+    if (columns.some((c) => c.type === "bool")) throw new Error(`intervals/${name} has bool columns: use TimeIntervals.create`);
+    return TimeIntervals.layOut(nwb, name, description, columns, layout)();
+  }
+
+  /** Everything up to the bool conversion; the returned function makes the other columns and the table. */
+  private static layOut(nwb: NwbFile, name: string, description: string, columns: readonly ColumnSpec[], layout: TableLayoutOptions): () => TimeIntervals {
     const path = `intervals/${name}`;
     if (nwb.has(path)) throw new Error(`${nwb.path} already has ${path}`);
     const seen = new Set<string>();
@@ -126,15 +141,15 @@ export class TimeIntervals {
     }
     const id = nwb.createAppendable(`${path}/id`, { type: "int64", chunkRows });
     setTypeAttrs(nwb.dataset(`${path}/id`), "hdmf-common", "ElementIdentifiers", randomUUID());
-    if (bools.length > 0) await nwb.reopen((p) => convertToBoolEnum(p, bools.map((c) => `${path}/${c.name}`)));
-    const cells = new Map<string, AppendableDataset>();
-    for (const c of columns) {
-      cells.set(c.name, c.type === "bool" ? nwb.openAppendable(`${path}/${c.name}`, "int8") : column(c.name, STORAGE[c.type], c.description, c.cellShape));
-    }
-
-    const table = new TimeIntervals(name, columns, id, start, stop, cells);
-    nwb.register(table);
-    return table;
+    return () => {
+      const cells = new Map<string, AppendableDataset>();
+      for (const c of columns) {
+        cells.set(c.name, c.type === "bool" ? nwb.openAppendable(`${path}/${c.name}`, "int8") : column(c.name, STORAGE[c.type], c.description, c.cellShape));
+      }
+      const table = new TimeIntervals(name, columns, id, start, stop, cells);
+      nwb.register(table);
+      return table;
+    };
   }
 
   get length(): number {

@@ -1,7 +1,8 @@
 /**
  * Names of an output's segment files, and finding them again: `<stem>.nwb`, then `<stem>_01.nwb`,
  * `<stem>_02.nwb`, … One module writes and parses the pattern, so convert, record and recover
- * agree on which files belong to an output.
+ * agree on which files belong to an output. A DANDI-named output (`sub-<id>…`, as
+ * `convert --dandi-names` makes) keeps DANDI's naming in its segments: `<stem>_desc-seg01.nwb`.
  */
 import { readdir } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
@@ -14,7 +15,12 @@ export function segmentPath(basePath: string, index: number): string {
   if (index === 0) return basePath;
   const ext = extname(basePath) || ".nwb";
   const stem = basename(basePath, extname(basePath));
-  return join(dirname(basePath), `${stem}_${String(index).padStart(2, "0")}${ext}`);
+  return join(dirname(basePath), `${stem}${segmentInfix(stem)}${String(index).padStart(2, "0")}${ext}`);
+}
+
+/** `_desc-seg` for a DANDI file name (sub-<label>[_ses-<label>]…), else `_`. */
+function segmentInfix(stem: string): string {
+  return /^sub-[^_]+(_[a-z]+-[^_]+)*$/.test(stem) ? "_desc-seg" : "_";
 }
 
 /** Existing files that an output at `path` would write: the path itself and its `_NN` segments. */
@@ -22,7 +28,7 @@ export async function existingOutputs(path: string): Promise<string[]> {
   const dir = dirname(path);
   const ext = extname(path) || ".nwb";
   const stem = basename(path, extname(path));
-  const segment = new RegExp(`^${escapeRegExp(stem)}_\\d{2,}${escapeRegExp(ext)}$`);
+  const segment = new RegExp(`^${escapeRegExp(stem)}${escapeRegExp(segmentInfix(stem))}\\d{2,}${escapeRegExp(ext)}$`);
   let names: string[] = [];
   try {
     names = await readdir(dir);

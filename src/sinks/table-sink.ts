@@ -88,6 +88,8 @@ export class TableSink implements SettingsSink {
   private openComponent = "";
   /** Whether the open interval's row is the last row of the current segment's table. */
   private openRowHere = false;
+  /** Whether that row is already appended to the table (the first row of a segment waits). */
+  private openRowInTable = false;
   /** The stop_time the open row holds now (NaN while its end is not known yet). */
   private openStop = Number.NaN;
   /** The latest time known to have passed: event times and the times flushes were made at. */
@@ -113,6 +115,7 @@ export class TableSink implements SettingsSink {
     output.onSegment(() => {
       this.table = undefined;
       this.openRowHere = false;
+      this.openRowInTable = false;
     });
   }
 
@@ -166,7 +169,7 @@ export class TableSink implements SettingsSink {
       const start = sameInstant ? since : t;
       const opener = sameInstant ? this.openComponent : component;
       if (sameInstant) this.dropOpenRow();
-      else this.endOpenRow(t);
+      else await this.endOpenRow(t);
       this.rotations.push({ time: t, component, reasons });
       await this.output.rotate();
       this.open(merged, start, opener);
@@ -174,7 +177,9 @@ export class TableSink implements SettingsSink {
       await this.writeOpenRow();
       return;
     }
-    // No rotation: every column of `flat` is in the schema.
+    // No rotation: every column of `flat` is in the schema. The open row is ended (written with the
+    // state it had) before the state takes the event.
+    if (!sameInstant) await this.endOpenRow(t);
     let changed = false;
     for (const [col, v] of flat) {
       const i = this.position.get(col)!;
@@ -189,7 +194,6 @@ export class TableSink implements SettingsSink {
       if (changed) await this.rewriteOpenRow();
       return;
     }
-    this.endOpenRow(t);
     this.activeSince = t;
     this.openComponent = component;
     await this.writeOpenRow();
@@ -202,7 +206,10 @@ export class TableSink implements SettingsSink {
    */
   flush(now?: number): void {
     if (now !== undefined && Number.isFinite(now)) this.seen(now);
-    if (this.openRowHere && this.activeSince !== undefined) this.setOpenStop(this.provisionalStop());
+    if (this.openRowHere && this.activeSince !== undefined) {
+      this.materializeNow();
+      this.setOpenStop(this.provisionalStop());
+    }
     this.output.flush();
   }
 
@@ -211,6 +218,7 @@ export class TableSink implements SettingsSink {
     this.closed = true;
     await this.flushPending();
     if (this.activeSince !== undefined && this.openRowHere) {
+      await this.materialize();
       // The last interval ends at the close time; when it began at that very time (or later: events
       // out of time order) its end is unknown, so its stop_time is NaN, never a zero-length row.
       this.setOpenStop(closeTime > this.activeSince ? closeTime : Number.NaN);
@@ -321,43 +329,77 @@ export class TableSink implements SettingsSink {
   }
 
   private setOpenStop(stop: number): void {
-    if (Object.is(stop, this.openStop)) return;
+    if (!this.openRowInTable || Object.is(stop, this.openStop)) return;
     this.table!.setLastStopTime(stop);
     this.openStop = stop;
   }
 
   /** Close the open interval at `t` (later than its start): its row gets its final stop_time. */
-  private endOpenRow(t: number): void {
-    if (this.openRowHere) this.setOpenStop(t);
+  private async endOpenRow(t: number): Promise<void> {
+    if (this.openRowHere) {
+      await this.materialize();
+      this.setOpenStop(t);
+    }
     this.openRowHere = false;
+    this.openRowInTable = false;
   }
 
   /** Remove the open interval's row: its state lasted no time (replaced at the instant it began). */
   private dropOpenRow(): void {
     if (!this.openRowHere) return;
-    this.table!.dropLastRow();
+    if (this.openRowInTable) this.table!.dropLastRow();
     this.rows--;
     this.output.countRows(-1);
     this.openRowHere = false;
+    this.openRowInTable = false;
   }
 
-  /** Append the open interval's row `[active_since, current end]` to the current segment's table. */
+  /**
+   * The open interval's row `[active_since, current end]` in the current segment. Appended at once
+   * when the segment's table exists; the first row of a segment waits until it is flushed or ended
+   * (or dropped: then no empty table is left behind), and the table is created with it.
+   */
   private async writeOpenRow(): Promise<void> {
-    const nwb = await this.output.current();
+    await this.output.current();
+    this.openRowHere = true;
+    this.openRowInTable = false;
+    this.rows++;
+    this.output.countRows();
+    if (this.table) this.appendOpenRow();
+  }
+
+  /** Create the segment's table for a waiting first row, and append it. */
+  private async materialize(): Promise<void> {
+    if (!this.openRowHere || this.openRowInTable) return;
+    this.table ??= await TimeIntervals.create(await this.output.current(), this.tableName, TABLE_DESCRIPTION, this.columnSpecs(), this.layout());
+    this.appendOpenRow();
+  }
+
+  /** {@link materialize} for a flush, which cannot wait: possible unless bool columns need a reopen. */
+  private materializeNow(): void {
+    if (!this.openRowHere || this.openRowInTable) return;
     if (!this.table) {
-      const layout = this.expectedEvents === undefined ? {} : { expectedRows: Math.max(1, this.expectedEvents - this.events + 1) };
-      this.table = await TimeIntervals.create(nwb, this.tableName, TABLE_DESCRIPTION, this.columnSpecs(), layout);
+      const nwb = this.output.open;
+      const specs = this.columnSpecs();
+      if (!nwb || specs.some((c) => c.type === "bool")) return; // on disk at the next event or close
+      this.table = TimeIntervals.createNow(nwb, this.tableName, TABLE_DESCRIPTION, specs, this.layout());
     }
+    this.appendOpenRow();
+  }
+
+  private layout(): { expectedRows?: number } {
+    return this.expectedEvents === undefined ? {} : { expectedRows: Math.max(1, this.expectedEvents - this.events + 1) };
+  }
+
+  private appendOpenRow(): void {
     // Column order is columnSpecs()'s: updated_component, then the schema's columns. The table
     // copies what it stages (scalars by value; array cells are replaced, never mutated, here).
     const values = this.rowValues;
     values[0] = this.openComponent;
     const stop = this.provisionalStop();
-    this.table.appendRowValues(this.activeSince!, stop, values);
+    this.table!.appendRowValues(this.activeSince!, stop, values);
     this.openStop = stop;
-    this.openRowHere = true;
-    this.rows++;
-    this.output.countRows();
+    this.openRowInTable = true;
   }
 
   /** The open interval's state changed at the instant it began: rewrite its row in place. */
@@ -366,6 +408,7 @@ export class TableSink implements SettingsSink {
       await this.writeOpenRow();
       return;
     }
+    if (!this.openRowInTable) return; // appended with the current values when it is written
     const values = this.rowValues;
     values[0] = this.openComponent;
     this.table!.replaceLastRowValues(this.activeSince!, this.openStop, values);

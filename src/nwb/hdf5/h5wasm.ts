@@ -21,19 +21,12 @@ export function loadHdf5(): Promise<H5Module> {
 
 export type OpenMode = "w" | "a" | "r" | "x";
 
-/**
- * HDF5 format bounds for what we write: v1.10 objects (superblock v3, version 2 object headers,
- * extensible-array chunk indexes of a few hundred bytes instead of a 2 KiB v1 B-tree node per
- * chunked dataset: a 10,000-column table is ~5x smaller). pynwb's h5py (HDF5 >= 1.10) reads them;
- * docs/table-sink.md "File size".
- */
-export const FORMAT_BOUNDS: ["v110", "v110"] = ["v110", "v110"];
 
 /** Open an HDF5 file on the real filesystem (h5wasm's Node build reads and writes disk directly). */
 export async function openHdf5(path: string, mode: OpenMode): Promise<{ module: H5Module; file: H5File }> {
   const module = await loadHdf5();
   try {
-    return { module, file: new h5wasm.File(path, mode, mode === "r" ? {} : { libver: FORMAT_BOUNDS }) };
+    return { module, file: new h5wasm.File(path, mode) };
   } catch (err) {
     const verb = mode === "w" || mode === "x" ? "create" : "open";
     throw new Error(`cannot ${verb} ${path}${verb === "open" ? " as HDF5" : ""}: ${errorText(err)}`);
