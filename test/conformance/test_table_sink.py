@@ -134,7 +134,7 @@ def test_sentinel_lost_updated_flushes_buffer_first(tmp_path: Path) -> None:
     out = tmp_path / "f.nwb"
     assert convert("sentinel_lost", out).returncode == 0
     assert segments(out) == ["f.nwb"]
-    assert rows_equal(read_rows(out, ["A.x", "B.y"]), [(1.0, 3.0, S, 1, 2.5), (3.0, NAN, "A", 4, 2.5)])
+    assert rows_equal(read_rows(out, ["A.x", "B.y"]), [(1.0, 3.5, S, 1, 2.5), (3.5, NAN, "A", 4, 2.5)])
     check_file(out)
 
 
@@ -148,7 +148,7 @@ def test_first_event_without_buffer_anchors_its_component(tmp_path: Path) -> Non
 def test_initial_after_table_exists_is_an_ordinary_update(tmp_path: Path) -> None:
     out = tmp_path / "f.nwb"
     assert convert("late_initial", out).returncode == 0
-    assert rows_equal(read_rows(out, ["A.x"]), [(1.0, 2.0, S, 1), (2.0, 3.0, "A", 2), (3.0, NAN, "A", 3)])
+    assert rows_equal(read_rows(out, ["A.x"]), [(1.0, 2.0, S, 1), (2.0, 3.5, "A", 2), (3.5, NAN, "A", 3)])
     check_file(out)
 
 
