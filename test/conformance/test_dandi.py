@@ -67,7 +67,7 @@ def test_dandi_validate_finds_no_error(dandiset: Path, tmp_path: Path) -> None:
 def test_every_file_is_clean_for_the_dandi_inspector(dandiset: Path) -> None:
     problems = []
     files = sorted(dandiset.rglob("*.nwb"))
-    assert any("_01" in f.name for f in files), "a rotated segment is among the files"
+    assert any("_desc-seg01" in f.name for f in files), "a rotated segment is among the files"
     for f in files:
         if nwbcheck.validate(f):
             problems.append(f"{f.name}: {nwbcheck.validate(f)}")
