@@ -240,7 +240,7 @@ function memTable(results, ns) {
     for (const kind of KINDS) {
       for (const n of ns) {
         const r = pick(results, side, kind, n);
-        if (!r || r.status !== "ok" || !r.endMemory) continue;
+        if (r?.status !== "ok" || !r.endMemory) continue;
         const e = r.endMemory;
         rows.push(`| ${side}: ${KIND_LABEL[kind]} | ${int(n)} | ${m(e.rss)} | ${m(e.heapTotal)} | ${m(e.external)} | ${m(e.wasmHeap)} | ${mib(r.maxRssKiB)} |`);
       }

@@ -25,4 +25,4 @@ for (let r = 1; r < rows; r++) await sink.write(event(r + 1, 1 + r, "UPDATED", n
 await sink.close(rows + 1);
 await output.close();
 const write_s = (performance.now() - t0) / 1000;
-process.stdout.write(JSON.stringify({ columns, rows, bytes: statSync(out).size, write_s }) + "\n");
+process.stdout.write(`${JSON.stringify({ columns, rows, bytes: statSync(out).size, write_s })}\n`);

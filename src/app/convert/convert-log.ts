@@ -6,7 +6,8 @@
 import { stat, unlink } from "node:fs/promises";
 import { isSentinel } from "../../events/event.js";
 import type { NwbMetadata } from "../../nwb/metadata.js";
-import { OutputError, SegmentedOutput } from "../../output/segmented-output.js";
+import { isFatal } from "../../errors.js";
+import { SegmentedOutput } from "../../output/segmented-output.js";
 import { readEventLog } from "../../producer/sources/jsonl-log.js";
 import { type SinkName, SinkSet } from "../../sinks/sink-set.js";
 import { type TimeOrigin, fileClock } from "./time-origin.js";
@@ -113,7 +114,7 @@ export async function convertLog(input: string, outPath: string, options: Conver
         await sinks.write(event);
         result.events++;
       } catch (err) {
-        if (err instanceof OutputError) throw err;
+        if (isFatal(err)) throw err;
         result.problems.push(`${input}:${rec.line}: ${(err as Error).message}`);
       }
     }

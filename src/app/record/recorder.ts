@@ -9,12 +9,19 @@
  * Durability: each event is appended to the journal before any sink sees it; the journal makes it
  * durable within its sync interval; the NWB file is flushed on a timer so that after a kill it
  * is usually readable as it stands, and `recover` rebuilds it from the journal when it is not.
+ *
+ * Failures: an event a sink cannot hold is counted as rejected and the recording goes on. A fatal
+ * failure (src/errors.ts `isFatal`: the output file cannot be created, written or flushed) ends the
+ * recording: `run` closes what it can and rejects with that error, naming the file. Events already
+ * journaled stay in the journal for `recover`.
  */
 import { randomUUID } from "node:crypto";
 import type { PipelineSettingsEvent } from "../../events/event.js";
 import { isSentinel } from "../../events/event.js";
+import { isFatal } from "../../errors.js";
 import type { NwbMetadata } from "../../nwb/metadata.js";
 import { SegmentedOutput } from "../../output/segmented-output.js";
+import type { NwbOutput } from "../../output/output.js";
 import { type SinkName, SinkSet } from "../../sinks/sink-set.js";
 
 /** Where accepted events go before the sinks (the journal); a no-op journal is allowed. */
@@ -55,6 +62,10 @@ export interface RecorderOptions {
   wallNow?: () => Date;
   onEvent?: (event: PipelineSettingsEvent, stats: RecorderStats) => void;
   onError?: (message: string) => void;
+  /** Runs once the output exists (after the startup snapshot): e.g. start recording data streams into it. */
+  onOpen?: (output: NwbOutput) => Promise<void>;
+  /** Runs before the sinks and the output close (e.g. write what data streams still hold). */
+  beforeClose?: () => Promise<void>;
 }
 
 export interface RecorderStats {
@@ -83,6 +94,12 @@ export class Recorder {
   private stopping = false;
   private lastFileTime = 0;
   private sinceFlush = 0;
+  /** A fatal failure seen outside the run loop (the flush timer); ends the loop. */
+  private fatal: { error: unknown } | undefined;
+  private wakeOnFatal: (() => void) | undefined;
+  private readonly fatalSeen = new Promise<"fatal">((resolve) => {
+    this.wakeOnFatal = () => resolve("fatal");
+  });
 
   constructor(private readonly options: RecorderOptions) {
     this.mono = options.monotonicNow ?? defaultMonotonicNow;
@@ -98,24 +115,35 @@ export class Recorder {
       const { batch, pending } = await this.readStartup(iterator);
       await this.open(batch);
       for (const e of batch) await this.accept(e);
+      await this.options.onOpen?.(this.sinks!.output);
       // The startup snapshot goes to disk at once: the first rows are readable without waiting
       // for the timer.
       this.flush();
       this.flushTimer = setInterval(() => this.flush(), this.options.flushIntervalMs ?? 500);
       this.flushTimer.unref();
+      this.throwIfFatal();
       let next = pending ?? (this.stopping ? undefined : iterator.next());
       while (next) {
-        const r = await next;
-        if (r.done) break;
+        const r = await Promise.race([next, this.fatalSeen]);
+        this.throwIfFatal();
+        if (r === "fatal" || r.done) break;
         await this.accept(r.value);
         // A burst faster than the timer flushes in batches, so staged rows stay bounded.
         if (++this.sinceFlush >= MAX_STAGED_EVENTS) this.flush();
+        this.throwIfFatal();
         next = this.stopping ? undefined : iterator.next();
       }
-    } finally {
-      await this.finish();
+    } catch (err) {
+      // End the recording; closing may fail the same way, but the first failure is the one to report.
+      await this.finish().catch(() => undefined);
+      throw err;
     }
+    await this.finish();
     return this.stats;
+  }
+
+  private throwIfFatal(): void {
+    if (this.fatal) throw this.fatal.error;
   }
 
   /** Ask the run loop to finish; the caller also ends the event stream (producer.stop()). */
@@ -126,6 +154,11 @@ export class Recorder {
   /** The segment being written (for a status line). */
   get currentPath(): string {
     return this.sinks?.output.open?.path ?? this.options.outPath;
+  }
+
+  /** Local monotonic time (s) of file time 0; set when the output opens. */
+  get originMonotonic(): number {
+    return this.origin;
   }
 
   /** Current recording time in file seconds (for close and status). */
@@ -203,6 +236,7 @@ export class Recorder {
       this.lastFileTime = Math.max(this.lastFileTime, event.timestamp);
       this.options.onEvent?.(event, this.stats);
     } catch (err) {
+      if (isFatal(err)) throw err;
       this.stats.rejected++;
       this.options.onError?.(`event seq ${event.seq} of ${JSON.stringify(event.component_address)} not written: ${(err as Error).message}`);
     }
@@ -213,6 +247,11 @@ export class Recorder {
     try {
       this.sinks?.flush(this.fileTimeNow());
     } catch (err) {
+      if (isFatal(err)) {
+        this.fatal ??= { error: err };
+        this.wakeOnFatal?.();
+        return;
+      }
       this.options.onError?.(`flush failed: ${(err as Error).message}`);
     }
   }
@@ -220,6 +259,11 @@ export class Recorder {
   private async finish(): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = undefined;
+    try {
+      await this.options.beforeClose?.();
+    } catch (err) {
+      this.options.onError?.(`closing the data streams failed: ${(err as Error).message}`);
+    }
     const closeTime = Math.max(this.lastFileTime, this.fileTimeNow());
     try {
       if (this.sinks) {

@@ -3,6 +3,7 @@
  * goes through here; nothing outside src/nwb touches h5wasm.
  */
 import h5wasm from "h5wasm/node";
+import { NwbError } from "../../errors.js";
 
 export type H5Module = Awaited<typeof h5wasm.ready>;
 export type H5File = InstanceType<typeof h5wasm.File>;
@@ -29,7 +30,7 @@ export async function openHdf5(path: string, mode: OpenMode): Promise<{ module: 
     return { module, file: new h5wasm.File(path, mode) };
   } catch (err) {
     const verb = mode === "w" || mode === "x" ? "create" : "open";
-    throw new Error(`cannot ${verb} ${path}${verb === "open" ? " as HDF5" : ""}: ${errorText(err)}`);
+    throw new NwbError(`cannot ${verb} ${path}${verb === "open" ? " as HDF5" : ""}: ${errorText(err)}`, path, err);
   }
 }
 
