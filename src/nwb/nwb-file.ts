@@ -246,7 +246,11 @@ export class NwbFile extends NwbFileReader {
       setTypeAttrs(subject, "core", "Subject", randomUUID());
       for (const [k, v] of Object.entries(meta.subject)) {
         if (v === undefined) continue;
-        this.scalarText(`general/subject/${k}`, v);
+        if (v instanceof Date) {
+          this.scalarText(`general/subject/${k}`, isoTimestamp(v), "A");
+          continue;
+        }
+        this.scalarText(`general/subject/${k}`, v as string);
         if (k === "age") setTextAttr(this.dataset(`general/subject/age`), "reference", "birth");
       }
     }

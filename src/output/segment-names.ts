@@ -4,10 +4,12 @@
  * agree on which files belong to an output.
  *
  * An output is its first file `<stem>.nwb` and, when a writer rotated, segments `<stem>_01.nwb`,
- * `<stem>_02.nwb`, … Every segment of one output carries the same NWB `identifier` as the first
- * file (SegmentedOutput writes it so). A file named like a segment is taken for one only when it
- * is an NWB file with that identifier and every segment before it is one too: `session_2024.nwb`
- * or a stray `session_01.nwb` of another recording is never ours.
+ * `<stem>_02.nwb`, … A DANDI-named output (`sub-<id>…`, as `convert --dandi-names` makes) keeps
+ * DANDI's naming in its segments: `<stem>_desc-seg01.nwb`. Every segment of one output carries the
+ * same NWB `identifier` as the first file (SegmentedOutput writes it so). A file named like a
+ * segment is taken for one only when it is an NWB file with that identifier and every segment
+ * before it is one too: `session_2024.nwb` or a stray `session_01.nwb` of another recording is
+ * never ours.
  */
 import { stat } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
@@ -22,7 +24,12 @@ export function segmentPath(basePath: string, index: number): string {
   if (index === 0) return basePath;
   const ext = extname(basePath) || ".nwb";
   const stem = basename(basePath, extname(basePath));
-  return join(dirname(basePath), `${stem}_${String(index).padStart(2, "0")}${ext}`);
+  return join(dirname(basePath), `${stem}${segmentInfix(stem)}${String(index).padStart(2, "0")}${ext}`);
+}
+
+/** `_desc-seg` for a DANDI file name (sub-<label>[_ses-<label>]…), else `_`. */
+function segmentInfix(stem: string): string {
+  return /^sub-[^_]+(_[a-z]+-[^_]+)*$/.test(stem) ? "_desc-seg" : "_";
 }
 
 export async function pathExists(path: string): Promise<boolean> {

@@ -87,7 +87,7 @@ export class SegmentedOutput implements NwbOutput {
     this.listeners.push(listener);
   }
 
-  /** Writers report rows they staged, so empty segments can be removed. */
+  /** Writers report rows they staged (negative: rows they removed), so empty segments can be removed. */
   countRows(n = 1): void {
     this.rowsInSegment += n;
     const last = this.segments[this.segments.length - 1];
@@ -203,6 +203,11 @@ export class SegmentedOutput implements NwbOutput {
     } catch (err) {
       throw new OutputError(`cannot write ${this.describeCurrent()}: ${errorText(err)}`, this.describeCurrent(), err);
     }
-    if (this.rowsInSegment === 0 && this.unlinksEmptyFiles) await unlink(f.path).catch(() => undefined);
+    if (this.rowsInSegment === 0 && this.unlinksEmptyFiles) {
+      // Nothing of it remains: its name is free for the next segment.
+      await unlink(f.path).catch(() => undefined);
+      this.segments.pop();
+      this.index--;
+    }
   }
 }

@@ -24,12 +24,17 @@ export function parseSinkList(text: string): SinkName[] {
   return out;
 }
 
-export function createSink(name: SinkName, output: NwbOutput): SettingsSink {
+export interface SinkSetOptions {
+  /** Events the sinks will get at most, when known in advance (convert): sizes the table's chunks. */
+  expectedEvents?: number;
+}
+
+export function createSink(name: SinkName, output: NwbOutput, options: SinkSetOptions = {}): SettingsSink {
   switch (name) {
     case "annotations":
       return new AnnotationSink(output);
     case "table":
-      return new TableSink(output);
+      return new TableSink(output, options.expectedEvents === undefined ? {} : { expectedEvents: options.expectedEvents });
   }
 }
 
@@ -39,8 +44,9 @@ export class SinkSet {
   constructor(
     names: readonly SinkName[],
     readonly output: NwbOutput,
+    options: SinkSetOptions = {},
   ) {
-    this.sinks = names.map((n) => createSink(n, output));
+    this.sinks = names.map((n) => createSink(n, output, options));
   }
 
   /** Write to every sink, or (when one would reject the event) to none. */
@@ -58,8 +64,8 @@ export class SinkSet {
     }
   }
 
-  flush(): void {
-    for (const s of this.sinks) s.flush();
+  flush(now?: number): void {
+    for (const s of this.sinks) s.flush(now);
   }
 
   /** Close every sink at `closeTime`, then the output (empty segments are removed). */

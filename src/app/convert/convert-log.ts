@@ -41,20 +41,47 @@ export interface ConvertResult {
   error?: string;
 }
 
-/** First pass: the earliest timestamp and whether any event will produce a row. */
-async function scan(input: string, limit: { maxLineBytes?: number }, onBytes?: (n: number) => void): Promise<{ earliest: number; rows: number; problems: string[] }> {
+interface Scan {
+  earliest: number;
+  latest: number;
+  rows: number;
+  /** The end record's time (log clock), when the log has a valid one. */
+  end?: number;
+  /** Problems found by the first pass (bad lines); the second pass reports them again in order. */
+  problems: string[];
+  /** Problems only the first pass can see (the end record against all events). */
+  endProblems: string[];
+}
+
+/** First pass: the earliest and latest timestamps, the end record, and whether any event will produce a row. */
+async function scan(input: string, limit: { maxLineBytes?: number }, onBytes?: (n: number) => void): Promise<Scan> {
   let earliest = Number.POSITIVE_INFINITY;
+  let latest = Number.NEGATIVE_INFINITY;
   let rows = 0;
   const problems: string[] = [];
+  const endProblems: string[] = [];
+  let end: { line: number; time: number } | undefined;
   for await (const rec of readEventLog(input, onBytes ? { ...limit, onBytes } : limit)) {
-    if (rec.kind !== "event") {
+    if (rec.kind === "error") {
       problems.push(rec.message);
       continue;
     }
+    if (rec.kind === "end") {
+      if (end) endProblems.push(`${input}:${rec.line}: a second end record (the first is on line ${end.line}); ignored`);
+      else end = { line: rec.line, time: rec.time };
+      continue;
+    }
     earliest = Math.min(earliest, rec.event.timestamp);
+    latest = Math.max(latest, rec.event.timestamp);
     if (!isSentinel(rec.event)) rows++;
   }
-  return { earliest, rows, problems };
+  const out: Scan = { earliest, latest, rows, problems, endProblems };
+  if (end && end.time < latest) {
+    endProblems.push(`${input}:${end.line}: the end record's timestamp ${end.time} is earlier than an event (${latest}); ignored, the log's end is unknown`);
+  } else if (end) {
+    out.end = end.time;
+  }
+  return out;
 }
 
 export async function convertLog(input: string, outPath: string, options: ConvertOptions, hooks: ConvertHooks = {}): Promise<ConvertResult> {
@@ -70,9 +97,9 @@ export async function convertLog(input: string, outPath: string, options: Conver
   const size = inputStat.size;
   const report = hooks.onProgress;
   const lineLimit = options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {};
-  const { earliest, rows, problems } = await scan(input, lineLimit, report ? (n) => report(n, 2 * size) : undefined);
+  const { earliest, latest, rows, end, problems, endProblems } = await scan(input, lineLimit, report ? (n) => report(n, 2 * size) : undefined);
   if (rows === 0) {
-    result.problems.push(...problems);
+    result.problems.push(...problems, ...endProblems);
     return result;
   }
 
@@ -80,25 +107,28 @@ export async function convertLog(input: string, outPath: string, options: Conver
   // The metadata's own session_start_time wins over the one derived from the events.
   const meta: NwbMetadata = { ...options.meta, session_start_time: options.meta.session_start_time ?? clock.sessionStartTime };
   const output = new SegmentedOutput(outPath, meta, { timestampsReferenceTime: clock.timestampsReferenceTime, staged: { tag: options.tag ?? `nwbs-${randomUUID().slice(0, 8)}` } });
-  const sinks = new SinkSet(options.sinks, output);
-  let lastTime = 0;
+  const sinks = new SinkSet(options.sinks, output, { expectedEvents: rows });
+  // The last interval ends at the log's end time when the log has an end record; otherwise at the
+  // latest event time (a state that began then has an unknown end: NaN, see docs/table-sink.md).
+  const closeTime = clock.toFileTime(end ?? latest);
+  result.problems.push(...endProblems);
   try {
     for await (const rec of readEventLog(input, report ? { ...lineLimit, onBytes: (n) => report(size + n, 2 * size) } : lineLimit)) {
       if (rec.kind === "error") {
         result.problems.push(rec.message);
         continue;
       }
+      if (rec.kind === "end") continue;
       const event = { ...rec.event, timestamp: clock.toFileTime(rec.event.timestamp) };
       try {
         await sinks.write(event);
         result.events++;
-        lastTime = event.timestamp;
       } catch (err) {
         if (isFatal(err)) throw err;
         result.problems.push(`${input}:${rec.line}: ${(err as Error).message}`);
       }
     }
-    await sinks.close(lastTime);
+    await sinks.close(closeTime);
   } catch (err) {
     // Nothing half-written stays: the staged files go, an earlier output is untouched.
     await output.abort();

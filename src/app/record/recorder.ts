@@ -271,7 +271,7 @@ export class Recorder {
   private flush(): void {
     this.sinceFlush = 0;
     try {
-      this.sinks?.flush();
+      this.sinks?.flush(this.fileTimeNow());
     } catch (err) {
       if (isFatal(err)) {
         this.fatal ??= { error: err };

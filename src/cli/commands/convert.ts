@@ -2,17 +2,18 @@
 import { randomUUID } from "node:crypto";
 import { MAX_LINE_BYTES } from "../../events/jsonl-lines.js";
 import { availableParallelism, totalmem } from "node:os";
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import type { CommandModule } from "yargs";
 import type { ConvertResult } from "../../app/convert/convert-log.js";
 import { runConvertPool } from "../../app/convert/convert-pool.js";
+import { checkPaths } from "../../app/convert/output-paths.js";
 import { parseSinkList } from "../../sinks/sink-set.js";
 import { TIME_ORIGINS, type TimeOrigin } from "../../app/convert/time-origin.js";
 import { DEFAULT_SESSION_DESCRIPTION, type NwbMetadata, loadMetadataFile } from "../../nwb/metadata.js";
 import { type CommandContext, UsageError } from "../context.js";
 import { ProgressBar } from "../progress.js";
-import { warnIfNoSubject } from "../shared-options.js";
+import { warnDandiGaps } from "../shared-options.js";
 
 interface ConvertArgs {
   inputs: string[];
@@ -24,58 +25,32 @@ interface ConvertArgs {
   overwrite: boolean;
   jobs?: number;
   "max-memory"?: number;
+  "dandi-names": boolean;
+}
+
+/** A DANDI file-name entity value: letters, digits and "-" (anything else becomes "-"). */
+function dandiEntity(text: string): string {
+  return text.replace(/[^A-Za-z0-9-]+/g, "-").replace(/^-+|-+$/g, "") || "x";
+}
+
+/**
+ * DANDI's layout for --out-dir (what `dandi organize` makes): `sub-<subject_id>/sub-<subject_id>_ses-<session>.nwb`.
+ * The session is the metadata's session_id, or the log's name without one; with several logs and
+ * one session_id, `<session_id>-<log name>`, so that no two inputs share a file.
+ */
+export function dandiNameFor(input: string, outDir: string, meta: NwbMetadata, inputs: number): string {
+  const id = meta.subject?.subject_id;
+  if (!id) throw new UsageError("--dandi-names needs subject.subject_id in --meta (`nwb-settings meta init` writes a template)");
+  const sub = dandiEntity(id);
+  const stem = basename(input, extname(input));
+  const session = meta.session_id === undefined ? stem : inputs > 1 ? `${meta.session_id}-${stem}` : meta.session_id;
+  return join(outDir, `sub-${sub}`, `sub-${sub}_ses-${dandiEntity(session)}.nwb`);
 }
 
 /** Output path for an input inside --out-dir: the log's name with `.nwb`. */
 export function outputNameFor(input: string, outDir: string): string {
   const ext = extname(input);
   return join(outDir, `${basename(input, ext === ".nwb" ? "" : ext)}.nwb`);
-}
-
-/** A file's identity (device and inode) when it exists, so a link or another spelling of a path is the same file. */
-async function identity(path: string): Promise<string | undefined> {
-  return stat(path).then((s) => `${s.dev}:${s.ino}`, () => undefined);
-}
-
-/** `<stem>_NN<ext>` names a segment of the output at `base` could take. */
-function couldBeSegmentOf(path: string, base: string): boolean {
-  if (dirname(path) !== dirname(base)) return false;
-  const ext = extname(base) || ".nwb";
-  const stem = basename(base, extname(base));
-  const name = basename(path);
-  return name.startsWith(`${stem}_`) && name.endsWith(ext) && /^\d{2,}$/.test(name.slice(stem.length + 1, name.length - ext.length));
-}
-
-/**
- * Refuse, before anything is written, a run where two of its files would land on one path: an
- * output on an input (or the metadata file), two inputs that are one file, two outputs on one
- * path, or (with the typed table, which can rotate) an input or output where a segment would go.
- */
-export async function checkPaths(inputs: string[], outputs: string[], meta: string | undefined, rotates: boolean): Promise<void> {
-  const readFrom = new Map<string, string>();
-  for (const input of [...inputs, ...(meta ? [meta] : [])]) {
-    const id = (await identity(input)) ?? `path:${resolve(input)}`;
-    const seen = readFrom.get(id);
-    if (seen !== undefined && inputs.includes(input)) throw new UsageError(`${input} and ${seen} are the same file; give each input once`);
-    readFrom.set(id, input);
-  }
-  for (const [i, out] of outputs.entries()) {
-    const info = await stat(out).catch(() => undefined);
-    if (info?.isDirectory()) throw new UsageError(`the output ${out} is a folder; give a file name (or use --out-dir ${out})`);
-    const id = (await identity(out)) ?? `path:${resolve(out)}`;
-    const clash = readFrom.get(id) ?? [...readFrom.values()].find((p) => resolve(p) === resolve(out));
-    if (clash !== undefined) throw new UsageError(`the output ${out} is the input ${clash}; writing it would destroy the input (choose another --out)`);
-    if (rotates) {
-      for (const input of readFrom.values()) {
-        if (couldBeSegmentOf(resolve(input), out)) throw new UsageError(`${input} is named like a segment of the output ${out} (the typed table may rotate into ${basename(input)}); choose another --out`);
-      }
-      for (const [j, other] of outputs.entries()) {
-        if (i !== j && couldBeSegmentOf(other, out)) throw new UsageError(`the outputs ${out} and ${other} could collide (the typed table may rotate ${basename(out)} into ${basename(other)}); rename one input`);
-      }
-    }
-  }
-  const dupes = outputs.filter((o, i) => outputs.indexOf(o) !== i);
-  if (dupes.length > 0) throw new UsageError(`two inputs would write the same output: ${[...new Set(dupes)].join(", ")}`);
 }
 
 /** Workers that can help: no more than the inputs, the CPUs, and what memory holds at the heap limit. */
@@ -109,6 +84,11 @@ export function convertCommand(ctx: CommandContext): CommandModule<object, Conve
         .option("overwrite", { type: "boolean", default: false, describe: "Replace existing output files" })
         .option("jobs", { alias: "j", type: "number", describe: "Inputs converted in parallel (default: CPU count; never more than the inputs or CPUs)" })
         .option("max-memory", { type: "number", describe: "Heap limit of each worker in MiB (default: half the memory shared by the workers, 256–4096); an input that needs more fails alone" })
+        .option("dandi-names", {
+          type: "boolean",
+          default: false,
+          describe: "With --out-dir: name files as DANDI does, sub-<subject_id>/sub-<subject_id>_ses-<session_id or log name>.nwb",
+        })
         .check((a) => {
           for (const input of a.inputs) {
             if (input === "-") throw new UsageError("reading a log from standard input (-) is not supported; give the log's file path");
@@ -120,18 +100,22 @@ export function convertCommand(ctx: CommandContext): CommandModule<object, Conve
           const mm = a["max-memory"];
           if (mm !== undefined && (typeof mm !== "number" || !Number.isInteger(mm) || mm < 64)) throw new UsageError("--max-memory needs a whole number of MiB, at least 64");
           if (a.out === "" || a["out-dir"] === "") throw new UsageError("the output path is empty");
+          if (a["dandi-names"] && a["out-dir"] === undefined) throw new UsageError("--dandi-names names files inside --out-dir DIR");
           return true;
         }) as never,
     handler: async (args) => {
       const sinks = parseSinkOption(args.sinks);
       const meta: NwbMetadata = args.meta ? await loadMetadataFile(args.meta) : { session_description: DEFAULT_SESSION_DESCRIPTION };
-      const outputs = args.inputs.map((input) => resolve(args.out ?? outputNameFor(input, args["out-dir"]!)));
+      warnDandiGaps(ctx, meta, args.meta);
+      const outputs = args.inputs.map((input) =>
+        resolve(args.out ?? (args["dandi-names"] ? dandiNameFor(input, args["out-dir"]!, meta, args.inputs.length) : outputNameFor(input, args["out-dir"]!))),
+      );
       await checkPaths(args.inputs, outputs, args.meta, sinks.includes("table"));
-      warnIfNoSubject(ctx, meta);
-      const outDir = args["out-dir"] ?? dirname(outputs[0]!);
-      await mkdir(outDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
-        throw new Error(`cannot create the output folder ${outDir}: ${err.code === "EEXIST" || err.code === "ENOTDIR" ? "a file of that name is in the way" : err.code === "EACCES" ? "permission denied" : err.message}`);
-      });
+      for (const outDir of new Set(outputs.map((o) => dirname(o)))) {
+        await mkdir(outDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+          throw new Error(`cannot create the output folder ${outDir}: ${err.code === "EEXIST" || err.code === "ENOTDIR" ? "a file of that name is in the way" : err.code === "EACCES" ? "permission denied" : err.message}`);
+        });
+      }
       const requested = args.jobs ?? availableParallelism();
       let heapLimitMb = args["max-memory"] ?? defaultHeapLimitMb(Math.min(requested, args.inputs.length));
       const parallel = usableJobs(requested, args.inputs.length, heapLimitMb);

@@ -25,11 +25,25 @@ interface DemoArgs {
   overwrite: boolean;
 }
 
-const DEMO_META: NwbMetadata = {
-  session_description: "nwb-settings demo: settings of a simulated pipeline (no animal, no neural data)",
-  experiment_description: "Four simulated components publish settings to the embedded hub and change them every 200 ms.",
-  keywords: ["nwb-settings", "demo", "pipeline settings"],
-  subject: { subject_id: "simulated", sex: "U", description: "No animal: a simulated pipeline (sex U = unknown)" },
+/**
+ * Complete metadata, as DANDI requires it, that says everywhere that it is simulated: no animal
+ * was recorded, so the subject's species and age are placeholders (docs/metadata.md).
+ */
+export const DEMO_META: NwbMetadata = {
+  session_description: "SIMULATED nwb-settings demo: settings of a simulated pipeline (no animal, no neural data)",
+  experiment_description: "SIMULATED: four simulated components publish settings to the embedded hub and change them every 200 ms.",
+  session_id: "demo",
+  experimenter: ["Simulation, nwb-settings"],
+  institution: "None (simulated data)",
+  lab: "None (simulated data)",
+  keywords: ["nwb-settings", "demo", "simulated", "pipeline settings"],
+  subject: {
+    subject_id: "sim01",
+    species: "Mus musculus",
+    sex: "U",
+    age: "P90D",
+    description: "SIMULATED subject: no animal was recorded. Species and age are placeholders so that the file passes DANDI's checks; sex U = unknown.",
+  },
 };
 
 export function demoCommand(ctx: CommandContext): CommandModule<object, DemoArgs> {

@@ -6,7 +6,7 @@ import { DEFAULT_HUB_PORT, RecordSession, type StreamsOptions } from "../../app/
 import { STREAM_CLOCKS, type StreamClock, type StreamStats } from "../../app/record/stream-options.js";
 import type { ProducerScope } from "../../producer/producer.js";
 import { type CommandContext, UsageError } from "../context.js";
-import { loadMeta, untilSignal, warnIfNoSubject, withOutputOptions } from "../shared-options.js";
+import { loadMeta, untilSignal, warnDandiGaps, withOutputOptions } from "../shared-options.js";
 import { checkOutputPath, checkPort, checkSinks, checkSource, checkWholeNumber, folderErrorText, listenErrorText } from "../option-checks.js";
 import { StatusLine, formatBytes } from "../status-line.js";
 
@@ -97,7 +97,7 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
       const sinks = checkSinks(args.sinks);
       await checkOutputPath("--out", args.out);
       const meta = await loadMeta(args.meta);
-      warnIfNoSubject(ctx, meta);
+      warnDandiGaps(ctx, meta, args.meta);
       const outPath = resolve(args.out);
       await mkdir(dirname(outPath), { recursive: true }).catch((err: unknown) => {
         throw new Error(folderErrorText(dirname(outPath), err));

@@ -10,7 +10,33 @@ import { type ReadLogOptions, MAX_LINE_BYTES, decodeLine, readRawLines } from ".
 
 export type LogRecord =
   | { kind: "event"; line: number; event: PipelineSettingsEvent }
+  /** The optional end record: when the log ended, on the events' clock (docs/event-log.md). */
+  | { kind: "end"; line: number; time: number }
   | { kind: "error"; line: number; message: string };
+
+/** The key of the optional end record line `{"nwb_settings_end": {"timestamp": t}}`. */
+export const LOG_END_KEY = "nwb_settings_end";
+
+/** Whether a line is an end record (so it is never read as an event). */
+export function isLogEndLine(text: string): boolean {
+  return /^\s*\{\s*"nwb_settings_end"\s*:/.test(text);
+}
+
+/** The end record's time; throws naming the problem. */
+export function decodeLogEnd(text: string): number {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`end record is not valid JSON (${(err as Error).message})`);
+  }
+  const end = (obj as Record<string, unknown>)[LOG_END_KEY];
+  const t = typeof end === "object" && end !== null ? (end as Record<string, unknown>)["timestamp"] : undefined;
+  if (typeof t !== "number" || !Number.isFinite(t)) {
+    throw new Error(`end record needs {"${LOG_END_KEY}": {"timestamp": <finite number>}}, got ${JSON.stringify(end)}`);
+  }
+  return t;
+}
 
 /** Read a JSONL event log record by record. I/O errors (missing file, …) are thrown. */
 export async function* readEventLog(path: string, options: ReadLogOptions = {}): AsyncGenerator<LogRecord> {
@@ -31,6 +57,10 @@ export async function* readEventLog(path: string, options: ReadLogOptions = {}):
     if (lineNo === 1) text = text.replace(/^\uFEFF/, "");
     if (text.trim() === "") continue;
     try {
+      if (isLogEndLine(text)) {
+        yield { kind: "end", line: lineNo, time: decodeLogEnd(text) };
+        continue;
+      }
       yield { kind: "event", line: lineNo, event: parseEvent(text) };
     } catch (err) {
       yield { kind: "error", line: lineNo, message: `${path}:${lineNo}: ${(err as Error).message}` };
