@@ -22,7 +22,7 @@ import { NwbSettingsError, UsageError, isFatal } from "../../errors.js";
 import { SegmentedOutput } from "../../output/segmented-output.js";
 import { JournalReader, type TornTail } from "../../journal/reader.js";
 import type { JournalHeader } from "../../journal/format.js";
-import { existingOutputFiles } from "../../output/segment-names.js";
+import { existingOutputFiles, readNwbIdentifier } from "../../output/segment-names.js";
 import { writerLiveness } from "../../journal/liveness.js";
 import { SinkSet, parseSinkList } from "../../sinks/sink-set.js";
 
@@ -229,13 +229,23 @@ async function firstDifference(filePath: string, replayPath: string): Promise<st
     const want = replay.get(key);
     if (!want) continue; // reported by the row counts
     const n = Math.min(values.length, want.length);
+    const starts = key.endsWith("/stop_time") ? file.get(`${key.slice(0, -"stop_time".length)}start_time`) : undefined;
     for (let i = 0; i < n; i++) {
-      if (!sameValue(values[i], want[i])) {
+      if (!sameValue(values[i], want[i]) && !(starts && i === values.length - 1 && openIntervalStop(values[i], starts[i]))) {
         return `${key}[${i}] is ${preview(values[i])}, the journal implies ${preview(want[i])}`;
       }
     }
   }
   return undefined;
+}
+
+/**
+ * The file's last interval row may still have been open when the writer stopped: its stop_time is
+ * then the time of the last flush (docs/table-sink.md), which the journal cannot know. Any stop at
+ * or after the row's own start is that, not damage; the row's values are compared as usual.
+ */
+function openIntervalStop(stop: unknown, start: unknown): boolean {
+  return typeof stop === "number" && typeof start === "number" && stop >= start;
 }
 
 function preview(v: unknown): string {
@@ -382,9 +392,12 @@ export async function recoverRecording(journalPath: string, options: RecoverOpti
     }
     const finalPaths = r.segments.map((s) => join(dirname(target), basename(s.tempPath)));
     for (const p of finalPaths) {
-      if (!existing.includes(p) && (await stat(p).then(() => true, () => false))) {
-        throw new RecoverRefusedError(`${p} exists and is not part of this recording; nothing was changed (move it away or use --out elsewhere)`, check);
+      if (existing.includes(p) || !(await stat(p).then(() => true, () => false))) continue;
+      if (options.out === undefined && (await isCrashedSegment(p, header.created))) {
+        if (!options.overwrite) throw new RecoverRefusedError(`${target} is ${describeState(check)}; ${p} already exists; use --overwrite to replace`, check);
+        continue; // this recording's own segment, left unreadable by the crash: replaced below
       }
+      throw new RecoverRefusedError(`${p} exists and is not part of this recording; nothing was changed (move it away or use --out elsewhere)`, check);
     }
     for (const old of existing) if (!finalPaths.includes(old)) await unlink(old);
     for (const [i, s] of r.segments.entries()) await moveFile(s.tempPath, finalPaths[i]!);
@@ -394,6 +407,20 @@ export async function recoverRecording(journalPath: string, options: RecoverOpti
   } finally {
     await rm(r.tempDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A segment the journal's recording wrote and a kill left unreadable: its NWB identifier cannot be
+ * read, so it cannot be recognised by identity. It is taken for this recording's own when no NWB
+ * identifier can be read from it and it was last written after the recording began (the recorder
+ * never creates a segment over an existing file, so a file there that changed during the
+ * recording and is broken is the one it was writing). A readable NWB file of another recording,
+ * or a file older than the recording, is never taken.
+ */
+async function isCrashedSegment(path: string, recordingCreated: Date): Promise<boolean> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile() || info.mtimeMs < recordingCreated.getTime()) return false;
+  return (await readNwbIdentifier(path)) === undefined;
 }
 
 /** A live recorder holds the recording: nothing is checked or rebuilt under it (ERR_RECOVER_REFUSED). */
