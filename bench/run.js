@@ -69,7 +69,8 @@ function versions() {
     ),
   );
   // h5wasm does not export its HDF5 version; its build embeds the library's version banner.
-  const h5wasmHdf5 = readFileSync(join(ROOT, "node_modules", "h5wasm", "dist", "node", "hdf5_util.js"), "latin1").match(/HDF5 library version: (\d+\.\d+\.\d+)/)?.[1] ?? "?";
+  const h5wasmHdf5 =
+    readFileSync(join(ROOT, "node_modules", "h5wasm", "dist", "node", "hdf5_util.js"), "latin1").match(/HDF5 library version: (\d+\.\d+\.\d+)/)?.[1] ?? "?";
   const cpuModel = readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? cpus()[0]?.model ?? "?";
   let kernel = "?";
   try {
@@ -91,7 +92,13 @@ function idleBaselines() {
     return xs[1];
   };
   const nodeRss = (code) => () => Number(execFileSync(process.execPath, ["--input-type=module", "-e", code], { cwd: ROOT, encoding: "utf8" }).trim());
-  const pyRss = (code) => () => Number(execFileSync(PY, ["-c", `${code}\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)`], { encoding: "utf8" }).trim().split("\n").pop());
+  const pyRss = (code) => () =>
+    Number(
+      execFileSync(PY, ["-c", `${code}\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)`], { encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .pop(),
+    );
   return {
     nodeIdle: median(nodeRss("console.log(process.resourceUsage().maxRSS)")),
     nodeLoaded: median(
@@ -175,7 +182,11 @@ async function runContender(c, n) {
   reader.kill("SIGTERM");
   const base = { id: c.id, side: c.side, kind: c.kind, n, load };
   if (overBudget) return { ...base, status: "budget", note: `killed after the ${BUDGET_S} s budget` };
-  const last = stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop();
+  const last = stdout
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .pop();
   if (code !== 0 || !last) return { ...base, status: "error", note: `exit ${code}: ${stderr.trim().split("\n").slice(-3).join(" | ")}` };
   const r = JSON.parse(last);
   const files = outputsOf(out);
@@ -208,7 +219,12 @@ const eventsPath = (n) => join(WORK, `events-${n}.jsonl`);
 const rowsDir = (kind, n) => join(WORK, `rows-${kind}-${n}`);
 
 const CONTENDERS = [
-  ...KINDS.map((kind) => ({ id: `ours-${kind}`, side: "ours", kind, command: (n, out) => [process.execPath, [join(HERE, "contender-ours.js"), SINKS[kind], eventsPath(n), out]] })),
+  ...KINDS.map((kind) => ({
+    id: `ours-${kind}`,
+    side: "ours",
+    kind,
+    command: (n, out) => [process.execPath, [join(HERE, "contender-ours.js"), SINKS[kind], eventsPath(n), out]],
+  })),
   ...KINDS.map((kind) => ({
     id: `floor-${kind}`,
     side: "floor",
@@ -216,7 +232,12 @@ const CONTENDERS = [
     needs: kind === "both" ? ["json", "table"] : [kind],
     command: (n, out) => [
       process.execPath,
-      [join(HERE, "contender-floor.js"), out, String(kind === "table" ? 1 : COMPONENTS), (kind === "both" ? ["json", "table"] : [kind]).map((k) => rowsDir(k, n)).join(",")],
+      [
+        join(HERE, "contender-floor.js"),
+        out,
+        String(kind === "table" ? 1 : COMPONENTS),
+        (kind === "both" ? ["json", "table"] : [kind]).map((k) => rowsDir(k, n)).join(","),
+      ],
     ],
   })),
   ...KINDS.map((kind) => ({ id: `ref-${kind}`, side: "ref", kind, command: (n, out) => [PY, [join(HERE, "contender_ref.py"), kind, eventsPath(n), out]] })),
@@ -229,7 +250,13 @@ async function parseOnly(n) {
     ["ours", process.execPath, [join(HERE, "contender-ours.js"), "none", eventsPath(n), "-"]],
     ["ref", PY, [join(HERE, "contender_ref.py"), "none", eventsPath(n), "-"]],
   ]) {
-    const r = JSON.parse(execFileSync(cmd, args, { cwd: ROOT, encoding: "utf8" }).trim().split("\n").filter((l) => l.startsWith("{")).pop());
+    const r = JSON.parse(
+      execFileSync(cmd, args, { cwd: ROOT, encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .pop(),
+    );
     out[side] = { runMs: r.tClosed - r.tStart, maxRssKiB: r.maxRssKiB, events: r.events };
   }
   return out;
@@ -242,7 +269,19 @@ async function main() {
   mkdirSync(WORK, { recursive: true });
   ensureVenv();
   log("versions, idle baselines …");
-  const info = { versions: versions(), idle: idleBaselines(), ns: NS, budgetS: BUDGET_S, repeats: REPEATS, repeatUnderS: REPEAT_UNDER_MS / 1000, flushMs: FLUSH_MS, flushRows: FLUSH_ROWS, components: COMPONENTS, settingsPerComponent: SETTINGS_PER_COMPONENT, started: new Date().toISOString() };
+  const info = {
+    versions: versions(),
+    idle: idleBaselines(),
+    ns: NS,
+    budgetS: BUDGET_S,
+    repeats: REPEATS,
+    repeatUnderS: REPEAT_UNDER_MS / 1000,
+    flushMs: FLUSH_MS,
+    flushRows: FLUSH_ROWS,
+    components: COMPONENTS,
+    settingsPerComponent: SETTINGS_PER_COMPONENT,
+    started: new Date().toISOString(),
+  };
   const results = [];
   const parse = {};
   const loads = [];
@@ -264,7 +303,9 @@ async function main() {
       const r = medianOf(runs);
       results.push(r);
       loads.push(loadavg()[0]);
-      log(`  ${c.id.padEnd(12)} ${r.status === "ok" ? `${((r.steadyEvents / r.steadyMs) * 1000).toFixed(0).padStart(7)} ev/s steady (×${r.repeats})  run ${(r.runMs / 1000).toFixed(2)} s  first row ${r.ttfrMs?.toFixed(0)} ms  RSS ${(r.maxRssKiB / 1024).toFixed(0)} MiB  ${(r.bytes / 2 ** 20).toFixed(1)} MiB  rows ${JSON.stringify(r.rows)}` : `${r.status}: ${r.note}`}`);
+      log(
+        `  ${c.id.padEnd(12)} ${r.status === "ok" ? `${((r.steadyEvents / r.steadyMs) * 1000).toFixed(0).padStart(7)} ev/s steady (×${r.repeats})  run ${(r.runMs / 1000).toFixed(2)} s  first row ${r.ttfrMs?.toFixed(0)} ms  RSS ${(r.maxRssKiB / 1024).toFixed(0)} MiB  ${(r.bytes / 2 ** 20).toFixed(1)} MiB  rows ${JSON.stringify(r.rows)}` : `${r.status}: ${r.note}`}`,
+      );
       if (r.status === "ok" && c.side === "ours" && c.kind !== "both") {
         const group = c.kind === "json" ? ANN : TABLE;
         rmSync(rowsDir(c.kind, n), { recursive: true, force: true });
@@ -293,7 +334,10 @@ function medianOf(runs) {
   if (runs.length === 1 || runs.some((r) => r.status !== "ok")) return { ...runs[runs.length - 1], repeats: runs.length };
   const out = { ...runs[0], repeats: runs.length };
   for (const k of MEDIAN_KEYS) {
-    const xs = runs.map((r) => r[k]).filter((x) => x !== undefined).sort((a, b) => a - b);
+    const xs = runs
+      .map((r) => r[k])
+      .filter((x) => x !== undefined)
+      .sort((a, b) => a - b);
     out[k] = xs.length ? xs[Math.floor((xs.length - 1) / 2)] : undefined;
     out[`${k}All`] = runs.map((r) => r[k]);
   }
@@ -308,7 +352,8 @@ function skipReason(c, n, results) {
   }
   const prev = results.filter((r) => r.id === c.id && r.n < n).sort((a, b) => b.n - a.n)[0];
   if (!prev) return undefined;
-  if (prev.status === "budget" || prev.status === "skipped") return `past the ${BUDGET_S} s budget (N=${prev.n.toLocaleString("en-US")} already ${prev.status === "budget" ? "exceeded it" : "was skipped"})`;
+  if (prev.status === "budget" || prev.status === "skipped")
+    return `past the ${BUDGET_S} s budget (N=${prev.n.toLocaleString("en-US")} already ${prev.status === "budget" ? "exceeded it" : "was skipped"})`;
   if (prev.status === "ok" && (prev.runMs * n) / prev.n > BUDGET_S * 1000) {
     return `past the ${BUDGET_S} s budget: N=${prev.n.toLocaleString("en-US")} took ${(prev.runMs / 1000).toFixed(0)} s, so ${(n / prev.n).toFixed(0)}× the events cannot finish in time at that rate`;
   }

@@ -22,27 +22,51 @@ const dir = mkdtempSync(join(tmpdir(), "slow-reader-"));
 const out = join(dir, "rec.nwb");
 
 function start(args) {
-  const p = spawn(process.execPath, [...(args[0] === "record" && process.env.PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.PROF] : []), bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const p = spawn(process.execPath, [...(args[0] === "record" && process.env.PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.PROF] : []), bin, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   p.log = "";
   p.stdout.on("data", (d) => (p.log += d));
   p.stderr.on("data", (d) => (p.log += d));
   return p;
 }
-const until = (p, re) => new Promise((resolve, reject) => {
-  const t = setInterval(() => { const m = re.exec(p.log); if (m) { clearInterval(t); resolve(m); } }, 20);
-  p.on("exit", () => { clearInterval(t); reject(new Error(`exited: ${p.log}`)); });
-});
+const until = (p, re) =>
+  new Promise((resolve, reject) => {
+    const t = setInterval(() => {
+      const m = re.exec(p.log);
+      if (m) {
+        clearInterval(t);
+        resolve(m);
+      }
+    }, 20);
+    p.on("exit", () => {
+      clearInterval(t);
+      reject(new Error(`exited: ${p.log}`));
+    });
+  });
 
 const hub = start(["hub", "--port", "0"]);
 const [, url] = await until(hub, /listening on (ws:\/\/\S+)/);
 const pub = await HubPublisher.connect(url, { session: "s" });
-await pub.register("big", new Map([["i", 0n], ["blob", "x".repeat(size)]]));
+await pub.register(
+  "big",
+  new Map([
+    ["i", 0n],
+    ["blob", "x".repeat(size)],
+  ]),
+);
 const rec = start(["record", "--source", url, "--out", out, "--sinks", sinks]);
 await until(rec, /recording /);
 await new Promise((r) => setTimeout(r, 500));
 const t0 = performance.now();
 for (let i = 1; i <= n; i++) {
-  await pub.update("big", new Map([["i", BigInt(i)], ["blob", String.fromCharCode(97 + (i % 26)).repeat(size)]]));
+  await pub.update(
+    "big",
+    new Map([
+      ["i", BigInt(i)],
+      ["blob", String.fromCharCode(97 + (i % 26)).repeat(size)],
+    ]),
+  );
   const due = t0 + i * interval - performance.now();
   if (due > 0) await new Promise((r) => setTimeout(r, due));
 }
@@ -61,6 +85,21 @@ for (const path of [out, ...(await segmentsOf(out))]) {
   for (const o of await describeNwb(path)) if (o.neurodataType === "AnnotationSeries") annotationRows += o.rows;
 }
 const recorded = /stopped \([^)]*\): (\d+) events/.exec(rec.log)?.[1];
-console.log(JSON.stringify({ n, size, intervalMs: interval, publishMs: Math.round(publishMs), recorderExit: code, eventsRecorded: Number(recorded), annotationRows, expectedRows: n + 1, dropped: /4008|too slow/.test(rec.log), publishersHeld: (hub.log.match(/holding publishers/g) ?? []).length, resyncs: (rec.log.match(/resync/g) ?? []).length, caughtUpMs: Math.round(caughtUpMs) }));
+console.log(
+  JSON.stringify({
+    n,
+    size,
+    intervalMs: interval,
+    publishMs: Math.round(publishMs),
+    recorderExit: code,
+    eventsRecorded: Number(recorded),
+    annotationRows,
+    expectedRows: n + 1,
+    dropped: /4008|too slow/.test(rec.log),
+    publishersHeld: (hub.log.match(/holding publishers/g) ?? []).length,
+    resyncs: (rec.log.match(/resync/g) ?? []).length,
+    caughtUpMs: Math.round(caughtUpMs),
+  }),
+);
 if (process.env.SLOW_READER_LOG) console.error(rec.log);
 rmSync(dir, { recursive: true, force: true });

@@ -45,7 +45,9 @@ export function checkSource(source: unknown): void {
   } catch (err) {
     const msg = (err as Error).message;
     const why = /Invalid URL/i.test(msg) ? "it is not a valid URL" : msg.replace(/^unsupported settings source "[^"]*": /, "");
-    throw new UsageError(`--source ${JSON.stringify(text)} is not a settings source (${why}); give embedded, ws://HOST:PORT (a hub) or ezmsg://HOST:PORT (a GraphServer)`);
+    throw new UsageError(
+      `--source ${JSON.stringify(text)} is not a settings source (${why}); give embedded, ws://HOST:PORT (a hub) or ezmsg://HOST:PORT (a GraphServer)`,
+    );
   }
   const port = /:(\d*)\/?$/.exec(text.replace(/^[a-z]+:\/\//i, ""))?.[1];
   if (port !== undefined && (port === "" || Number(port) > 65535 || Number(port) < 1)) {
@@ -63,7 +65,8 @@ export async function checkOutputPath(name: string, path: unknown): Promise<void
 /** A listening socket that could not bind, in words, with what to do. */
 export function listenErrorText(err: unknown, port: number, portOption: string): string {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === "EADDRINUSE") return `port ${port} is already in use (another hub or program listens there); use ${portOption} 0 to pick a free port, or ${portOption} N for another`;
+  if (code === "EADDRINUSE")
+    return `port ${port} is already in use (another hub or program listens there); use ${portOption} 0 to pick a free port, or ${portOption} N for another`;
   if (code === "EACCES") return `not allowed to listen on port ${port} (ports below 1024 need privileges); use ${portOption} 0 to pick a free port`;
   if (code === "EADDRNOTAVAIL") return `cannot listen on that address (it is not an address of this machine)`;
   return `cannot listen on port ${port}: ${(err as Error).message}`;
@@ -72,7 +75,14 @@ export function listenErrorText(err: unknown, port: number, portOption: string):
 /** mkdir of an output folder, with a plain message. */
 export function folderErrorText(dir: string, err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
-  const why = code === "EEXIST" || code === "ENOTDIR" ? "a file of that name is in the way" : code === "EACCES" || code === "EPERM" ? "permission denied" : code === "EROFS" ? "the file system is read-only" : (err as Error).message;
+  const why =
+    code === "EEXIST" || code === "ENOTDIR"
+      ? "a file of that name is in the way"
+      : code === "EACCES" || code === "EPERM"
+        ? "permission denied"
+        : code === "EROFS"
+          ? "the file system is read-only"
+          : (err as Error).message;
   return `cannot create the output folder ${dir}: ${why}`;
 }
 
@@ -84,9 +94,28 @@ function describe(v: unknown): string {
 
 /** Options that take a value; yargs silently drops one given without it, so that is checked first. */
 const VALUE_OPTIONS = new Set([
-  "--jobs", "-j", "--max-memory", "--out", "-o", "--out-dir", "--sinks", "--meta", "--time-origin",
-  "--source", "--scope", "--session", "--hub-port", "--flush-interval", "--seconds", "--host", "--port",
-  "--streams", "--clock", "--on-overflow", "--stream-buffer", "--electrode-location",
+  "--jobs",
+  "-j",
+  "--max-memory",
+  "--out",
+  "-o",
+  "--out-dir",
+  "--sinks",
+  "--meta",
+  "--time-origin",
+  "--source",
+  "--scope",
+  "--session",
+  "--hub-port",
+  "--flush-interval",
+  "--seconds",
+  "--host",
+  "--port",
+  "--streams",
+  "--clock",
+  "--on-overflow",
+  "--stream-buffer",
+  "--electrode-location",
 ]);
 
 /**

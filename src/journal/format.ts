@@ -115,7 +115,9 @@ export function decodeHeader(text: string, journalPath: string, where: string): 
   const h = obj as Record<string, unknown>;
   const version = h[HEADER_KEY];
   if (version !== JOURNAL_FORMAT_VERSION) {
-    throw new JournalFormatError(`${where}: journal format version ${JSON.stringify(version)} is not supported (this nwb-settings reads version ${JOURNAL_FORMAT_VERSION})`);
+    throw new JournalFormatError(
+      `${where}: journal format version ${JSON.stringify(version)} is not supported (this nwb-settings reads version ${JOURNAL_FORMAT_VERSION})`,
+    );
   }
   if (typeof h["nwb_file"] !== "string" || h["nwb_file"] === "") throw new JournalFormatError(`${where}: header "nwb_file" must be a non-empty string`);
   const sinks = h["sinks"];

@@ -58,7 +58,9 @@ export class JournalReader {
     // Fail early and clearly on a missing or unreadable file, a folder, or an NWB file given for its journal.
     const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
       const hint = path.endsWith(JOURNAL_SUFFIX) ? "" : ` (a recording's journal is named FILE.nwb${JOURNAL_SUFFIX})`;
-      throw new UsageError(`cannot read journal ${path}: ${err.code === "ENOENT" ? "no such file" : err.code === "EACCES" ? "permission denied" : err.message}${hint}`);
+      throw new UsageError(
+        `cannot read journal ${path}: ${err.code === "ENOENT" ? "no such file" : err.code === "EACCES" ? "permission denied" : err.message}${hint}`,
+      );
     });
     if (info.isDirectory()) {
       const inside = (await readdir(path).catch(() => [] as string[])).filter((n) => n.endsWith(JOURNAL_SUFFIX));

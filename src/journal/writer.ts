@@ -79,7 +79,8 @@ export class JournalWriter {
       fh = await open(path, options.overwrite ? "w" : "wx");
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      if (e.code === "EEXIST") throw new JournalError(`journal ${path} already exists (it may hold an unrecovered recording: run "nwb-settings recover ${path}" or remove it)`);
+      if (e.code === "EEXIST")
+        throw new JournalError(`journal ${path} already exists (it may hold an unrecovered recording: run "nwb-settings recover ${path}" or remove it)`);
       throw new JournalError(`cannot create journal ${path}: ${e.message}`);
     }
     try {
@@ -193,10 +194,13 @@ export class JournalWriter {
     const oldest = this.writtenSince ?? performance.now();
     // Fire early by the last sync's duration and a little timer lateness, so the sync *ends* in time.
     const due = oldest + this.syncIntervalMs - this.lastSyncMs - TIMER_SLACK_MS;
-    this.syncTimer = setTimeout(() => {
-      this.syncTimer = undefined;
-      void this.enqueue(() => this.writeAndSync());
-    }, Math.max(0, due - performance.now()));
+    this.syncTimer = setTimeout(
+      () => {
+        this.syncTimer = undefined;
+        void this.enqueue(() => this.writeAndSync());
+      },
+      Math.max(0, due - performance.now()),
+    );
   }
 
   private async writeAll(text: string): Promise<void> {

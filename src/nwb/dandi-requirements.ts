@@ -17,7 +17,8 @@ export interface MetadataGap {
 const REJECTED_MISSING = "is missing: dandi validate reports an error and dandi upload refuses the file";
 const SEXES = ["M", "F", "U", "O"];
 /** ISO 8601 duration as DANDI takes an age: P90D, P3Y6M, P12W, P1DT12H, or a range P90D/P120D. */
-const ISO_DURATION = /^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?(\/P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?)?$/;
+const ISO_DURATION =
+  /^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?(\/P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?)?$/;
 /** "Genus species" (optionally a subspecies), or an NCBI taxonomy URL. */
 const SPECIES = /^([A-Z][a-z]+ [a-z]+( [a-z]+)?|https?:\/\/purl\.obolibrary\.org\/obo\/NCBITaxon_\d+)$/;
 /** DANDI identifiers (subject and session entities of a file name) keep to these. */
@@ -33,18 +34,35 @@ export function dandiGaps(meta: NwbMetadata): MetadataGap[] {
   }
   if (!s.subject_id) gaps.push({ field: "subject.subject_id", problem: REJECTED_MISSING, fix: "subject_id: M1" });
   else if (!DANDI_ID.test(s.subject_id)) {
-    gaps.push({ field: "subject.subject_id", problem: `"${s.subject_id}" has characters DANDI file names (sub-<id>) cannot carry; dandi organize would rename it`, fix: "letters, digits and '-' only, e.g. subject_id: M1" });
+    gaps.push({
+      field: "subject.subject_id",
+      problem: `"${s.subject_id}" has characters DANDI file names (sub-<id>) cannot carry; dandi organize would rename it`,
+      fix: "letters, digits and '-' only, e.g. subject_id: M1",
+    });
   }
   if (!s.species) gaps.push({ field: "subject.species", problem: REJECTED_MISSING, fix: "species: Mus musculus (Latin binomial, or an NCBI taxonomy URL)" });
   else if (!SPECIES.test(s.species)) {
-    gaps.push({ field: "subject.species", problem: `"${s.species}" is not a Latin binomial or an NCBI taxonomy URL: dandi validate reports an error`, fix: "species: Mus musculus" });
+    gaps.push({
+      field: "subject.species",
+      problem: `"${s.species}" is not a Latin binomial or an NCBI taxonomy URL: dandi validate reports an error`,
+      fix: "species: Mus musculus",
+    });
   }
   if (!s.sex) gaps.push({ field: "subject.sex", problem: REJECTED_MISSING, fix: "sex: M (one of M, F, U for unknown, O for other)" });
-  else if (!SEXES.includes(s.sex)) gaps.push({ field: "subject.sex", problem: `"${s.sex}" is not one of M, F, U, O: dandi validate reports an error`, fix: "sex: U (unknown), M, F or O" });
+  else if (!SEXES.includes(s.sex))
+    gaps.push({ field: "subject.sex", problem: `"${s.sex}" is not one of M, F, U, O: dandi validate reports an error`, fix: "sex: U (unknown), M, F or O" });
   if (!s.age && !s.date_of_birth) {
-    gaps.push({ field: "subject.age", problem: "is missing (and so is date_of_birth): dandi validate reports an error and dandi upload refuses the file", fix: "age: P90D (ISO 8601 duration), or date_of_birth: 2026-01-15" });
+    gaps.push({
+      field: "subject.age",
+      problem: "is missing (and so is date_of_birth): dandi validate reports an error and dandi upload refuses the file",
+      fix: "age: P90D (ISO 8601 duration), or date_of_birth: 2026-01-15",
+    });
   } else if (s.age && !ISO_DURATION.test(s.age)) {
-    gaps.push({ field: "subject.age", problem: `"${s.age}" is not an ISO 8601 duration: dandi validate reports an error`, fix: "age: P90D (90 days), P12W, P2Y" });
+    gaps.push({
+      field: "subject.age",
+      problem: `"${s.age}" is not an ISO 8601 duration: dandi validate reports an error`,
+      fix: "age: P90D (90 days), P12W, P2Y",
+    });
   }
   return gaps;
 }

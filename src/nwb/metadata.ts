@@ -50,7 +50,8 @@ export function parseMetadata(doc: unknown, source: string): NwbMetadata {
   if (typeof doc !== "object" || Array.isArray(doc)) throw new MetadataError(`${source}: metadata must be a mapping of field names to values`);
   const d = doc as Record<string, unknown>;
   const known = new Set<string>([...TEXT_FIELDS, ...LIST_FIELDS, "subject", "session_start_time"]);
-  for (const k of Object.keys(d)) if (!known.has(k)) throw new MetadataError(`${source}: unknown metadata field "${k}" (known: ${[...known].sort().join(", ")})`);
+  for (const k of Object.keys(d))
+    if (!known.has(k)) throw new MetadataError(`${source}: unknown metadata field "${k}" (known: ${[...known].sort().join(", ")})`);
   const meta: NwbMetadata = { session_description: DEFAULT_SESSION_DESCRIPTION };
   for (const k of TEXT_FIELDS) {
     const v = d[k];
@@ -76,7 +77,8 @@ export function parseMetadata(doc: unknown, source: string): NwbMetadata {
     const s = d.subject as Record<string, unknown>;
     const subject: SubjectMetadata = {};
     for (const k of Object.keys(s)) {
-      if (!(SUBJECT_FIELDS as readonly string[]).includes(k)) throw new MetadataError(`${source}: unknown subject field "${k}" (known: ${SUBJECT_FIELDS.join(", ")})`);
+      if (!(SUBJECT_FIELDS as readonly string[]).includes(k))
+        throw new MetadataError(`${source}: unknown subject field "${k}" (known: ${SUBJECT_FIELDS.join(", ")})`);
       const v = s[k];
       if (v === undefined || v === null) continue;
       if (k === "date_of_birth") {

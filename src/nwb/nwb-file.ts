@@ -16,7 +16,6 @@ import { type H5Dataset, type H5File, type H5Group, type H5Module, errorText, h5
 import type { NwbMetadata } from "./metadata.js";
 import { NwbError, OutputRefusedError } from "../errors.js";
 
-
 /** Something holding staged rows that must reach the file on flush. */
 export interface Flushable {
   flush(): void;

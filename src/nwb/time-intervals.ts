@@ -96,11 +96,23 @@ export class TimeIntervals {
   }
 
   /** Create the table. With bool columns the file is closed and reopened once (NwbFile.reopen). */
-  static async create(nwb: NwbFile, name: string, description: string, columns: readonly ColumnSpec[], layout: TableLayoutOptions = {}): Promise<TimeIntervals> {
+  static async create(
+    nwb: NwbFile,
+    name: string,
+    description: string,
+    columns: readonly ColumnSpec[],
+    layout: TableLayoutOptions = {},
+  ): Promise<TimeIntervals> {
     const finish = TimeIntervals.layOut(nwb, name, description, columns, layout);
     const bools = columns.filter((c) => c.type === "bool");
     const path = `intervals/${name}`;
-    if (bools.length > 0) await nwb.reopen((p) => convertToBoolEnum(p, bools.map((c) => `${path}/${c.name}`)));
+    if (bools.length > 0)
+      await nwb.reopen((p) =>
+        convertToBoolEnum(
+          p,
+          bools.map((c) => `${path}/${c.name}`),
+        ),
+      );
     return finish();
   }
 
@@ -339,4 +351,3 @@ export function readTimeIntervals(nwb: NwbFileReader, path: string): TimeInterva
     cells,
   };
 }
-

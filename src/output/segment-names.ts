@@ -41,7 +41,13 @@ export async function pathExists(path: string): Promise<boolean> {
 
 /** The NWB `identifier` of a file, or undefined when it is not a readable NWB file. */
 export async function readNwbIdentifier(path: string): Promise<string | undefined> {
-  if (!(await stat(path).then((s) => s.isFile(), () => false))) return undefined;
+  if (
+    !(await stat(path).then(
+      (s) => s.isFile(),
+      () => false,
+    ))
+  )
+    return undefined;
   let file: InstanceType<typeof h5wasm.File> | undefined;
   try {
     ({ file } = await openHdf5(path, "r"));

@@ -142,7 +142,11 @@ export class SegmentedOutput implements NwbOutput {
       const previous = new Set(await existingOutputFiles(this.basePath));
       for (const s of written) {
         if (!(await pathExists(s.path))) continue;
-        if (!previous.has(s.path)) throw new OutputError(`${s.path} exists and is not part of the output ${this.basePath}; it was left alone and nothing was written (move it away or choose another --out)`, s.path);
+        if (!previous.has(s.path))
+          throw new OutputError(
+            `${s.path} exists and is not part of the output ${this.basePath}; it was left alone and nothing was written (move it away or choose another --out)`,
+            s.path,
+          );
         if (!replace) throw new OutputError(`${s.path} already exists; use --overwrite to replace`, s.path);
       }
       for (const s of written) if (s.file !== s.path) await rename(s.file, s.path);
@@ -180,7 +184,10 @@ export class SegmentedOutput implements NwbOutput {
     const file = this.options.staged ? stagedPath(path, this.options.staged.tag) : path;
     // A live segment never replaces a file: the caller removed the previous output it may replace.
     if (!this.options.staged && (await pathExists(file))) {
-      throw new OutputError(`cannot create ${file}: something else is already there, not part of this recording; it is left alone (move it away; the journal holds every event)`, file);
+      throw new OutputError(
+        `cannot create ${file}: something else is already there, not part of this recording; it is left alone (move it away; the journal holds every event)`,
+        file,
+      );
     }
     try {
       this.file = await NwbFile.create(file, this.meta, { ...this.options, overwrite: false });

@@ -419,7 +419,11 @@ export class SettingsProducer implements AsyncIterable<PipelineSettingsEvent> {
       if (first.seq < from) return this.resync(source, `restart detected: asked for events after seq ${from - 1}, got seq ${first.seq}`, true);
       if (first.seq === from) {
         if (fp && fp.seq === from && (fp.timestamp !== first.timestamp || fp.address !== first.component_address)) {
-          return this.resync(source, `restart detected: its event at seq ${from} is not the one we saw (${first.component_address} @ ${first.timestamp} vs ${fp.address} @ ${fp.timestamp})`, true);
+          return this.resync(
+            source,
+            `restart detected: its event at seq ${from} is not the one we saw (${first.component_address} @ ${first.timestamp} vs ${fp.address} @ ${fp.timestamp})`,
+            true,
+          );
         }
         events = events.slice(1);
       } else if (first.seq > from + 1) {

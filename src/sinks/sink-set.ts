@@ -14,7 +14,10 @@ export type SinkName = (typeof SINK_NAMES)[number];
 
 /** Parse `annotations,table` (order kept, duplicates dropped); unknown names are an error. */
 export function parseSinkList(text: string): SinkName[] {
-  const names = text.split(",").map((s) => s.trim()).filter(Boolean);
+  const names = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (names.length === 0) throw new Error(`--sinks needs at least one of: ${SINK_NAMES.join(", ")}`);
   const out: SinkName[] = [];
   for (const n of names) {

@@ -167,7 +167,8 @@ export class TableSink implements SettingsSink {
     if (reasons.length > 0) {
       // An output that may not start a new file (a user's file, a data series open) refuses
       // before anything changes here.
-      if (!this.output.canRotate) throw new OutputRefusedError(`${this.output.basePath}: the table would need a new file (${reasons.join("; ")})`, this.output.basePath);
+      if (!this.output.canRotate)
+        throw new OutputRefusedError(`${this.output.basePath}: the table would need a new file (${reasons.join("; ")})`, this.output.basePath);
       const merged = this.stateMap();
       for (const [col, v] of flat) merged.set(col, v);
       const start = sameInstant ? since : t;

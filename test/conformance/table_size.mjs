@@ -17,7 +17,14 @@ const sink = new TableSink(output);
 const settings = new Map();
 for (let i = 0; i < columns; i++) settings.set(`k${i}`, i % 3 === 0 ? BigInt(i) : i % 3 === 1 ? i + 0.5 : `v${i}`);
 const event = (seq, t, type, value) => ({
-  seq, timestamp: t, component_address: "C", event_type: type, repr_value: "", structured_value: value, source_session_id: null, table_name: "x",
+  seq,
+  timestamp: t,
+  component_address: "C",
+  event_type: type,
+  repr_value: "",
+  structured_value: value,
+  source_session_id: null,
+  table_name: "x",
 });
 const t0 = performance.now();
 await sink.write(event(1, 1, "INITIAL", settings));

@@ -106,7 +106,10 @@ export async function convertLog(input: string, outPath: string, options: Conver
   const clock = fileClock(options.timeOrigin, earliest);
   // The metadata's own session_start_time wins over the one derived from the events.
   const meta: NwbMetadata = { ...options.meta, session_start_time: options.meta.session_start_time ?? clock.sessionStartTime };
-  const output = new SegmentedOutput(outPath, meta, { timestampsReferenceTime: clock.timestampsReferenceTime, staged: { tag: options.tag ?? `nwbs-${randomUUID().slice(0, 8)}` } });
+  const output = new SegmentedOutput(outPath, meta, {
+    timestampsReferenceTime: clock.timestampsReferenceTime,
+    staged: { tag: options.tag ?? `nwbs-${randomUUID().slice(0, 8)}` },
+  });
   const sinks = new SinkSet(options.sinks, output, { expectedEvents: rows });
   // The last interval ends at the log's end time when the log has an end record; otherwise at the
   // latest event time (a state that began then has an unknown end: NaN, see docs/table-sink.md).

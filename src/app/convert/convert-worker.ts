@@ -26,6 +26,9 @@ parentPort?.on("message", (job: ConvertJob) => {
   convertLog(job.input, job.output, job.options, { onProgress }).then(
     (result) => parentPort!.postMessage({ type: "result", result } satisfies WorkerMessage),
     (err: unknown) =>
-      parentPort!.postMessage({ type: "result", result: { input: job.input, outputs: [], events: 0, problems: [], error: (err as Error).message } } satisfies WorkerMessage),
+      parentPort!.postMessage({
+        type: "result",
+        result: { input: job.input, outputs: [], events: 0, problems: [], error: (err as Error).message },
+      } satisfies WorkerMessage),
   );
 });

@@ -9,7 +9,10 @@ import { segmentPath } from "../../output/segment-names.js";
 
 /** A file's identity (device and inode) when it exists, so a link or another spelling of a path is the same file. */
 async function identity(path: string): Promise<string | undefined> {
-  return stat(path).then((s) => `${s.dev}:${s.ino}`, () => undefined);
+  return stat(path).then(
+    (s) => `${s.dev}:${s.ino}`,
+    () => undefined,
+  );
 }
 
 /** Whether `path` names a segment the output at `base` could take (`segmentPath(base, n)` for some n ≥ 1). */
@@ -41,10 +44,16 @@ export async function checkPaths(inputs: string[], outputs: string[], meta: stri
     if (clash !== undefined) throw new UsageError(`the output ${out} is the input ${clash}; writing it would destroy the input (choose another --out)`);
     if (rotates) {
       for (const input of readFrom.values()) {
-        if (couldBeSegmentOf(resolve(input), out)) throw new UsageError(`${input} is named like a segment of the output ${out} (the typed table may rotate into ${basename(input)}); choose another --out`);
+        if (couldBeSegmentOf(resolve(input), out))
+          throw new UsageError(
+            `${input} is named like a segment of the output ${out} (the typed table may rotate into ${basename(input)}); choose another --out`,
+          );
       }
       for (const [j, other] of outputs.entries()) {
-        if (i !== j && couldBeSegmentOf(other, out)) throw new UsageError(`the outputs ${out} and ${other} could collide (the typed table may rotate ${basename(out)} into ${basename(other)}); rename one input`);
+        if (i !== j && couldBeSegmentOf(other, out))
+          throw new UsageError(
+            `the outputs ${out} and ${other} could collide (the typed table may rotate ${basename(out)} into ${basename(other)}); rename one input`,
+          );
       }
     }
   }

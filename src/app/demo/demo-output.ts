@@ -16,7 +16,8 @@ export function tempPathFor(outPath: string): string {
 /** Without --overwrite an earlier demo output is kept: refuse before anything runs. */
 export async function refuseExistingDemo(outPath: string): Promise<void> {
   const previous = await existingOutputFiles(outPath);
-  if (previous.length > 0) throw new OutputExistsError(`${previous.join(", ")} already exist${previous.length === 1 ? "s" : ""}; leave out --no-overwrite to replace`, outPath);
+  if (previous.length > 0)
+    throw new OutputExistsError(`${previous.join(", ")} already exist${previous.length === 1 ? "s" : ""}; leave out --no-overwrite to replace`, outPath);
 }
 
 /** Move the finished temporary recording into place (replacing the previous demo output) and drop its journal. */

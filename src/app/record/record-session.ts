@@ -81,16 +81,19 @@ export class RecordSession {
     const existing = await existingOutputFiles(options.outPath);
     if (await pathExists(journal)) existing.push(journal);
     if (existing.length > 0 && !options.overwrite) {
-      throw new OutputExistsError(`${existing.join(", ")} already exist${existing.length === 1 ? "s" : ""}; use --overwrite to replace, or choose another --out`);
+      throw new OutputExistsError(
+        `${existing.join(", ")} already exist${existing.length === 1 ? "s" : ""}; use --overwrite to replace, or choose another --out`,
+      );
     }
     await refuseLiveRecording(journal);
     // The previous recording is removed only once this one is live and about to create its first
     // file: a start that fails (busy port, unreachable source) leaves it as it was.
     const removePrevious = async (): Promise<void> => {
       await refuseLiveRecording(journal);
-      for (const old of existing) await unlink(old).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== "ENOENT") throw new OutputExistsError(`cannot replace ${old}: ${err.message}`);
-      });
+      for (const old of existing)
+        await unlink(old).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== "ENOENT") throw new OutputExistsError(`cannot replace ${old}: ${err.message}`);
+        });
     };
     let hub: HubServer | undefined;
     let url = options.source;
@@ -200,7 +203,11 @@ export class RecordSession {
   async outputBytes(): Promise<number> {
     const paths = this.recorder.stats.outputs.length > 0 ? this.recorder.stats.outputs : [this.recorder.currentPath];
     let total = 0;
-    for (const p of paths) total += await stat(p).then((s) => s.size, () => 0);
+    for (const p of paths)
+      total += await stat(p).then(
+        (s) => s.size,
+        () => 0,
+      );
     return total;
   }
 }
@@ -216,7 +223,9 @@ export async function refuseLiveRecording(journalPath: string): Promise<void> {
   }
   const w = reader.header.writer;
   if (w && writerLiveness(w) === "alive" && !(await hasCleanClose(reader))) {
-    throw new OutputExistsError(`${reader.header.nwbPath} is being recorded right now by process ${w.pid} (its journal ${journalPath} is live); stop that recording first`);
+    throw new OutputExistsError(
+      `${reader.header.nwbPath} is being recorded right now by process ${w.pid} (its journal ${journalPath} is live); stop that recording first`,
+    );
   }
 }
 

@@ -172,7 +172,15 @@ async function replay(reader: JournalReader, target: string): Promise<Replay> {
     const { rows } = await countRows(s.path);
     segments.push({ finalPath: join(dirname(resolve(target)), basename(s.path)), tempPath: s.path, rows, total: sum(rows) });
   }
-  const out: Replay = { tempDir, segments, events, cleanClose: reader.closeTime !== undefined, closeTime: reader.closeTime ?? lastTime ?? 0, problems, rowsAfter };
+  const out: Replay = {
+    tempDir,
+    segments,
+    events,
+    cleanClose: reader.closeTime !== undefined,
+    closeTime: reader.closeTime ?? lastTime ?? 0,
+    problems,
+    rowsAfter,
+  };
   if (reader.torn) out.torn = reader.torn;
   return out;
 }
@@ -218,7 +226,8 @@ function sameValue(a: unknown, b: unknown): boolean {
   if (Object.is(a, b) || a === b) return true;
   if (typeof a === "number" && typeof b === "number") return Number.isNaN(a) && Number.isNaN(b);
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
-  if (ArrayBuffer.isView(a) && ArrayBuffer.isView(b)) return sameValue(Array.from(a as unknown as ArrayLike<unknown>), Array.from(b as unknown as ArrayLike<unknown>));
+  if (ArrayBuffer.isView(a) && ArrayBuffer.isView(b))
+    return sameValue(Array.from(a as unknown as ArrayLike<unknown>), Array.from(b as unknown as ArrayLike<unknown>));
   return false;
 }
 
@@ -266,7 +275,10 @@ async function compare(nwbPath: string, identifier: string, r: Replay): Promise<
     const check: SegmentCheck = { path: s.finalPath, state: "complete", detail: "", rows: 0, expectedRows: s.total };
     segments.push(check);
     existing.delete(s.finalPath);
-    const exists = await stat(s.finalPath).then(() => true, () => false);
+    const exists = await stat(s.finalPath).then(
+      () => true,
+      () => false,
+    );
     if (!exists) {
       check.state = "missing";
       check.detail = "no such file";
@@ -294,7 +306,10 @@ async function compare(nwbPath: string, identifier: string, r: Replay): Promise<
       if (n < want) behind += want - n;
     }
     check.rows = sum(counted.rows);
-    const difference = counted.problems.length === 0 ? await firstDifference(s.finalPath, s.tempPath).catch((err: unknown) => `cannot be compared: ${errorText(err)}`) : undefined;
+    const difference =
+      counted.problems.length === 0
+        ? await firstDifference(s.finalPath, s.tempPath).catch((err: unknown) => `cannot be compared: ${errorText(err)}`)
+        : undefined;
     if (counted.problems.length > 0 || difference !== undefined) {
       check.state = "damaged";
       check.detail = [...counted.problems, ...(difference ? [difference] : []), ...more].join("; ");
@@ -388,11 +403,21 @@ export async function recoverRecording(journalPath: string, options: RecoverOpti
     const existing = await existingOutputFiles(target, options.out === undefined ? identifier : undefined);
     if (existing.length > 0 && !options.overwrite) {
       const why = options.out === undefined ? `${target} is ${describeState(check)}; ` : "";
-      throw new RecoverRefusedError(`${why}${existing.join(", ")} already exist${existing.length === 1 ? "s" : ""}; use --overwrite to replace${options.out === undefined ? ", or --out FILE to rebuild elsewhere" : ""}`, check);
+      throw new RecoverRefusedError(
+        `${why}${existing.join(", ")} already exist${existing.length === 1 ? "s" : ""}; use --overwrite to replace${options.out === undefined ? ", or --out FILE to rebuild elsewhere" : ""}`,
+        check,
+      );
     }
     const finalPaths = r.segments.map((s) => join(dirname(target), basename(s.tempPath)));
     for (const p of finalPaths) {
-      if (existing.includes(p) || !(await stat(p).then(() => true, () => false))) continue;
+      if (
+        existing.includes(p) ||
+        !(await stat(p).then(
+          () => true,
+          () => false,
+        ))
+      )
+        continue;
       if (options.out === undefined && (await isCrashedSegment(p, header.created))) {
         if (!options.overwrite) throw new RecoverRefusedError(`${target} is ${describeState(check)}; ${p} already exists; use --overwrite to replace`, check);
         continue; // this recording's own segment, left unreadable by the crash: replaced below

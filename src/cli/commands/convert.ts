@@ -79,11 +79,18 @@ export function convertCommand(ctx: CommandContext): CommandModule<object, Conve
         .option("out", { alias: "o", type: "string", describe: "Output NWB file (one input only)" })
         .option("out-dir", { type: "string", describe: "Directory for one NWB file per input" })
         .option("sinks", { type: "string", default: "annotations", describe: "Comma list of sinks: annotations, table" })
-        .option("time-origin", { choices: TIME_ORIGINS, default: "first-event" as TimeOrigin, describe: "raw: store timestamps unchanged; first-event: seconds since the earliest event" })
+        .option("time-origin", {
+          choices: TIME_ORIGINS,
+          default: "first-event" as TimeOrigin,
+          describe: "raw: store timestamps unchanged; first-event: seconds since the earliest event",
+        })
         .option("meta", { type: "string", describe: "Session metadata file (YAML or JSON)" })
         .option("overwrite", { type: "boolean", default: false, describe: "Replace existing output files" })
         .option("jobs", { alias: "j", type: "number", describe: "Inputs converted in parallel (default: CPU count; never more than the inputs or CPUs)" })
-        .option("max-memory", { type: "number", describe: "Heap limit of each worker in MiB (default: half the memory shared by the workers, 256–4096); an input that needs more fails alone" })
+        .option("max-memory", {
+          type: "number",
+          describe: "Heap limit of each worker in MiB (default: half the memory shared by the workers, 256–4096); an input that needs more fails alone",
+        })
         .option("dandi-names", {
           type: "boolean",
           default: false,
@@ -96,9 +103,11 @@ export function convertCommand(ctx: CommandContext): CommandModule<object, Conve
           }
           if ((a.out === undefined) === (a["out-dir"] === undefined)) throw new UsageError("give exactly one of --out FILE or --out-dir DIR");
           if (a.out !== undefined && a.inputs.length !== 1) throw new UsageError("--out takes one input; use --out-dir for several");
-          if (a.jobs !== undefined && (typeof a.jobs !== "number" || !Number.isInteger(a.jobs) || a.jobs < 1)) throw new UsageError("--jobs needs a whole number of at least 1 (e.g. --jobs 2)");
+          if (a.jobs !== undefined && (typeof a.jobs !== "number" || !Number.isInteger(a.jobs) || a.jobs < 1))
+            throw new UsageError("--jobs needs a whole number of at least 1 (e.g. --jobs 2)");
           const mm = a["max-memory"];
-          if (mm !== undefined && (typeof mm !== "number" || !Number.isInteger(mm) || mm < 64)) throw new UsageError("--max-memory needs a whole number of MiB, at least 64");
+          if (mm !== undefined && (typeof mm !== "number" || !Number.isInteger(mm) || mm < 64))
+            throw new UsageError("--max-memory needs a whole number of MiB, at least 64");
           if (a.out === "" || a["out-dir"] === "") throw new UsageError("the output path is empty");
           if (a["dandi-names"] && a["out-dir"] === undefined) throw new UsageError("--dandi-names names files inside --out-dir DIR");
           return true;
@@ -113,16 +122,23 @@ export function convertCommand(ctx: CommandContext): CommandModule<object, Conve
       await checkPaths(args.inputs, outputs, args.meta, sinks.includes("table"));
       for (const outDir of new Set(outputs.map((o) => dirname(o)))) {
         await mkdir(outDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
-          throw new Error(`cannot create the output folder ${outDir}: ${err.code === "EEXIST" || err.code === "ENOTDIR" ? "a file of that name is in the way" : err.code === "EACCES" ? "permission denied" : err.message}`);
+          throw new Error(
+            `cannot create the output folder ${outDir}: ${err.code === "EEXIST" || err.code === "ENOTDIR" ? "a file of that name is in the way" : err.code === "EACCES" ? "permission denied" : err.message}`,
+          );
         });
       }
       const requested = args.jobs ?? availableParallelism();
       let heapLimitMb = args["max-memory"] ?? defaultHeapLimitMb(Math.min(requested, args.inputs.length));
       const parallel = usableJobs(requested, args.inputs.length, heapLimitMb);
-      if (args.jobs !== undefined && parallel < args.jobs) ctx.stderr.write(`note: --jobs ${args.jobs} capped at ${parallel} (inputs, CPUs and memory allow no more)\n`);
+      if (args.jobs !== undefined && parallel < args.jobs)
+        ctx.stderr.write(`note: --jobs ${args.jobs} capped at ${parallel} (inputs, CPUs and memory allow no more)\n`);
       if (args["max-memory"] === undefined) heapLimitMb = defaultHeapLimitMb(parallel);
       const run = randomUUID().slice(0, 8);
-      const jobs = args.inputs.map((input, i) => ({ input, output: outputs[i]!, options: { sinks, timeOrigin: args["time-origin"], meta, overwrite: args.overwrite, tag: `nwbs-${run}-${i}`, maxLineBytes: lineLimitFor(heapLimitMb) } }));
+      const jobs = args.inputs.map((input, i) => ({
+        input,
+        output: outputs[i]!,
+        options: { sinks, timeOrigin: args["time-origin"], meta, overwrite: args.overwrite, tag: `nwbs-${run}-${i}`, maxLineBytes: lineLimitFor(heapLimitMb) },
+      }));
       const progress = new ProgressBar(jobs.length, ctx.stderr);
       const abort = new AbortController();
       const onSignal = (sig: NodeJS.Signals): void => {
@@ -174,7 +190,9 @@ function printSummary(ctx: CommandContext, inputs: string[], results: ConvertRes
       ctx.stdout.write(`FAILED  ${input}: ${r?.error ?? "not converted"}\n`);
     } else if (r.outputs.length === 0) {
       if (r.problems.length > 0) failed++;
-      ctx.stdout.write(`${r.problems.length ? "FAILED" : "EMPTY "}  ${input}: no settings rows, no file written${r.problems.length ? ` (${r.problems.length} bad line(s))` : ""}\n`);
+      ctx.stdout.write(
+        `${r.problems.length ? "FAILED" : "EMPTY "}  ${input}: no settings rows, no file written${r.problems.length ? ` (${r.problems.length} bad line(s))` : ""}\n`,
+      );
     } else {
       if (r.problems.length > 0) failed++;
       const status = r.problems.length > 0 ? "PARTIAL" : "OK     ";

@@ -33,9 +33,13 @@ export function streamsFrom(args: RecordArgs): StreamsOptions | undefined {
     if (args["electrode-location"] !== undefined) throw new UsageError("--electrode-location needs --streams");
     return undefined;
   }
-  const patterns = given.split(",").map((s) => s.trim()).filter(Boolean);
+  const patterns = given
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (patterns.length === 0) throw new UsageError("--streams needs at least one topic (TOPIC[,TOPIC…], * and ? match)");
-  if (!args.source.startsWith("ezmsg://")) throw new UsageError(`--streams records ezmsg data streams: it needs --source ezmsg://HOST:PORT (got ${args.source})`);
+  if (!args.source.startsWith("ezmsg://"))
+    throw new UsageError(`--streams records ezmsg data streams: it needs --source ezmsg://HOST:PORT (got ${args.source})`);
   if (!STREAM_CLOCKS.includes(args.clock as StreamClock)) throw new UsageError(`--clock must be one of ${STREAM_CLOCKS.join(", ")}`);
   if (args["on-overflow"] !== "block" && args["on-overflow"] !== "drop") throw new UsageError("--on-overflow must be block or drop");
   if (!(args["stream-buffer"] > 0)) throw new UsageError("--stream-buffer must be a positive number of MB");
@@ -58,7 +62,10 @@ export function scopeFrom(scope: string | undefined, session: string | undefined
   if (scope !== undefined && session !== undefined) throw new UsageError("give --scope or --session, not both");
   if (session !== undefined) return { session };
   if (scope !== undefined) {
-    const components = scope.split(",").map((s) => s.trim()).filter(Boolean);
+    const components = scope
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (components.length === 0) throw new UsageError("--scope needs at least one component address");
     return { components };
   }
@@ -72,15 +79,33 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
     builder: (y) =>
       withOutputOptions(
         y
-          .option("source", { type: "string", default: "embedded", describe: "embedded | ws://HOST:PORT (hub) | ezmsg://HOST:PORT (GraphServer; default address from EZMSG_GRAPHSERVER_ADDR)" })
+          .option("source", {
+            type: "string",
+            default: "embedded",
+            describe: "embedded | ws://HOST:PORT (hub) | ezmsg://HOST:PORT (GraphServer; default address from EZMSG_GRAPHSERVER_ADDR)",
+          })
           .option("out", { alias: "o", type: "string", demandOption: true, describe: "Output NWB file" })
           .option("scope", { type: "string", describe: "Only these component addresses (comma list)" })
           .option("session", { type: "string", describe: "Only the components of this session" })
           .option("hub-port", { type: "number", default: DEFAULT_HUB_PORT, describe: "Port of the embedded hub (127.0.0.1)" })
           .option("flush-interval", { type: "number", default: 500, describe: "Milliseconds between HDF5 flushes (1–3600000)" })
-          .option("streams", { type: "string", describe: "Also record these ezmsg data streams (AxisArray topics, comma list; * and ? match) into the same file (needs --source ezmsg://)" })
-          .option("clock", { type: "string", default: "system", choices: [...STREAM_CLOCKS], describe: "What the streams' time axes count: system (Unix time), monotonic (time.monotonic() of this host), unknown (first sample placed at its arrival)" })
-          .option("on-overflow", { type: "string", default: "block", choices: ["block", "drop"], describe: "When the stream buffer is full: block (stall the pipeline) or drop (count dropped messages)" })
+          .option("streams", {
+            type: "string",
+            describe: "Also record these ezmsg data streams (AxisArray topics, comma list; * and ? match) into the same file (needs --source ezmsg://)",
+          })
+          .option("clock", {
+            type: "string",
+            default: "system",
+            choices: [...STREAM_CLOCKS],
+            describe:
+              "What the streams' time axes count: system (Unix time), monotonic (time.monotonic() of this host), unknown (first sample placed at its arrival)",
+          })
+          .option("on-overflow", {
+            type: "string",
+            default: "block",
+            choices: ["block", "drop"],
+            describe: "When the stream buffer is full: block (stall the pipeline) or drop (count dropped messages)",
+          })
           .option("stream-buffer", { type: "number", default: 256, describe: "MB of samples held between receiving and writing" })
           .option("electrode-location", { type: "string", describe: "Location of the electrodes of labeled streams (e.g. an Allen CCF term)" }),
       ).check((a) => {
@@ -131,7 +156,9 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
           prevStreams = new Map(now.map((x) => [x.topic, x]));
           const behind = session.backlog();
           const lag = behind.events > 0 ? ` · behind by ${behind.events} events (${formatBytes(behind.bytes)} queued)` : "";
-          status.show(`${s.events} events · last ${s.lastComponent ?? "–"}${streamText} · ${basename(session.recorder.currentPath)} ${formatBytes(bytes)}${lag}`);
+          status.show(
+            `${s.events} events · last ${s.lastComponent ?? "–"}${streamText} · ${basename(session.recorder.currentPath)} ${formatBytes(bytes)}${lag}`,
+          );
         });
       }, 500);
       try {
@@ -141,7 +168,11 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
         ctx.stdout.write(`stopped (${how}): ${stats.events} events recorded${stats.rejected ? `, ${stats.rejected} rejected` : ""}\n`);
         const caught = session.caughtUp;
         if (caught && caught.waitedFor > 0) {
-          ctx.stderr.write(caught.reached ? `the recorder was ${caught.waitedFor} events behind the source at the stop; it caught up before closing\n` : `warning: the recorder was ${caught.waitedFor} events behind the source at the stop and could not catch up in time; the source still holds them\n`);
+          ctx.stderr.write(
+            caught.reached
+              ? `the recorder was ${caught.waitedFor} events behind the source at the stop; it caught up before closing\n`
+              : `warning: the recorder was ${caught.waitedFor} events behind the source at the stop and could not catch up in time; the source still holds them\n`,
+          );
         }
         for (const st of session.streams?.stats.values() ?? []) {
           ctx.stdout.write(
@@ -151,7 +182,9 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
         }
         for (const p of stats.outputs) ctx.stdout.write(`  ${p}\n`);
         if (stats.outputs.length === 0) {
-          ctx.stdout.write(`  no settings were recorded, no file written${stats.journalRemoved ? " (its empty journal was removed: nothing to recover)" : ""}\n`);
+          ctx.stdout.write(
+            `  no settings were recorded, no file written${stats.journalRemoved ? " (its empty journal was removed: nothing to recover)" : ""}\n`,
+          );
         }
       } catch (err) {
         status.clear(); // the failure (it names the file) is printed on a clean line

@@ -20,7 +20,11 @@ export function recoverCommand(ctx: CommandContext): CommandModule<object, Recov
         .positional("journal", { type: "string", demandOption: true, describe: "The journal written beside the NWB file" })
         .option("out", { alias: "o", type: "string", describe: "Write the rebuilt recording here (default: the journal's NWB file)" })
         .option("overwrite", { type: "boolean", default: false, describe: "Replace existing files" })
-        .option("check", { type: "boolean", default: false, describe: "Only check (rows and every value against the journal); write nothing; exit 0 when complete, 1 otherwise" })
+        .option("check", {
+          type: "boolean",
+          default: false,
+          describe: "Only check (rows and every value against the journal); write nothing; exit 0 when complete, 1 otherwise",
+        })
         .check((a) => {
           if (a.check && (a.out !== undefined || a.overwrite)) throw new UsageError("--check only reads; it takes neither --out nor --overwrite");
           return true;

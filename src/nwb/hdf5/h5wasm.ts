@@ -22,7 +22,6 @@ export function loadHdf5(): Promise<H5Module> {
 
 export type OpenMode = "w" | "a" | "r" | "x";
 
-
 /** Open an HDF5 file on the real filesystem (h5wasm's Node build reads and writes disk directly). */
 export async function openHdf5(path: string, mode: OpenMode): Promise<{ module: H5Module; file: H5File }> {
   const module = await loadHdf5();

@@ -103,7 +103,8 @@ export class HubConnection {
       ws.once("message", (data) => {
         try {
           const doc = parseJson(data.toString(), { maxDepth: MAX_REPLY_DEPTH });
-          if (!isJsonObject(doc) || doc.get("type") !== "hello" || doc.get("server") !== HUB_SERVER_NAME) throw new Error("first message is not the hub's hello");
+          if (!isJsonObject(doc) || doc.get("type") !== "hello" || doc.get("server") !== HUB_SERVER_NAME)
+            throw new Error("first message is not the hub's hello");
           const num = (k: string) => {
             const v = doc.get(k);
             if (typeof v !== "bigint") throw new Error(`hello.${k} is not an integer`);
@@ -112,7 +113,12 @@ export class HubConnection {
           const instance = doc.get("instance");
           clearTimeout(timer);
           ws.removeAllListeners();
-          resolve({ instance: typeof instance === "string" ? instance : "", protocol: num("protocol"), maxMessageBytes: num("max_message_bytes"), lastSeq: num("last_seq") });
+          resolve({
+            instance: typeof instance === "string" ? instance : "",
+            protocol: num("protocol"),
+            maxMessageBytes: num("max_message_bytes"),
+            lastSeq: num("last_seq"),
+          });
         } catch (err) {
           fail(new HubError("bad_request", `${url} is not an nwb-settings hub: ${(err as Error).message}`));
         }
@@ -132,7 +138,9 @@ export class HubConnection {
     const text = stringifyJson(message({ type, id, ...fields }));
     const size = byteLength(text);
     if (this.o.checkMessageSize && size > this.hello.maxMessageBytes) {
-      return Promise.reject(new HubError("message_too_large", `${type} request of ${size} bytes exceeds the hub's limit of ${this.hello.maxMessageBytes} bytes; not sent`));
+      return Promise.reject(
+        new HubError("message_too_large", `${type} request of ${size} bytes exceeds the hub's limit of ${this.hello.maxMessageBytes} bytes; not sent`),
+      );
     }
     return new Promise<JsonObject>((resolve, reject) => {
       const key = id.toString();

@@ -215,9 +215,12 @@ export class HubServer {
         c.dropped = true;
         c.ws.close(CloseCode.goingAway, "hub shutting down");
       }
-      const deadline = setTimeout(() => {
-        for (const c of this.conns) c.ws.terminate();
-      }, Math.min(this.o.closeGraceMs, 1000));
+      const deadline = setTimeout(
+        () => {
+          for (const c of this.conns) c.ws.terminate();
+        },
+        Math.min(this.o.closeGraceMs, 1000),
+      );
       await new Promise<void>((resolve) => this.wss.close(() => resolve()));
       while (this.conns.size > 0) await new Promise((r) => setTimeout(r, 10));
       clearTimeout(deadline);
@@ -263,7 +266,11 @@ export class HubServer {
       this.reply(conn, errorMessage(null, "bad_request", "binary messages are not accepted; send JSON text"));
       return;
     }
-    const text = Buffer.isBuffer(data) ? data.toString("utf8") : Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data).toString("utf8");
+    const text = Buffer.isBuffer(data)
+      ? data.toString("utf8")
+      : Array.isArray(data)
+        ? Buffer.concat(data).toString("utf8")
+        : Buffer.from(data).toString("utf8");
     let req: HubRequest;
     try {
       req = parseRequest(text);
@@ -354,7 +361,8 @@ export class HubServer {
       let behind: string | null = null;
       for (const sub of conn.subs.values()) {
         if (sub.cursor + 1 < oldest) behind = `reader too slow: seq ${sub.cursor + 1} left the history before it was sent`;
-        else if (last - sub.cursor > this.o.maxReaderLagEvents) behind = `reader too slow: ${last - sub.cursor} events behind (limit ${this.o.maxReaderLagEvents})`;
+        else if (last - sub.cursor > this.o.maxReaderLagEvents)
+          behind = `reader too slow: ${last - sub.cursor} events behind (limit ${this.o.maxReaderLagEvents})`;
       }
       if (behind) this.drop(conn, CloseCode.slowReader, behind);
       else this.pump(conn);

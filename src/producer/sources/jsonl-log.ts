@@ -44,7 +44,11 @@ export async function* readEventLog(path: string, options: ReadLogOptions = {}):
   for await (const raw of readRawLines(path, 1 << 20, options)) {
     const lineNo = raw.line;
     if (raw.tooLong !== undefined) {
-      yield { kind: "error", line: lineNo, message: `${path}:${lineNo}: line is ${raw.tooLong} bytes, longer than the limit of ${formatLimit(max)} per line; skipped without reading it into memory` };
+      yield {
+        kind: "error",
+        line: lineNo,
+        message: `${path}:${lineNo}: line is ${raw.tooLong} bytes, longer than the limit of ${formatLimit(max)} per line; skipped without reading it into memory`,
+      };
       continue;
     }
     let text: string;

@@ -20,7 +20,12 @@ const complete = { subject_id: "M1", species: "Mus musculus", sex: "F", age: "P9
 describe("DANDI metadata warnings", () => {
   it("name every missing or malformed field DANDI rejects, with a fix", () => {
     expect(dandiGaps({ session_description: "x" }).map((g) => g.field)).toEqual(["subject"]);
-    expect(dandiGaps({ session_description: "x", subject: {} }).map((g) => g.field)).toEqual(["subject.subject_id", "subject.species", "subject.sex", "subject.age"]);
+    expect(dandiGaps({ session_description: "x", subject: {} }).map((g) => g.field)).toEqual([
+      "subject.subject_id",
+      "subject.species",
+      "subject.sex",
+      "subject.age",
+    ]);
     const bad = dandiGaps({ session_description: "x", subject: { subject_id: "M 1", species: "mouse", sex: "male", age: "90 days" } });
     expect(bad.map((g) => g.field)).toEqual(["subject.subject_id", "subject.species", "subject.sex", "subject.age"]);
     for (const g of bad) expect(g.fix.length).toBeGreaterThan(3);
@@ -28,7 +33,10 @@ describe("DANDI metadata warnings", () => {
 
   it("accept complete metadata, date_of_birth instead of age, and NCBI taxonomy URLs", () => {
     expect(dandiGaps({ session_description: "x", subject: complete })).toEqual([]);
-    const dob = parseMetadata({ subject: { subject_id: "M1", species: "http://purl.obolibrary.org/obo/NCBITaxon_10090", sex: "U", date_of_birth: "2026-08-30" } }, "t");
+    const dob = parseMetadata(
+      { subject: { subject_id: "M1", species: "http://purl.obolibrary.org/obo/NCBITaxon_10090", sex: "U", date_of_birth: "2026-08-30" } },
+      "t",
+    );
     expect(dob.subject!.date_of_birth).toEqual(new Date("2026-08-30"));
     expect(dandiGaps(dob)).toEqual([]);
     expect(dandiGaps({ session_description: "x", subject: { ...complete, age: "P1Y2M3DT4H" } })).toEqual([]);

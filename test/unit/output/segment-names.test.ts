@@ -68,7 +68,8 @@ describe("line limit", () => {
     const path = join(dir, "log.jsonl");
     writeFileSync(path, `a\n${"x".repeat(5000)}\nb\n${"y".repeat(3000)}`);
     const lines = [];
-    for await (const l of readRawLines(path, 1024, { maxLineBytes: 2000 })) lines.push({ line: l.line, text: Buffer.from(l.bytes).toString(), tooLong: l.tooLong });
+    for await (const l of readRawLines(path, 1024, { maxLineBytes: 2000 }))
+      lines.push({ line: l.line, text: Buffer.from(l.bytes).toString(), tooLong: l.tooLong });
     expect(lines).toEqual([
       { line: 1, text: "a", tooLong: undefined },
       { line: 2, text: "", tooLong: 5000 },

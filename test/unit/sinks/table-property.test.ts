@@ -265,7 +265,11 @@ function compare(expected: ReturnType<typeof model>, files: string[], tables: Re
       if (!(want.stop > want.start) && !(Number.isNaN(want.stop) && si === expected.length - 1 && ri === seg.rows.length - 1)) {
         problems.push(`${where}: model row [${want.start}, ${want.stop}] is not a positive interval`);
       }
-      const times = [cellMismatch(want.start, got["start_time"]), cellMismatch(want.stop, got["stop_time"]), cellMismatch(want.component, got["updated_component"])];
+      const times = [
+        cellMismatch(want.start, got["start_time"]),
+        cellMismatch(want.stop, got["stop_time"]),
+        cellMismatch(want.component, got["updated_component"]),
+      ];
       for (const [k, m] of times.entries()) if (m) problems.push(`${where} ${cols[k]}: ${m}`);
       for (const [c, v] of want.cells) {
         const m = cellMismatch(v, got[c]);
@@ -273,7 +277,8 @@ function compare(expected: ReturnType<typeof model>, files: string[], tables: Re
       }
     }
     for (const [c, v] of seg.rows[0]?.cells ?? []) {
-      if (!(v instanceof SettingArray) && !NUMPY_DTYPE[dtypeOf(v)]!.includes(t.dtypes[c] ?? "")) problems.push(`segment ${si} ${c}: dtype ${t.dtypes[c]} for ${dtypeOf(v)}`);
+      if (!(v instanceof SettingArray) && !NUMPY_DTYPE[dtypeOf(v)]!.includes(t.dtypes[c] ?? ""))
+        problems.push(`segment ${si} ${c}: dtype ${t.dtypes[c]} for ${dtypeOf(v)}`);
     }
   }
   return problems;

@@ -26,10 +26,7 @@ function rows(t: ReadTable | undefined, ...cols: string[]): unknown[][] {
 
 describe("TableSink: INITIAL merge and intervals (no anchor rows)", () => {
   it("merges INITIALs into the first row, open from the first INITIAL's time, on the sentinel", async () => {
-    const { base, files } = await run(
-      [initial(1, "A", '{"x": 1, "y": 2.5}'), initial(0.5, "B", '{"z": "s"}'), sentinel(1.2), updated(2, "A", '{"x": 5}')],
-      3,
-    );
+    const { base, files } = await run([initial(1, "A", '{"x": 1, "y": 2.5}'), initial(0.5, "B", '{"z": "s"}'), sentinel(1.2), updated(2, "A", '{"x": 5}')], 3);
     expect(files).toEqual([base]);
     const t = await readTable(base);
     expect(t!.colnames).toEqual(["start_time", "stop_time", "updated_component", "A.x", "A.y", "B.z"]);
@@ -41,9 +38,7 @@ describe("TableSink: INITIAL merge and intervals (no anchor rows)", () => {
 
   it("a later INITIAL for the same field overwrites the buffered one", async () => {
     const { base } = await run([initial(1, "A", '{"x": 1}'), initial(2, "A", '{"x": 7}'), sentinel(3)], 4);
-    expect(rows(await readTable(base), "A.x")).toEqual([
-      [1, 4, "__init_final__", 7n],
-    ]);
+    expect(rows(await readTable(base), "A.x")).toEqual([[1, 4, "__init_final__", 7n]]);
   });
 
   it("flushes the buffer first when an UPDATED arrives before the sentinel (sentinel lost)", async () => {
@@ -72,9 +67,7 @@ describe("TableSink: INITIAL merge and intervals (no anchor rows)", () => {
 
   it("close flushes still-buffered INITIALs and the open interval", async () => {
     const { base } = await run([initial(1, "A", '{"x": 1}'), initial(2, "B", '{"y": true}')], 9);
-    expect(rows(await readTable(base), "A.x", "B.y")).toEqual([
-      [1, 9, "__init_final__", 1n, 1],
-    ]);
+    expect(rows(await readTable(base), "A.x", "B.y")).toEqual([[1, 9, "__init_final__", 1n, 1]]);
   });
 
   it("a component update keeps the fields it did not send", async () => {
@@ -87,7 +80,14 @@ describe("TableSink: INITIAL merge and intervals (no anchor rows)", () => {
 
   it("merges a change at the instant the open state began into that row (no zero-length row)", async () => {
     const { base } = await run(
-      [initial(1, "A", '{"x": 1, "y": 1}'), sentinel(1), updated(1, "A", '{"x": 2}'), updated(1, "B", '{"z": 1}'), updated(2, "A", '{"y": 5}'), updated(2, "A", '{"x": 3}')],
+      [
+        initial(1, "A", '{"x": 1, "y": 1}'),
+        sentinel(1),
+        updated(1, "A", '{"x": 2}'),
+        updated(1, "B", '{"z": 1}'),
+        updated(2, "A", '{"y": 5}'),
+        updated(2, "A", '{"x": 3}'),
+      ],
       4,
     );
     // B.z is a new column at t=1: the merged state rotates; nothing of length 0 stays behind
@@ -120,9 +120,7 @@ describe("TableSink: INITIAL merge and intervals (no anchor rows)", () => {
     const e = updated(1, "A", "null");
     e.repr_value = "Settings(gain=2)";
     const { base } = await run([e], 2);
-    expect(rows(await readTable(base), "A.value")).toEqual([
-      [1, 2, "A", "Settings(gain=2)"],
-    ]);
+    expect(rows(await readTable(base), "A.value")).toEqual([[1, 2, "A", "Settings(gain=2)"]]);
   });
 
   it("honours the tableName option and rejects names HDF5 cannot hold", async () => {
@@ -216,15 +214,10 @@ describe("TableSink: schema rotation", () => {
   });
 
   it("rotates once per event however many columns change, and again on a second change", async () => {
-    const { dir, files, sink } = await run(
-      [updated(1, "A", '{"x": 1}'), updated(2, "A", '{"x": 1.5, "y": 1, "z": [1]}'), updated(3, "A", '{"q": 1}')],
-      4,
-    );
+    const { dir, files, sink } = await run([updated(1, "A", '{"x": 1}'), updated(2, "A", '{"x": 1.5, "y": 1, "z": [1]}'), updated(3, "A", '{"q": 1}')], 4);
     expect(files.map((f) => f.slice(dir.length + 1))).toEqual(["out.nwb", "out_01.nwb", "out_02.nwb"]);
     expect(sink.rotations.map((r) => r.reasons)).toEqual([["A.x: dtype int64 -> float64", "new column A.y", "new column A.z"], ["new column A.q"]]);
-    expect(rows(await readTable(files[2]!), "A.x", "A.y", "A.z", "A.q")).toEqual([
-      [3, 4, "A", 1.5, 1n, { shape: [1], data: [1n] }, 1n],
-    ]);
+    expect(rows(await readTable(files[2]!), "A.x", "A.y", "A.z", "A.q")).toEqual([[3, 4, "A", 1.5, 1n, { shape: [1], data: [1n] }, 1n]]);
   });
 
   it("an UPDATED after lost sentinel that needs rotation: the startup row ends in the old segment", async () => {
@@ -246,7 +239,12 @@ describe("TableSink: schema rotation", () => {
 describe("TableSink: JSON publishers' integers in float columns", () => {
   it("a float64 column takes an integer it holds exactly, as a float, without rotating", async () => {
     const { base, files } = await run(
-      [updated(1, "A", '{"g": 1.5, "v": [0.5, 1.5]}'), updated(2, "A", '{"g": 2, "v": [1, 2]}'), updated(3, "A", '{"g": 2.5}'), updated(4, "A", '{"g": -9007199254740992}')],
+      [
+        updated(1, "A", '{"g": 1.5, "v": [0.5, 1.5]}'),
+        updated(2, "A", '{"g": 2, "v": [1, 2]}'),
+        updated(3, "A", '{"g": 2.5}'),
+        updated(4, "A", '{"g": -9007199254740992}'),
+      ],
       5,
     );
     expect(files).toEqual([base]);
@@ -262,7 +260,13 @@ describe("TableSink: JSON publishers' integers in float columns", () => {
 
   it("an integer beyond 2^53 still rotates a float column; an int column rotates once on a fraction", async () => {
     const { files, sink } = await run(
-      [updated(1, "A", '{"g": 1.5}'), updated(2, "A", '{"g": 9007199254740993}'), updated(3, "B", '{"n": 1}'), updated(4, "B", '{"n": 1.5}'), updated(5, "B", '{"n": 2}')],
+      [
+        updated(1, "A", '{"g": 1.5}'),
+        updated(2, "A", '{"g": 9007199254740993}'),
+        updated(3, "B", '{"n": 1}'),
+        updated(4, "B", '{"n": 1.5}'),
+        updated(5, "B", '{"n": 2}'),
+      ],
       6,
     );
     expect(files).toHaveLength(4); // the last update (n = 2) is held by the now float64 column

@@ -81,7 +81,10 @@ describe("encodings", () => {
 
   it("the enum body is byte for byte what HDF5 writes for h5py's bool (libver v108)", () => {
     const p = file("h5py-ref.h5");
-    execFileSync(PYTHON, ["-c", `import h5py\nwith h5py.File(${JSON.stringify(p)}, "w", libver=("v108", "latest")) as f:\n    f.create_dataset("b", shape=(0,), maxshape=(None,), chunks=(64,), dtype=bool)`]);
+    execFileSync(PYTHON, [
+      "-c",
+      `import h5py\nwith h5py.File(${JSON.stringify(p)}, "w", libver=("v108", "latest")) as f:\n    f.create_dataset("b", shape=(0,), maxshape=(None,), chunks=(64,), dtype=bool)`,
+    ]);
     const bytes = readFileSync(p);
     // Message header (type 3, size 33, flags constant) followed by the body.
     const needle = Buffer.concat([Buffer.from([0x03, 0x21, 0x00, 0x01]), Buffer.from(BOOL_ENUM_DTYPE_BODY)]);
@@ -110,14 +113,29 @@ describe("convertToBoolEnum", () => {
     // Appends through the NWB layer's low-level writer, in several batches and two sessions.
     appendRows(p, "t/flag", [], [[1, 0, 1], [1]]);
     appendRows(p, "t/flag", [], [[0, 0]]);
-    appendRows(p, "t/mask", [3], [[[1, 0, 1]], [[0, 0, 0], [1, 1, 1]]]);
+    appendRows(
+      p,
+      "t/mask",
+      [3],
+      [
+        [[1, 0, 1]],
+        [
+          [0, 0, 0],
+          [1, 1, 1],
+        ],
+      ],
+    );
 
     const flag = py("h5py", p, "t/flag");
     expect(flag).toMatchObject({ dtype: "bool", numpy_bool: true, enum: { FALSE: 0, TRUE: 1 }, shape: [6], maxshape: [null], chunks: [defaultChunkRows([])] }); // the default every column shares
     expect(flag.values).toEqual([true, false, true, true, false, false]);
     const mask = py("h5py", p, "t/mask");
     expect(mask).toMatchObject({ dtype: "bool", shape: [3, 3], maxshape: [null, 3], chunks: [8, 3] });
-    expect(mask.values).toEqual([[true, false, true], [false, false, false], [true, true, true]]);
+    expect(mask.values).toEqual([
+      [true, false, true],
+      [false, false, false],
+      [true, true, true],
+    ]);
 
     // h5py appends too, and h5wasm can append after it.
     expect(py("h5py", p, "t/flag", "[true, false]").values).toEqual([true, false, true, true, false, false, true, false]);
@@ -175,8 +193,24 @@ describe("convertToBoolEnum", () => {
     createBoolPlaceholder(f, "b", { rowShape: [2] });
     f.close();
     expect((await convertToBoolEnum(p, ["b"])).converted).toEqual(["b"]);
-    appendRows(p, "b", [2], [[[1, 0], [0, 1]]]);
-    expect(py("h5py", p, "b")).toMatchObject({ dtype: "bool", values: [[true, false], [false, true]] });
+    appendRows(
+      p,
+      "b",
+      [2],
+      [
+        [
+          [1, 0],
+          [0, 1],
+        ],
+      ],
+    );
+    expect(py("h5py", p, "b")).toMatchObject({
+      dtype: "bool",
+      values: [
+        [true, false],
+        [false, true],
+      ],
+    });
   });
 
   describe("refuses, leaving the file untouched,", () => {
@@ -295,7 +329,11 @@ describe("NWB TimeIntervals with bool columns", () => {
     expect(r.dtypes).toMatchObject({ start_time: "float64", gain: "float64", enabled: "bool", mask: "object" });
     expect(r.cell_dtypes).toMatchObject({ enabled: "bool", mask: "bool" });
     expect(r.values.enabled).toEqual([true, false, true]);
-    expect(r.values.mask).toEqual([[true, false, false], [false, true, false], [true, true, true]]);
+    expect(r.values.mask).toEqual([
+      [true, false, false],
+      [false, true, false],
+      [true, true, true],
+    ]);
     expect(r.validate).toEqual([]);
   });
 

@@ -131,7 +131,9 @@ describe("hub server over real sockets", () => {
     // per component, values arrive in publish order
     const events = await readers[0]!.settingsEvents(0);
     for (const c of ["C0", "C1", "C2"]) {
-      const vs = events.filter((e) => e.component_address === c && e.event_type === "SETTINGS_UPDATED").map((e) => (e.value.structured_value as Map<string, unknown>).get("v"));
+      const vs = events
+        .filter((e) => e.component_address === c && e.event_type === "SETTINGS_UPDATED")
+        .map((e) => (e.value.structured_value as Map<string, unknown>).get("v"));
       expect(vs).toEqual(Array.from({ length: 200 }, (_, k) => BigInt(k + 1)));
     }
   });
@@ -335,7 +337,9 @@ describe("hub server over real sockets", () => {
     const err = await withTimeout(
       (async () => {
         try {
-          for await (const _ of sub) { /* drain what was queued */ }
+          for await (const _ of sub) {
+            /* drain what was queued */
+          }
         } catch (e) {
           return e;
         }
