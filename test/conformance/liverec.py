@@ -347,33 +347,6 @@ class Ev:
     value: Any
 
 
-def sanitize(name: str) -> str:
-    """Column name rule of docs/values.md."""
-    s = re.sub(r"[^0-9A-Za-z_]+", ".", name).strip("_")
-    if not s or set(s) == {"."}:
-        return "setting"
-    if s[0].isdigit():
-        s = "setting_" + s
-    return s
-
-
-def flatten(component: str, value: Any) -> list[tuple[str, Any]]:
-    """docs/values.md: a mapping becomes dotted columns, anything else one `<component>.value` column."""
-    if not isinstance(value, dict):
-        return [(sanitize(f"{component}.value"), value)]
-    out: list[tuple[str, Any]] = []
-
-    def walk(prefix: str, v: Any) -> None:
-        if isinstance(v, dict):
-            for k, x in v.items():
-                walk(f"{prefix}.{k}", x)
-        else:
-            out.append((sanitize(prefix), v))
-
-    walk(component, value)
-    return out
-
-
 def expected_annotation_rows(events: list[Ev], origin: float) -> list[tuple[float, dict]]:
     """docs/annotation-sink.md: a run of INITIALs is written sorted by (time, seq); every other
     event in arrival order; stored time = max(own time, previous stored time) (+ a "timestamp" key
