@@ -231,21 +231,49 @@ function sameValue(a: unknown, b: unknown): boolean {
   return false;
 }
 
-/** The first value where the file differs from the replay (over the rows the file holds), or undefined. */
-async function firstDifference(filePath: string, replayPath: string): Promise<string | undefined> {
+interface Difference {
+  /** A value the journal cannot explain: the file is damaged. */
+  damage?: string;
+  /** The typed table's last row holds an older state of the open interval (written at the last flush). */
+  openRow?: string;
+}
+
+/**
+ * Where the file differs from the replay over the rows the file holds. In a TimeIntervals table the
+ * last row on disk is the open interval as of the last flush: later changes at the instant it began
+ * are merged into it in place (docs/table-sink.md), so its values may lag the journal; that is a
+ * file behind its journal, not damage.
+ */
+async function findDifference(filePath: string, replayPath: string): Promise<Difference> {
   const [file, replay] = await Promise.all([readValues(filePath), readValues(replayPath)]);
+  const out: Difference = {};
   for (const [key, values] of file) {
     const want = replay.get(key);
     if (!want) continue; // reported by the row counts
     const n = Math.min(values.length, want.length);
     const starts = key.endsWith("/stop_time") ? file.get(`${key.slice(0, -"stop_time".length)}start_time`) : undefined;
+    const table = key.split("/").slice(0, 2).join("/");
+    const lastRow = key.startsWith("intervals/") ? lastRowStart(values, file.get(`${key}_index`), file.get(`${table}/id`)?.length) : Number.POSITIVE_INFINITY;
     for (let i = 0; i < n; i++) {
-      if (!sameValue(values[i], want[i]) && !(starts && i === values.length - 1 && openIntervalStop(values[i], starts[i]))) {
-        return `${key}[${i}] is ${preview(values[i])}, the journal implies ${preview(want[i])}`;
-      }
+      if (sameValue(values[i], want[i]) || (starts && i === values.length - 1 && openIntervalStop(values[i], starts[i]))) continue;
+      const text = `${key}[${i}] is ${preview(values[i])}, the journal implies ${preview(want[i])}`;
+      if (i < lastRow) return { damage: text };
+      out.openRow ??= `the last row of ${table} holds the open interval as of the last flush (${key.split("/").pop()}[${i}] is ${preview(values[i])}, now ${preview(want[i])})`;
+      break;
     }
   }
-  return undefined;
+  return out;
+}
+
+/**
+ * Where a dataset's last row begins in its flattened values: for a ragged column's data the
+ * previous row's end (from its `_index`), else the last row's cells (a fixed-shape column has
+ * values.length / rows cells per row).
+ */
+function lastRowStart(values: unknown[], index: unknown[] | undefined, rows: number | undefined): number {
+  if (index !== undefined) return index.length >= 2 ? Number(index[index.length - 2]) : 0;
+  const width = rows && rows > 0 ? Math.max(1, Math.floor(values.length / rows)) : 1;
+  return values.length - width;
 }
 
 /**
@@ -306,10 +334,12 @@ async function compare(nwbPath: string, identifier: string, r: Replay): Promise<
       if (n < want) behind += want - n;
     }
     check.rows = sum(counted.rows);
-    const difference =
+    const found: Difference =
       counted.problems.length === 0
-        ? await firstDifference(s.finalPath, s.tempPath).catch((err: unknown) => `cannot be compared: ${errorText(err)}`)
-        : undefined;
+        ? await findDifference(s.finalPath, s.tempPath).catch((err: unknown) => ({ damage: `cannot be compared: ${errorText(err)}` }))
+        : {};
+    const difference = found.damage;
+    if (found.openRow !== undefined) behind += 1; // the open interval's current state is not on disk
     if (counted.problems.length > 0 || difference !== undefined) {
       check.state = "damaged";
       check.detail = [...counted.problems, ...(difference ? [difference] : []), ...more].join("; ");
@@ -320,9 +350,9 @@ async function compare(nwbPath: string, identifier: string, r: Replay): Promise<
       ahead = true;
     } else if (behind > 0) {
       check.state = "behind";
-      check.detail = `${behind} of ${s.total} rows missing`;
+      check.detail = [`${behind} of ${s.total} rows missing`, ...(found.openRow ? [found.openRow] : [])].join("; ");
       missingRows += behind;
-      held += check.rows;
+      held += check.rows - (found.openRow ? 1 : 0);
     } else {
       held += check.rows;
     }
