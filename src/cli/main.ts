@@ -3,6 +3,7 @@
  * file only assembles them and turns failures into exit codes.
  */
 import yargs, { type Argv } from "yargs";
+import { attachCommand } from "./commands/attach.js";
 import { convertCommand } from "./commands/convert.js";
 import { demoCommand } from "./commands/demo.js";
 import { hubCommand } from "./commands/hub.js";
@@ -34,7 +35,8 @@ export async function main(argv: string[]): Promise<number> {
     .command(hubCommand(ctx))
     .command(convertCommand(ctx))
     .command(recoverCommand(ctx))
-    .command(metaCommand(ctx));
+    .command(metaCommand(ctx))
+    .command(attachCommand(ctx));
   try {
     checkRawArguments(argv);
     await parser.parseAsync();

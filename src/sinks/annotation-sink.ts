@@ -30,7 +30,14 @@ export class AnnotationSink implements SettingsSink {
   private initialRun: PipelineSettingsEvent[] = [];
   private rows = 0;
 
-  constructor(private readonly output: NwbOutput) {
+  private readonly notBefore: number;
+
+  /** `notBefore`: no row is stored earlier (an earlier event is stored at it, its own time in `"timestamp"`). */
+  constructor(
+    private readonly output: NwbOutput,
+    options: { notBefore?: number } = {},
+  ) {
+    this.notBefore = options.notBefore ?? Number.NEGATIVE_INFINITY;
     output.onSegment(() => {
       // A new segment: series are created again on their next row; time order carries on.
       for (const s of this.byTable.values()) s.series = undefined;
@@ -80,7 +87,7 @@ export class AnnotationSink implements SettingsSink {
     let state = this.byTable.get(event.table_name);
     if (!state) {
       checkSeriesName(event.table_name);
-      state = { series: undefined, lastTime: Number.NEGATIVE_INFINITY };
+      state = { series: undefined, lastTime: this.notBefore };
       this.byTable.set(event.table_name, state);
     }
     state.series ??= nwb.has(`acquisition/${event.table_name}`)

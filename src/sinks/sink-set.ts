@@ -30,14 +30,28 @@ export function parseSinkList(text: string): SinkName[] {
 export interface SinkSetOptions {
   /** Events the sinks will get at most, when known in advance (convert): sizes the table's chunks. */
   expectedEvents?: number;
+  /** Name of the typed table in /intervals (default `pipeline_settings`). */
+  tableName?: string;
+  /**
+   * The earliest time a row may have (attach: 0, the recording's time zero). An earlier event's
+   * state counts from this time: the table's first row starts here with the state in effect then;
+   * the JSON rows are stored at this time with the event's own time in their `"timestamp"` key.
+   */
+  notBefore?: number;
 }
 
 export function createSink(name: SinkName, output: NwbOutput, options: SinkSetOptions = {}): SettingsSink {
   switch (name) {
     case "annotations":
-      return new AnnotationSink(output);
-    case "table":
-      return new TableSink(output, options.expectedEvents === undefined ? {} : { expectedEvents: options.expectedEvents });
+      return new AnnotationSink(output, options.notBefore === undefined ? {} : { notBefore: options.notBefore });
+    case "table": {
+      const { expectedEvents, tableName, notBefore } = options;
+      return new TableSink(output, {
+        ...(expectedEvents === undefined ? {} : { expectedEvents }),
+        ...(tableName === undefined ? {} : { tableName }),
+        ...(notBefore === undefined ? {} : { notBefore }),
+      });
+    }
   }
 }
 

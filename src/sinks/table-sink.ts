@@ -49,6 +49,11 @@ export interface TableSinkOptions {
    * need not hold more rows than that (small logs make small files).
    */
   expectedEvents?: number;
+  /**
+   * The earliest time a row may start (attach: the recording's time zero). Events before it count
+   * as happening at it, so the state in effect then is the first row, starting there.
+   */
+  notBefore?: number;
 }
 
 /** One schema rotation: when, for which event, and why (first reason per column). */
@@ -101,6 +106,7 @@ export class TableSink implements SettingsSink {
   private closed = false;
   readonly rotations: Rotation[] = [];
   private readonly expectedEvents: number | undefined;
+  private readonly notBefore: number;
   /** Events written so far (for the rows a new segment's table may still get). */
   private events = 0;
 
@@ -110,6 +116,7 @@ export class TableSink implements SettingsSink {
   ) {
     this.tableName = options.tableName ?? DEFAULT_SETTINGS_TABLE_NAME;
     this.expectedEvents = options.expectedEvents;
+    this.notBefore = options.notBefore ?? Number.NEGATIVE_INFINITY;
     checkTableName(this.tableName);
     // Any new segment (ours or another writer's) starts without the table: the next row creates it
     // there with the current schema.
@@ -125,8 +132,10 @@ export class TableSink implements SettingsSink {
     return this.rows;
   }
 
-  async write(event: PipelineSettingsEvent): Promise<void> {
+  async write(given: PipelineSettingsEvent): Promise<void> {
     if (this.closed) throw new Error("table sink is closed");
+    const event = given.timestamp < this.notBefore ? { ...given, timestamp: this.notBefore } : given;
+    if (this.checked?.event === given) this.checked = { ...this.checked, event };
     if (isSentinel(event)) {
       await this.flushPending();
       this.seen(event.timestamp);
@@ -218,8 +227,9 @@ export class TableSink implements SettingsSink {
     this.output.flush();
   }
 
-  async close(closeTime: number): Promise<void> {
+  async close(givenCloseTime: number): Promise<void> {
     if (this.closed) return;
+    const closeTime = Math.max(givenCloseTime, this.notBefore);
     this.closed = true;
     await this.flushPending();
     if (this.activeSince !== undefined && this.openRowHere) {

@@ -12,6 +12,7 @@ const SRC = resolve("src");
 /** Folder (first path part under src/, or the module name for a top-level file) → what it may import. */
 const MAY_IMPORT: Record<string, string[]> = {
   "errors.ts": [],
+  filesafe: [], // file-safety mechanics (lock, staged copy): files only, nothing of NWB or events
   events: ["errors.ts"],
   ezmsg: ["events"], // JsonValue only: the client library knows nothing of the producer
   nwb: ["errors.ts"], // NWB and HDF5, nothing of events or ezmsg
@@ -19,7 +20,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   sinks: ["events", "output", "nwb", "errors.ts"],
   journal: ["events", "nwb", "errors.ts"], // nwb: the session metadata it records
   producer: ["events", "ezmsg", "errors.ts"],
-  app: ["events", "ezmsg", "producer", "journal", "sinks", "output", "nwb", "errors.ts"],
+  app: ["events", "ezmsg", "producer", "journal", "sinks", "output", "nwb", "filesafe", "errors.ts"],
   cli: ["app", "events", "producer", "sinks", "nwb", "errors.ts"],
 };
 

@@ -13,7 +13,7 @@
  *
  * Every byte-level rule lives in this module. References are to section names of the "HDF5 File
  * Format Specification Version 3.0" (docs.hdfgroup.org; numbering as in that document):
- *   - II.A "Disk Format: Level 0A - Format Signature and Superblock" (superblock versions 2 and 3),
+ *   - II.A "Disk Format: Level 0A - Format Signature and Superblock" (superblock versions 0 to 3),
  *   - IV.A.1.b "Version 2 Data Object Header Prefix" (messages, gap, checksum; "OCHK" chunks),
  *   - IV.A.2.b "The Dataspace Message", IV.A.2.d "The Datatype Message",
  *     IV.A.2.e "The Data Storage - Fill Value (Old) Message",
@@ -31,6 +31,7 @@ import type { Metadata } from "h5wasm/node";
 import type { H5File, H5Group } from "./h5wasm.js";
 import { errorText, h5wasm, openHdf5 } from "./h5wasm.js";
 import { defaultChunkRows } from "./appendable-dataset.js";
+import { HDF5_SIGNATURE, parseSuperblock } from "./superblock.js";
 import { BoolPatchError, NwbError } from "../../errors.js";
 
 /**
@@ -288,13 +289,13 @@ interface Superblock {
   base: bigint;
 }
 
-const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
-
 /**
- * II.A "Format Signature and Superblock", versions 2 and 3: signature (8), version (1), size of offsets (1), size
- * of lengths (1), file consistency flags (1), base address, superblock extension address, end of
- * file address, root group object header address, checksum (4). Only a superblock at offset 0 (no
- * user block) with 8-byte offsets and lengths is accepted.
+ * II.A "Format Signature and Superblock": the base address every address is relative to. Versions
+ * 2 and 3 (our own files, `libver="latest"`) are checksummed and the checksum is verified; versions
+ * 0 and 1 (h5py's default, when settings are attached to such a recording) carry no checksum. The
+ * object headers this module patches are version 2 in either case: HDF5 writes new objects with
+ * the v1.8 low bound h5wasm opens files with. Only a superblock at offset 0 (no user block) with
+ * 8-byte offsets and lengths is accepted (superblock.ts).
  */
 function readSuperblock(r: FileReader, filePath: string): Superblock {
   const b = r.read(0, 48);
@@ -302,14 +303,15 @@ function readSuperblock(r: FileReader, filePath: string): Superblock {
     if (b[i] !== HDF5_SIGNATURE[i]) throw new NwbError(`${filePath}: no HDF5 superblock at offset 0 (a user block is not supported)`);
   }
   const version = b[8]!;
-  if (version !== 2 && version !== 3) {
-    throw new NwbError(`${filePath}: superblock version ${version}; only versions 2 and 3 (file format bounds v1.8 or later) are supported`);
+  if (version === 2 || version === 3) {
+    const stored = view(b).getUint32(44, true);
+    if (lookup3(b.subarray(0, 44)) !== stored) throw new NwbError(`${filePath}: superblock checksum does not verify`);
   }
-  if (b[9] !== 8 || b[10] !== 8) throw new NwbError(`${filePath}: sizes of offsets/lengths ${b[9]}/${b[10]}; only 8/8 is supported`);
-  const v = view(b);
-  const stored = v.getUint32(44, true);
-  if (lookup3(b.subarray(0, 44)) !== stored) throw new NwbError(`${filePath}: superblock checksum does not verify`);
-  return { base: v.getBigUint64(12, true) };
+  try {
+    return { base: parseSuperblock(r.read(0, 72), 0).base };
+  } catch (err) {
+    throw new NwbError(`${filePath}: ${(err as Error).message}`);
+  }
 }
 
 /** One message in an object header chunk, with absolute file positions. */
