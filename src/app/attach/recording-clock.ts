@@ -66,7 +66,7 @@ export interface RecordingClock {
   offset: number;
   /** An absolute event time (Unix seconds) → recording time in seconds, on whole microseconds. */
   fromUnixSeconds(t: number): number;
-  /** A time relative to another file's reference (µs) → recording time in seconds. */
+  /** A time relative to another file's reference (µs) → recording time in seconds, on whole microseconds. */
   fromRelative(sourceReference: EpochMicros, t: number): number;
 }
 
@@ -80,6 +80,6 @@ export function recordingClock(referenceText: string, offset = 0): RecordingCloc
     // A float64 Unix time resolves ~0.24 µs today: rounded to its whole microsecond, the
     // difference is taken in integers, so a time written as ….123456 lands on exactly ….123456.
     fromUnixSeconds: (t) => (unixSecondsToMicros(t) - reference + offsetMicros) / 1_000_000,
-    fromRelative: (sourceReference, t) => (sourceReference - reference + offsetMicros) / 1_000_000 + t,
+    fromRelative: (sourceReference, t) => (sourceReference - reference + offsetMicros + Math.round(t * 1_000_000)) / 1_000_000,
   };
 }
