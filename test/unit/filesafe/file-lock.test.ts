@@ -49,7 +49,7 @@ describe("lockExclusive", () => {
     child.kill("SIGKILL");
     await new Promise((resolve) => child.once("close", resolve));
     // The pipe closed with its process: the lock holder ends at once.
-    let lock;
+    let lock: Awaited<ReturnType<typeof lockExclusive>> | undefined;
     for (let i = 0; i < 50 && !lock; i++) {
       lock = await lockExclusive(p).catch(() => undefined);
       if (!lock) await new Promise((r) => setTimeout(r, 20));
