@@ -99,7 +99,9 @@ export async function convertLog(input: string, outPath: string, options: Conver
         result.problems.push(rec.message);
         continue;
       }
-      const event = { ...rec.event, timestamp: clock.toFileTime(rec.event.timestamp) };
+      // The record is ours: set file time in place (a copy by spread would drop the payload text).
+      const event = rec.event;
+      event.timestamp = clock.toFileTime(event.timestamp);
       try {
         await sinks.write(event);
         result.events++;

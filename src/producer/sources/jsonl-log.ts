@@ -8,7 +8,7 @@
  */
 import { createReadStream } from "node:fs";
 import type { PipelineSettingsEvent } from "../../events/event.js";
-import { parseEvent } from "../../events/event-codec.js";
+import { scanEvent } from "../../events/event-text.js";
 
 export type LogRecord =
   | { kind: "event"; line: number; event: PipelineSettingsEvent }
@@ -98,7 +98,7 @@ export async function* readEventLog(path: string): AsyncGenerator<LogRecord> {
     if (lineNo === 1) text = text.replace(/^\uFEFF/, "");
     if (text.trim() === "") continue;
     try {
-      yield { kind: "event", line: lineNo, event: parseEvent(text) };
+      yield { kind: "event", line: lineNo, event: scanEvent(text) };
     } catch (err) {
       yield { kind: "error", line: lineNo, message: `${path}:${lineNo}: ${(err as Error).message}` };
     }
