@@ -18,8 +18,38 @@ import { DEFAULT_MAX_JSON_DEPTH, formatFloat, parseJson, parseJsonStringAt, quot
 /** Thrown inside the scanner for any text it does not accept (the parser then says why). */
 const REFUSED = new Error("refused by the JSON text scanner");
 
+/** Thrown by the plain path for text it does not take as it stands (the rewriting path decides). */
+const NOT_PLAIN = new Error("not plain canonical JSON text");
+
+/** Keys per object the plain path compares linearly; bigger objects take the rewriting path. */
+const PLAIN_KEYS = 32;
+
+function sameText(t: string, a: number, b: number, len: number): boolean {
+  for (let k = 0; k < len; k++) if (t.charCodeAt(a + k) !== t.charCodeAt(b + k)) return false;
+  return true;
+}
+
 /** The first `"`, `\`, control character or UTF-16 surrogate at or after `lastIndex`. */
 const STRING_SPECIAL = /["\\\u0000-\u001f\ud800-\udfff]/g;
+
+/**
+ * The index of the closing quote of the string literal at `at` when the literal is canonical as it
+ * stands (no escape, control character or surrogate before it), else -1. Short strings are
+ * checked by a loop (cheaper than a regex call), long ones by the regex.
+ */
+function plainStringEnd(t: string, at: number): number {
+  const limit = Math.min(t.length, at + 64);
+  for (let i = at + 1; i < limit; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 0x22) return i;
+    if (c === 0x5c || c < 0x20 || (c >= 0xd800 && c <= 0xdfff)) return -1;
+  }
+  if (limit === t.length) return -1;
+  STRING_SPECIAL.lastIndex = limit;
+  if (!STRING_SPECIAL.test(t)) return -1;
+  const end = STRING_SPECIAL.lastIndex - 1;
+  return t.charCodeAt(end) === 0x22 ? end : -1;
+}
 
 /** Objects with more keys than this check duplicates with a Set instead of a linear search. */
 const LINEAR_KEYS = 12;
@@ -66,12 +96,150 @@ export class JsonTextScanner {
    * member of a top-level object) and return its canonical text.
    */
   canonicalValue(depth: number): string {
+    const start = this.pos;
+    try {
+      this.plainValue(depth);
+      return this.text.slice(start, this.pos);
+    } catch (err) {
+      if (err !== NOT_PLAIN) throw err;
+    }
+    // Not canonical as it stands (or not valid): scan again, rewriting what is not canonical.
+    this.pos = start;
     this.out = "";
     this.runStart = this.runEnd = -1;
     this.value(depth);
     if (this.out === "") return this.text.slice(this.runStart, this.runEnd);
     this.put("");
     return this.out;
+  }
+
+  // ---- the plain path: valid text that is canonical as it stands, checked without copying.
+  // Anything else (whitespace, an escape, a float to reformat, also any error) throws NOT_PLAIN,
+  // and the rewriting path below scans the value again and decides. So the plain path may only
+  // ever accept text that is both valid and canonical.
+
+  private readonly keyStartAt: number[][] = [];
+  private readonly keyEndAt: number[][] = [];
+
+  private plainValue(depth: number): void {
+    const t = this.text;
+    const p = this.pos;
+    const c = t.charCodeAt(p);
+    if (c === 0x22) {
+      const end = plainStringEnd(t, p);
+      if (end < 0) throw NOT_PLAIN;
+      this.pos = end + 1;
+    } else if (c === 0x7b) this.plainObject(depth + 1);
+    else if (c === 0x5b) this.plainArray(depth + 1);
+    else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) this.plainNumber();
+    else if (c === 0x74) this.plainWord("true");
+    else if (c === 0x66) this.plainWord("false");
+    else if (c === 0x6e) this.plainWord("null");
+    else if (c === 0x4e) this.plainWord("NaN");
+    else if (c === 0x49) this.plainWord("Infinity");
+    else throw NOT_PLAIN;
+  }
+
+  private plainWord(w: string): void {
+    if (!this.text.startsWith(w, this.pos)) throw NOT_PLAIN;
+    this.pos += w.length;
+  }
+
+  private plainNumber(): void {
+    const t = this.text;
+    let p = this.pos;
+    const negative = t.charCodeAt(p) === 0x2d;
+    if (negative) p++;
+    const from = p;
+    let c = t.charCodeAt(p);
+    while (c >= 0x30 && c <= 0x39) c = t.charCodeAt(++p);
+    const intDigits = p - from;
+    if (intDigits === 0) throw NOT_PLAIN; // also -Infinity: the rewriting path keeps it
+    if (t.charCodeAt(from) === 0x30 && intDigits > 1) throw NOT_PLAIN; // a leading zero
+    if (c === 0x2e) {
+      c = t.charCodeAt(++p);
+      const f = p;
+      while (c >= 0x30 && c <= 0x39) c = t.charCodeAt(++p);
+      if (p === f) throw NOT_PLAIN;
+      if (c !== 0x65 && c !== 0x45 && !fixedIsShortest(t, from, p)) {
+        // 16-17 significant digits (as Python writes 0.1 + 0.2): convert and compare.
+        const literal = t.slice(this.pos, p);
+        if (formatFloat(Number(literal)) !== literal) throw NOT_PLAIN;
+      }
+    } else if (negative && intDigits === 1 && t.charCodeAt(from) === 0x30) throw NOT_PLAIN; // the integer -0
+    if (c === 0x65 || c === 0x45) throw NOT_PLAIN;
+    this.pos = p;
+  }
+
+  private plainObject(depth: number): void {
+    if (depth > this.maxDepth) throw NOT_PLAIN;
+    const t = this.text;
+    let p = this.pos + 1;
+    if (t.charCodeAt(p) === 0x7d) {
+      this.pos = p + 1;
+      return;
+    }
+    let starts = this.keyStartAt[depth];
+    let ends = this.keyEndAt[depth];
+    if (starts === undefined || ends === undefined) {
+      starts = this.keyStartAt[depth] = [];
+      ends = this.keyEndAt[depth] = [];
+    }
+    let n = 0;
+    for (;;) {
+      if (t.charCodeAt(p) !== 0x22) throw NOT_PLAIN;
+      const end = plainStringEnd(t, p);
+      if (end < 0) throw NOT_PLAIN;
+      // Duplicate keys: compare with the keys before (plain keys are their own text).
+      const len = end - p;
+      for (let i = 0; i < n; i++) {
+        if (ends[i]! - starts[i]! === len && sameText(t, starts[i]!, p, len)) throw NOT_PLAIN;
+      }
+      if (n === PLAIN_KEYS) throw NOT_PLAIN;
+      starts[n] = p;
+      ends[n] = end;
+      n++;
+      if (t.charCodeAt(end + 1) !== 0x3a || t.charCodeAt(end + 2) !== 0x20) throw NOT_PLAIN;
+      this.pos = end + 3;
+      this.plainValue(depth);
+      p = this.pos;
+      const c = t.charCodeAt(p);
+      if (c === 0x2c) {
+        if (t.charCodeAt(p + 1) !== 0x20) throw NOT_PLAIN;
+        p += 2;
+        continue;
+      }
+      if (c === 0x7d) {
+        this.pos = p + 1;
+        return;
+      }
+      throw NOT_PLAIN;
+    }
+  }
+
+  private plainArray(depth: number): void {
+    if (depth > this.maxDepth) throw NOT_PLAIN;
+    const t = this.text;
+    if (t.charCodeAt(this.pos + 1) === 0x5d) {
+      this.pos += 2;
+      return;
+    }
+    this.pos++;
+    for (;;) {
+      this.plainValue(depth);
+      const p = this.pos;
+      const c = t.charCodeAt(p);
+      if (c === 0x2c) {
+        if (t.charCodeAt(p + 1) !== 0x20) throw NOT_PLAIN;
+        this.pos = p + 2;
+        continue;
+      }
+      if (c === 0x5d) {
+        this.pos = p + 1;
+        return;
+      }
+      throw NOT_PLAIN;
+    }
   }
 
   /** Whether the last {@link key} is written exactly as it stands in the input. */
@@ -82,19 +250,16 @@ export class JsonTextScanner {
     const t = this.text;
     const at = this.pos;
     if (t.charCodeAt(at) !== 0x22) throw REFUSED;
-    STRING_SPECIAL.lastIndex = at + 1;
-    if (STRING_SPECIAL.test(t)) {
-      const end = STRING_SPECIAL.lastIndex - 1;
-      if (t.charCodeAt(end) === 0x22) {
-        this.pos = end + 1;
-        this.keyVerbatim = true;
-        return t.slice(at + 1, end);
-      }
+    const end = plainStringEnd(t, at);
+    if (end > 0) {
+      this.pos = end + 1;
+      this.keyVerbatim = true;
+      return t.slice(at + 1, end);
     }
-    const { value, end } = parseJsonStringAt(t, at);
-    this.pos = end;
+    const decoded = parseJsonStringAt(t, at);
+    this.pos = decoded.end;
     this.keyVerbatim = false;
-    return value;
+    return decoded.value;
   }
 
   /** Add `key` to the keys of the object at `depth`; a duplicate is refused. */
@@ -242,19 +407,16 @@ export class JsonTextScanner {
   private string(): void {
     const t = this.text;
     const at = this.pos;
-    STRING_SPECIAL.lastIndex = at + 1;
-    if (STRING_SPECIAL.test(t)) {
-      const end = STRING_SPECIAL.lastIndex - 1;
-      if (t.charCodeAt(end) === 0x22) {
-        this.keep(at, end + 1);
-        this.pos = end + 1;
-        return;
-      }
+    const end = plainStringEnd(t, at);
+    if (end > 0) {
+      this.keep(at, end + 1);
+      this.pos = end + 1;
+      return;
     }
     // An escape, a surrogate or a control character: decode as the parser does, write as stringify.
-    const { value, end } = parseJsonStringAt(t, at);
-    this.put(quoteJson(value));
-    this.pos = end;
+    const decoded = parseJsonStringAt(t, at);
+    this.put(quoteJson(decoded.value));
+    this.pos = decoded.end;
   }
 
   private number(): void {
@@ -299,11 +461,40 @@ export class JsonTextScanner {
       else this.keep(start, p);
       return;
     }
+    if (e !== 0x65 && e !== 0x45 && fixedIsShortest(t, digitsFrom, p)) {
+      this.keep(start, p);
+      return;
+    }
     const literal = t.slice(start, p);
     const canonical = formatFloat(Number(literal));
     if (canonical === literal) this.keep(start, p);
     else this.put(canonical);
   }
+}
+
+/**
+ * Whether the fixed-notation float `t[from, to)` (digits "." digits, no sign, no exponent) is
+ * already what formatFloat writes, decided without converting it. True for "<int>.0" with at most
+ * 15 integer digits, and for a fraction without trailing zero when the literal has at most 15
+ * significant digits and is at least 1e-6: a decimal of at most 15 significant digits is the only
+ * one of that length that rounds to its double (DBL_DIG), so the shortest round-trip digits that
+ * JavaScript prints are its own, in fixed notation from 1e-6 up to 1e21. Anything else is
+ * converted and compared.
+ */
+function fixedIsShortest(t: string, from: number, to: number): boolean {
+  const dot = t.indexOf(".", from);
+  const intDigits = dot - from;
+  const fracDigits = to - dot - 1;
+  if (intDigits > 15) return false;
+  if (fracDigits === 1 && t.charCodeAt(dot + 1) === 0x30) return true; // "<int>.0"
+  if (t.charCodeAt(to - 1) === 0x30) return false; // a trailing zero
+  if (intDigits === 1 && t.charCodeAt(from) === 0x30) {
+    // "0.000…": significant digits start after the fraction's leading zeros; below 1e-6 JS writes an exponent.
+    let z = dot + 1;
+    while (t.charCodeAt(z) === 0x30) z++;
+    return z - dot - 1 <= 5 && to - z <= 15;
+  }
+  return intDigits + fracDigits <= 15;
 }
 
 function isDigit(c: number): boolean {
