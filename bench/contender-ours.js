@@ -9,10 +9,10 @@
  *
  * Prints one JSON line: counts, wall-clock marks (ms since the epoch) and peak RSS.
  */
-import { SinkSet, parseSinkList } from "../dist/app/sink-set.js";
+import { SinkSet, parseSinkList } from "../dist/sinks/sink-set.js";
 import { isSentinel } from "../dist/events/event.js";
-import { loadHdf5 } from "../dist/nwb/hdf5.js";
-import { SegmentedOutput } from "../dist/nwb/segmented-output.js";
+import { loadHdf5 } from "../dist/nwb/hdf5/h5wasm.js";
+import { SegmentedOutput } from "../dist/output/segmented-output.js";
 import { readEventLog } from "../dist/producer/sources/jsonl-log.js";
 import { FlushPolicy } from "./flush-policy.js";
 

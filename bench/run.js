@@ -96,7 +96,7 @@ function idleBaselines() {
     nodeIdle: median(nodeRss("console.log(process.resourceUsage().maxRSS)")),
     nodeLoaded: median(
       nodeRss(
-        "await import('./dist/app/sink-set.js'); await import('./dist/producer/sources/jsonl-log.js'); const { loadHdf5 } = await import('./dist/nwb/hdf5.js'); await loadHdf5(); console.log(process.resourceUsage().maxRSS)",
+        "await import('./dist/sinks/sink-set.js'); await import('./dist/producer/sources/jsonl-log.js'); const { loadHdf5 } = await import('./dist/nwb/hdf5/h5wasm.js'); await loadHdf5(); console.log(process.resourceUsage().maxRSS)",
       ),
     ),
     pythonIdle: median(pyRss("")),

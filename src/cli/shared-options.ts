@@ -1,6 +1,6 @@
 /** Options several commands share, parsed the same way everywhere. */
 import type { Argv } from "yargs";
-import { parseSinkList, type SinkName } from "../app/sink-set.js";
+import { parseSinkList, type SinkName } from "../sinks/sink-set.js";
 import { DEFAULT_SESSION_DESCRIPTION, type NwbMetadata, loadMetadataFile } from "../nwb/metadata.js";
 import type { CommandContext } from "./context.js";
 

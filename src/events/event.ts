@@ -58,15 +58,6 @@ export function annotationRowText(event: PipelineSettingsEvent, ownTimestamp?: n
   return ownTimestamp === undefined ? `${row}}` : `${row}, "timestamp": ${formatFloat(ownTimestamp)}}`;
 }
 
-/**
- * Project an event onto one AnnotationSeries row: `{data: <json>}` with the JSON payload
- * `{component, event_type, seq, settings}`; `null` for the sentinel (it has no row).
- */
-export function flattenForTable(event: PipelineSettingsEvent): { data: string } | null {
-  if (isSentinel(event)) return null;
-  return { data: annotationRowText(event) };
-}
-
 /** The JSON object of one AnnotationSeries row: `{component, event_type, seq, settings}`. */
 export function tableRowPayload(event: PipelineSettingsEvent): JsonObject {
   return new Map<string, JsonValue>([

@@ -10,7 +10,7 @@
 import { open } from "node:fs/promises";
 import type { PipelineSettingsEvent } from "../events/event.js";
 import { parseEvent } from "../events/event-codec.js";
-import { type RawLine, decodeLine, readRawLines as rawLines } from "../producer/sources/jsonl-log.js";
+import { type RawLine, decodeLine, readRawLines as rawLines } from "../events/jsonl-lines.js";
 import { JournalFormatError, type JournalHeader, decodeEnd, decodeHeader, isEndLine, isHeaderLine } from "./format.js";
 
 export interface JournalEntry {

@@ -3,8 +3,8 @@
  * written in place by the file's flush; both datasets grow together.
  */
 import { randomUUID } from "node:crypto";
-import type { AppendableDataset } from "./appendable-dataset.js";
-import { setFloatAttr, setInt64Attr, setTextAttr, setTypeAttrs } from "./attributes.js";
+import type { AppendableDataset } from "./hdf5/appendable-dataset.js";
+import { setFloatAttr, setInt64Attr, setTextAttr, setTypeAttrs } from "./hdf5/attributes.js";
 import type { NwbFile } from "./nwb-file.js";
 
 export class AnnotationSeries {

@@ -4,7 +4,7 @@
  * reference to the group. The texts come from assets/nwb-cached-spec.json (scripts/extract-nwb-spec.py).
  */
 import { readFileSync } from "node:fs";
-import type { H5File } from "./hdf5.js";
+import type { H5File } from "./hdf5/h5wasm.js";
 
 interface CachedNamespace {
   version: string;

@@ -1,5 +1,5 @@
 /** A short inventory of what an NWB file holds (for summaries): series and tables with sizes. */
-import { h5wasm, openHdf5 } from "./hdf5.js";
+import { h5wasm, openHdf5 } from "./hdf5/h5wasm.js";
 
 export interface ObjectSummary {
   path: string;

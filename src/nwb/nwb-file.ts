@@ -4,10 +4,10 @@
  * objects created inside it. It knows NWB and HDF5, nothing of where the data comes from.
  */
 import { randomUUID } from "node:crypto";
-import { AppendableDataset } from "./appendable-dataset.js";
-import { setTextAttr, setTypeAttrs } from "./attributes.js";
+import { AppendableDataset } from "./hdf5/appendable-dataset.js";
+import { setTextAttr, setTypeAttrs } from "./hdf5/attributes.js";
 import { coreVersion, writeCachedSpec } from "./cached-spec.js";
-import { type H5Dataset, type H5File, type H5Group, type H5Module, errorText, h5wasm, openHdf5 } from "./hdf5.js";
+import { type H5Dataset, type H5File, type H5Group, type H5Module, errorText, h5wasm, openHdf5 } from "./hdf5/h5wasm.js";
 import type { NwbMetadata } from "./metadata.js";
 
 

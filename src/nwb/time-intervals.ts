@@ -5,9 +5,9 @@
  * file's flush; `colnames` is the column order pynwb reads.
  */
 import { randomUUID } from "node:crypto";
-import type { AppendableDataset, ElementType, RowValue } from "./appendable-dataset.js";
-import { setTextArrayAttr, setTextAttr, setTypeAttrs } from "./attributes.js";
-import { convertToBoolEnum, createBoolPlaceholder } from "./bool-dtype.js";
+import type { AppendableDataset, ElementType, RowValue } from "./hdf5/appendable-dataset.js";
+import { setTextArrayAttr, setTextAttr, setTypeAttrs } from "./hdf5/attributes.js";
+import { convertToBoolEnum, createBoolPlaceholder } from "./hdf5/bool-dtype.js";
 import type { NwbFile } from "./nwb-file.js";
 
 export type ColumnType = "float64" | "int64" | "bool" | "text";
@@ -22,7 +22,7 @@ export interface ColumnSpec {
 
 /**
  * How each column type is appended. A bool column is h5py's bool (enum int8 FALSE=0/TRUE=1): created
- * as a placeholder and converted while the file is briefly closed (src/nwb/bool-dtype.ts); rows are
+ * as a placeholder and converted while the file is briefly closed (src/nwb/hdf5/bool-dtype.ts); rows are
  * its raw bytes 0/1.
  */
 const STORAGE: Record<ColumnType, ElementType> = { float64: "float64", int64: "int64", bool: "int8", text: "text" };

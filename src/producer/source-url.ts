@@ -4,7 +4,8 @@
  * - `ezmsg://HOST:PORT` or bare `HOST:PORT` — an ezmsg 3.9 GraphServer ({@link EzmsgGraphSource});
  * - `ezmsg://` or `ezmsg` alone — the GraphServer at `EZMSG_GRAPHSERVER_ADDR`, else 127.0.0.1:25978.
  */
-import { EzmsgGraphSource, type EzmsgGraphSourceOptions, parseGraphAddress } from "./ezmsg/graph-client.js";
+import { parseGraphAddress } from "../ezmsg/address.js";
+import { EzmsgGraphSource, type EzmsgGraphSourceOptions } from "./ezmsg-source.js";
 import { HubReader, type HubReaderOptions } from "./hub/hub-reader.js";
 import type { SettingsSource } from "./source.js";
 

@@ -12,9 +12,9 @@
  */
 import { type PipelineSettingsEvent, annotationRowText, isSentinel } from "../events/event.js";
 import { AnnotationSeries } from "../nwb/annotation-series.js";
-import { objectNameProblem } from "../nwb/text-rules.js";
+import { objectNameProblem } from "../nwb/hdf5/text-rules.js";
 import type { NwbFile } from "../nwb/nwb-file.js";
-import type { SegmentedOutput } from "../nwb/segmented-output.js";
+import type { SegmentedOutput } from "../output/segmented-output.js";
 import type { SettingsSink } from "./sink.js";
 
 export const ANNOTATION_DESCRIPTION =

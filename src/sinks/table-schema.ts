@@ -5,9 +5,9 @@
  * no narrowing, no text fallback, so the type that went in is the type pynwb reads back.
  */
 import { type CellDType, type CellValue, SettingArray, dtypeOf, shapeOf } from "../events/settings-values.js";
-import type { RowValue } from "../nwb/appendable-dataset.js";
+import type { RowValue } from "../nwb/hdf5/appendable-dataset.js";
 import type { ColumnType } from "../nwb/time-intervals.js";
-import { textProblem } from "../nwb/text-rules.js";
+import { textProblem } from "../nwb/hdf5/text-rules.js";
 
 export interface CellKind {
   dtype: CellDType;

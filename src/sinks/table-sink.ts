@@ -16,12 +16,12 @@
 import { INIT_FINAL_COMPONENT_ADDRESS, type PipelineSettingsEvent, isSentinel, settingsPayload } from "../events/event.js";
 import { ColumnNamer, flattenSettings, sanitizeSettingsValue } from "../events/sanitize.js";
 import type { CellValue } from "../events/settings-values.js";
-import type { RowValue } from "../nwb/appendable-dataset.js";
-import type { SegmentedOutput } from "../nwb/segmented-output.js";
+import type { RowValue } from "../nwb/hdf5/appendable-dataset.js";
+import type { SegmentedOutput } from "../output/segmented-output.js";
 import { type ColumnSpec, TimeIntervals } from "../nwb/time-intervals.js";
 import type { SettingsSink } from "./sink.js";
 import { COLUMN_TYPE, type CellKind, cellTextProblem, kindChange, kindOf, rowValueOf } from "./table-schema.js";
-import { objectNameProblem, textProblem } from "../nwb/text-rules.js";
+import { objectNameProblem, textProblem } from "../nwb/hdf5/text-rules.js";
 
 export const DEFAULT_SETTINGS_TABLE_NAME = "pipeline_settings";
 export const UPDATED_COMPONENT_COLUMN = "updated_component";

@@ -5,7 +5,7 @@
 //   node test/conformance/table_sink_snapshots.mjs LOG.jsonl OUT_DIR
 import { copyFileSync, mkdirSync } from "node:fs";
 import { basename, join } from "node:path";
-import { SegmentedOutput } from "../../dist/nwb/segmented-output.js";
+import { SegmentedOutput } from "../../dist/output/segmented-output.js";
 import { readEventLog } from "../../dist/producer/sources/jsonl-log.js";
 import { TableSink } from "../../dist/sinks/table-sink.js";
 

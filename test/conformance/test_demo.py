@@ -18,7 +18,7 @@ from pathlib import Path
 from conftest import BIN, NODE, REPO
 from liverec import SERIES, Ev, check_recording
 
-# src/app/demo-pipeline.ts demoComponents(): what the demo documents as its starting point
+# src/app/demo/demo-pipeline.ts demoComponents(): what the demo documents as its starting point
 INITIAL = {
     "DEMO/ACQUISITION": {"sample_rate_hz": 30000.0, "channels": 32, "device": "sim-headstage"},
     "DEMO/DECODER": {"model": "kalman", "smoothing": 0.8, "gains": [1.0, 1.0, 1.0], "limits": {"max_speed": 0.5, "dead_zone": 0.02}},

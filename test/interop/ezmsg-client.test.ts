@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isJsonObject, type JsonValue } from "../../src/events/json.js";
-import { EzmsgConnectionError } from "../../src/producer/ezmsg/errors.js";
-import { EzmsgGraphSource, type EzmsgSettingsSubscription } from "../../src/producer/ezmsg/graph-client.js";
+import { EzmsgConnectionError } from "../../src/ezmsg/errors.js";
+import { GraphClient, type EzmsgSettingsSubscription } from "../../src/ezmsg/graph-client.js";
 import type { SourceSettingsEvent } from "../../src/producer/source.js";
 import { HAVE_PYTHON, PYTHON, PythonProcess, type JsonLine } from "./python-process.js";
 
@@ -66,10 +66,10 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   }
 }
 
-describe("EzmsgGraphSource against a real ezmsg 3.9 GraphServer", () => {
+describe("GraphClient against a real ezmsg 3.9 GraphServer", () => {
   let server: PythonProcess;
   let pipeline: PythonProcess | null = null;
-  let source: EzmsgGraphSource;
+  let source: GraphClient;
   let address: string;
   let early: ReturnType<typeof drain>;
   let earlySub: EzmsgSettingsSubscription;
@@ -84,7 +84,7 @@ describe("EzmsgGraphSource against a real ezmsg 3.9 GraphServer", () => {
     const listening = await server.waitForEvent("listening", 20_000);
     address = `127.0.0.1:${String(field(listening, "port"))}`;
     expect(field(listening, "ezmsg_version")).toBe("3.9.0");
-    source = await EzmsgGraphSource.connect(address, { connectTimeoutMs: 3000, requestTimeoutMs: 5000 });
+    source = await GraphClient.connect(address, { connectTimeoutMs: 3000, requestTimeoutMs: 5000 });
   }, 30_000);
 
   afterAll(async () => {
@@ -196,7 +196,7 @@ describe("EzmsgGraphSource against a real ezmsg 3.9 GraphServer", () => {
   }, 20_000);
 });
 
-describe.runIf(HAVE_PYTHON)("EzmsgGraphSource when the GraphServer shuts down cleanly", () => {
+describe.runIf(HAVE_PYTHON)("GraphClient when the GraphServer shuts down cleanly", () => {
   let server: PythonProcess;
   afterAll(async () => {
     server?.killGroup();
@@ -206,7 +206,7 @@ describe.runIf(HAVE_PYTHON)("EzmsgGraphSource when the GraphServer shuts down cl
   it("SIGTERM to the server: the subscription ends normally (eof) and requests fail instead of hanging", async () => {
     server = new PythonProcess("ezmsg_server.py", []);
     const port = String(field(await server.waitForEvent("listening", 20_000), "port"));
-    const source = await EzmsgGraphSource.connect(`127.0.0.1:${port}`, { requestTimeoutMs: 5000 });
+    const source = await GraphClient.connect(`127.0.0.1:${port}`, { requestTimeoutMs: 5000 });
     try {
       const sub = await source.subscribe(0);
       const d = drain(sub);

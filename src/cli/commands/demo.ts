@@ -5,8 +5,8 @@
 import { mkdir, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { CommandModule } from "yargs";
-import { DemoPipeline } from "../../app/demo-pipeline.js";
-import { RecordSession } from "../../app/record-session.js";
+import { DemoPipeline } from "../../app/demo/demo-pipeline.js";
+import { RecordSession } from "../../app/record/record-session.js";
 import { describeNwb } from "../../nwb/describe.js";
 import type { NwbMetadata } from "../../nwb/metadata.js";
 import { HubServer } from "../../producer/hub/hub-server.js";

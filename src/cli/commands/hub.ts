@@ -1,6 +1,6 @@
 /** `nwb-settings hub`: the WebSocket settings hub alone, until SIGINT/SIGTERM (docs/protocol.md). */
 import type { CommandModule } from "yargs";
-import { DEFAULT_HUB_PORT } from "../../app/record-session.js";
+import { DEFAULT_HUB_PORT } from "../../app/record/record-session.js";
 import { HubServer } from "../../producer/hub/hub-server.js";
 import type { CommandContext } from "../context.js";
 import { untilSignal } from "../shared-options.js";

@@ -2,7 +2,7 @@
 import { mkdir } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import type { CommandModule } from "yargs";
-import { DEFAULT_HUB_PORT, RecordSession } from "../../app/record-session.js";
+import { DEFAULT_HUB_PORT, RecordSession } from "../../app/record/record-session.js";
 import type { ProducerScope } from "../../producer/producer.js";
 import { type CommandContext, UsageError } from "../context.js";
 import { loadMeta, sinksOption, untilSignal, warnIfNoSubject, withOutputOptions } from "../shared-options.js";

@@ -1,7 +1,7 @@
 /** `nwb-settings recover JOURNAL`: check a recording against its journal, rebuild it when needed. */
 import { basename } from "node:path";
 import type { CommandModule } from "yargs";
-import { type RecoverCheck, RecoverRefusedError, type RecoverResult, describeState, recoverRecording } from "../../app/recover.js";
+import { type RecoverCheck, RecoverRefusedError, type RecoverResult, describeState, recoverRecording } from "../../app/recover/recover.js";
 import type { CommandContext } from "../context.js";
 
 interface RecoverArgs {

@@ -2,9 +2,9 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_TABLE_NAME, INIT_FINAL_COMPONENT_ADDRESS, flattenForTable, makeSentinel } from "../../../src/events/event.js";
+import { DEFAULT_TABLE_NAME, INIT_FINAL_COMPONENT_ADDRESS, isSentinel, makeSentinel, tableRowPayload } from "../../../src/events/event.js";
 import { EventFormatError, parseEvent, serializeEvent } from "../../../src/events/event-codec.js";
-import { parseJson } from "../../../src/events/json.js";
+import { parseJson, stringifyJson } from "../../../src/events/json.js";
 import { readEventLog } from "../../../src/producer/sources/jsonl-log.js";
 
 const line = (over: Record<string, string> = {}): string => {
@@ -77,19 +77,19 @@ describe("event codec", () => {
   });
 });
 
-describe("flattenForTable", () => {
-  it("gives {data: json} with component, event_type, seq, settings", () => {
-    const row = flattenForTable(parseEvent(line()));
-    expect(row).toEqual({ data: '{"component": "SYS/GAIN", "event_type": "UPDATED", "seq": 7, "settings": {"gain": 2.0, "n": 3}}' });
+describe("tableRowPayload (one AnnotationSeries row)", () => {
+  it("gives json with component, event_type, seq, settings", () => {
+    const row = stringifyJson(tableRowPayload(parseEvent(line())));
+    expect(row).toEqual('{"component": "SYS/GAIN", "event_type": "UPDATED", "seq": 7, "settings": {"gain": 2.0, "n": 3}}');
   });
 
   it("falls back to repr_value when structured_value is null", () => {
-    const row = flattenForTable(parseEvent(line({ structured_value: "null", repr_value: '"Gain(gain=2.0)"' })));
-    expect(row?.data).toContain('"settings": "Gain(gain=2.0)"');
+    const row = stringifyJson(tableRowPayload(parseEvent(line({ structured_value: "null", repr_value: '"Gain(gain=2.0)"' }))));
+    expect(row).toContain('"settings": "Gain(gain=2.0)"');
   });
 
-  it("returns null for the sentinel", () => {
-    expect(flattenForTable(makeSentinel(4, 1.0))).toBeNull();
+  it("the sentinel has no row", () => {
+    expect(isSentinel(makeSentinel(4, 1.0))).toBe(true);
     expect(makeSentinel(4, 1.0).component_address).toBe(INIT_FINAL_COMPONENT_ADDRESS);
   });
 });

@@ -2,15 +2,15 @@ import { createServer } from "node:net";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { defaultGraphAddress, parseGraphAddress } from "../../../src/producer/ezmsg/address.js";
-import { EzmsgConnectionError, EzmsgProtocolError, EzmsgTimeoutError } from "../../../src/producer/ezmsg/errors.js";
-import { EzmsgGraphSource, type EzmsgGraphSourceOptions } from "../../../src/producer/ezmsg/graph-client.js";
+import { defaultGraphAddress, parseGraphAddress } from "../../../src/ezmsg/address.js";
+import { EzmsgConnectionError, EzmsgProtocolError, EzmsgTimeoutError } from "../../../src/ezmsg/errors.js";
+import { GraphClient, type GraphClientOptions } from "../../../src/ezmsg/graph-client.js";
 import type { SourceSettingsEvent } from "../../../src/producer/source.js";
 import { CAPTURED } from "./helpers.js";
 import { FakeGraphServer, pickledReply, pushedFrame, str, u64, type FakeConnection } from "./fake-server.js";
 
 const cap = (f: string): Buffer => readFileSync(join(CAPTURED, f));
-const quiet: EzmsgGraphSourceOptions = { onWarning: () => {}, connectTimeoutMs: 2000, requestTimeoutMs: 2000, closeTimeoutMs: 100 };
+const quiet: GraphClientOptions = { onWarning: () => {}, connectTimeoutMs: 2000, requestTimeoutMs: 2000, closeTimeoutMs: 100 };
 
 /** Split a captured rx transcript: banner, id, ack, then the rest. */
 function splitHandshake(rx: Buffer): { banner: Buffer; idAndAck: Buffer; rest: Buffer } {
@@ -46,14 +46,14 @@ async function collect(it: AsyncIterable<SourceSettingsEvent>): Promise<{ events
 }
 
 let servers: FakeGraphServer[] = [];
-let sources: EzmsgGraphSource[] = [];
+let sources: GraphClient[] = [];
 async function fake(handler: (c: FakeConnection, i: number) => Promise<void> | void): Promise<FakeGraphServer> {
   const s = await FakeGraphServer.start(handler);
   servers.push(s);
   return s;
 }
-async function connect(s: FakeGraphServer, options: EzmsgGraphSourceOptions = {}): Promise<EzmsgGraphSource> {
-  const src = await EzmsgGraphSource.connect(s.address, { ...quiet, ...options });
+async function connect(s: FakeGraphServer, options: GraphClientOptions = {}): Promise<GraphClient> {
+  const src = await GraphClient.connect(s.address, { ...quiet, ...options });
   sources.push(src);
   return src;
 }
@@ -64,7 +64,7 @@ afterEach(async () => {
   servers = [];
 });
 
-describe("EzmsgGraphSource against a replay of the captured session", () => {
+describe("GraphClient against a replay of the captured session", () => {
   it("sends exactly the captured request bytes and decodes the captured replies", async () => {
     const rx = cap("live_session_rx_transcript.bin");
     const tx = cap("live_session_tx_transcript.bin");
@@ -131,7 +131,7 @@ describe("EzmsgGraphSource against a replay of the captured session", () => {
   });
 });
 
-describe("EzmsgGraphSource: subscription", () => {
+describe("GraphClient: subscription", () => {
   it("replays the captured subscription: 12 events, then a clean EOF ends the iterator normally", async () => {
     const rx = cap("sub0_subscribe_rx_transcript.bin");
     const server = await fake(async (c, i) => {
@@ -168,7 +168,7 @@ describe("EzmsgGraphSource: subscription", () => {
     await expect(src.subscribe(1.5)).rejects.toThrow(RangeError);
   });
 
-  const failing: { name: string; send: (c: FakeConnection) => void; error: unknown; message: RegExp; options?: EzmsgGraphSourceOptions }[] = [
+  const failing: { name: string; send: (c: FakeConnection) => void; error: unknown; message: RegExp; options?: GraphClientOptions }[] = [
     {
       name: "EOF inside a frame (torn frame)",
       send: (c) => {
@@ -292,7 +292,7 @@ describe("EzmsgGraphSource: subscription", () => {
   });
 });
 
-describe("EzmsgGraphSource: failures never hang", () => {
+describe("GraphClient: failures never hang", () => {
   it("a pending request fails when the server closes the session; queued ones fail too; the next request reconnects", async () => {
     const server = await fake(async (c, i) => {
       await c.acceptSession(`0000000${i}-0000-0000-0000-000000000000`);
@@ -330,7 +330,7 @@ describe("EzmsgGraphSource: failures never hang", () => {
   it("connect times out when no banner comes", async () => {
     const server = await fake(() => {});
     const started = Date.now();
-    await expect(EzmsgGraphSource.connect(server.address, { ...quiet, connectTimeoutMs: 150 })).rejects.toThrow(EzmsgTimeoutError);
+    await expect(GraphClient.connect(server.address, { ...quiet, connectTimeoutMs: 150 })).rejects.toThrow(EzmsgTimeoutError);
     expect(Date.now() - started).toBeLessThan(1500);
   });
 
@@ -339,7 +339,7 @@ describe("EzmsgGraphSource: failures never hang", () => {
     await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
     const port = (probe.address() as { port: number }).port;
     await new Promise<void>((r) => probe.close(() => r()));
-    const err = await EzmsgGraphSource.connect(`127.0.0.1:${port}`, quiet).catch((e: unknown) => e);
+    const err = await GraphClient.connect(`127.0.0.1:${port}`, quiet).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EzmsgConnectionError);
     expect((err as Error).message).toMatch(/cannot connect \(ECONNREFUSED\)/);
   });
@@ -390,7 +390,7 @@ describe("EzmsgGraphSource: failures never hang", () => {
   });
 });
 
-describe("EzmsgGraphSource: banner", () => {
+describe("GraphClient: banner", () => {
   it("warns when the server is not ezmsg 3.9.0 and continues", async () => {
     const server = await fake((c) => c.acceptSession(undefined, "3.10.0b1"));
     const onWarning = vi.fn();
@@ -402,9 +402,9 @@ describe("EzmsgGraphSource: banner", () => {
 
   it("refuses something that is not an ezmsg banner", async () => {
     const server = await fake((c) => c.write(Buffer.from("HTTP/1.1 400 Bad Request\r\n\r\n")));
-    await expect(EzmsgGraphSource.connect(server.address, quiet)).rejects.toThrow(/not an ezmsg GraphServer: version banner: declared length \d+ exceeds 64 bytes/);
+    await expect(GraphClient.connect(server.address, quiet)).rejects.toThrow(/not an ezmsg GraphServer: version banner: declared length \d+ exceeds 64 bytes/);
     const server2 = await fake((c) => c.write(str("\u0000\u0001")));
-    await expect(EzmsgGraphSource.connect(server2.address, quiet)).rejects.toThrow(/not an ezmsg GraphServer: banner .* is not a version string/);
+    await expect(GraphClient.connect(server2.address, quiet)).rejects.toThrow(/not an ezmsg GraphServer: banner .* is not a version string/);
   });
 });
 

@@ -2,15 +2,15 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { jsonObject } from "../../../src/events/json.js";
-import { EzmsgProtocolError } from "../../../src/producer/ezmsg/errors.js";
+import { EzmsgProtocolError } from "../../../src/ezmsg/errors.js";
 import {
   sessionComponentsFromPickle,
   settingsEventFromPickle,
   settingsEventsFromPickle,
   settingsSnapshotFromPickle,
-} from "../../../src/producer/ezmsg/graph-messages.js";
-import { decodePickle } from "../../../src/producer/ezmsg/pickle-decoder.js";
-import { PickleClassRef, PickleEnum, PickleObject, objectFields, type PickleValue } from "../../../src/producer/ezmsg/pickle-values.js";
+} from "../../../src/ezmsg/graph-messages.js";
+import { decodePickle } from "../../../src/ezmsg/pickle-decoder.js";
+import { PickleClassRef, PickleEnum, PickleObject, objectFields, type PickleValue } from "../../../src/ezmsg/pickle-values.js";
 import { CAPTURED, GENERATED } from "./helpers.js";
 
 const SRC = "test source";

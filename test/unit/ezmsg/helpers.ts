@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { PickleClassRef, PickleEnum, PickleObject, PickleSet, type PickleValue } from "../../../src/producer/ezmsg/pickle-values.js";
+import { PickleClassRef, PickleEnum, PickleObject, PickleSet, type PickleValue } from "../../../src/ezmsg/pickle-values.js";
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "fixtures", "ezmsg");
 export const CAPTURED = join(FIXTURES, "captured");

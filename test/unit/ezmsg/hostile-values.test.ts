@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_MAX_JSON_DEPTH, parseJson, stringifyJson } from "../../../src/events/json.js";
-import { MAX_SETTINGS_VALUE_DEPTH } from "../../../src/producer/ezmsg/graph-messages.js";
-import { PickleDecodeError, decodePickle, decodeSurrogatePass } from "../../../src/producer/ezmsg/pickle-decoder.js";
+import { MAX_SETTINGS_VALUE_DEPTH } from "../../../src/ezmsg/graph-messages.js";
+import { PickleDecodeError, decodePickle, decodeSurrogatePass } from "../../../src/ezmsg/pickle-decoder.js";
 
 const u8 = (...b: number[]) => new Uint8Array(b);
 

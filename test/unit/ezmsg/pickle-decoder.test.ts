@@ -2,8 +2,8 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { PickleDecodeError, decodePickle, type PickleErrorCode } from "../../../src/producer/ezmsg/pickle-decoder.js";
-import { PickleClassRef, PickleEnum, PickleObject, objectFields, type PickleValue } from "../../../src/producer/ezmsg/pickle-values.js";
+import { PickleDecodeError, decodePickle, type PickleErrorCode } from "../../../src/ezmsg/pickle-decoder.js";
+import { PickleClassRef, PickleEnum, PickleObject, objectFields, type PickleValue } from "../../../src/ezmsg/pickle-values.js";
 import { CAPTURED, GENERATED, typed } from "./helpers.js";
 
 interface Vector {

@@ -7,7 +7,7 @@ import { eventFromJson, parseEvent, serializeEvent } from "../../../src/events/e
 import { type JsonValue, parseJson, stringifyJson } from "../../../src/events/json.js";
 import { ColumnNamer, MAX_CELL_RANK, flattenSettings, sanitizeColumnName, sanitizeSettingsValue } from "../../../src/events/sanitize.js";
 import { SettingArray } from "../../../src/events/settings-values.js";
-import { decodeLine } from "../../../src/producer/sources/jsonl-log.js";
+import { decodeLine } from "../../../src/events/jsonl-lines.js";
 
 const nestedArray = (n: number): JsonValue => (n === 0 ? 1n : [nestedArray(n - 1)]);
 

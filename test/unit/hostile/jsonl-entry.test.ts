@@ -8,13 +8,13 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type ConvertResult, convertLog } from "../../../src/app/convert-log.js";
-import { countRows } from "../../../src/app/recover.js";
-import type { SinkName } from "../../../src/app/sink-set.js";
+import { type ConvertResult, convertLog } from "../../../src/app/convert/convert-log.js";
+import { countRows } from "../../../src/app/recover/recover.js";
+import type { SinkName } from "../../../src/sinks/sink-set.js";
 import { settingsPayload } from "../../../src/events/event.js";
 import { eventFromJson } from "../../../src/events/event-codec.js";
 import { type JsonValue, isJsonObject, parseJson, stringifyJson } from "../../../src/events/json.js";
-import { h5wasm, loadHdf5 } from "../../../src/nwb/hdf5.js";
+import { h5wasm, loadHdf5 } from "../../../src/nwb/hdf5/h5wasm.js";
 import { CASES, type HostileCase, canary } from "./cases.js";
 
 /** Give a line its own seq and timestamp (every case line starts with the default ones). */

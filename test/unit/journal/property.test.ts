@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { convertLog } from "../../../src/app/convert-log.js";
+import { convertLog } from "../../../src/app/convert/convert-log.js";
 import { INIT_FINAL_COMPONENT_ADDRESS, type PipelineSettingsEvent, isSentinel, tableRowPayload } from "../../../src/events/event.js";
 import { serializeEvent } from "../../../src/events/event-codec.js";
 import { type JsonValue, parseJson, stringifyJson } from "../../../src/events/json.js";

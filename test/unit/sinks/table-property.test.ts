@@ -17,7 +17,7 @@ import { INIT_FINAL_COMPONENT_ADDRESS, type PipelineSettingsEvent, makeSentinel 
 import { type JsonValue, stringifyJson } from "../../../src/events/json.js";
 import { ColumnNamer, flattenComponentSettings } from "../../../src/events/sanitize.js";
 import { type CellValue, SettingArray, dtypeOf, shapeOf } from "../../../src/events/settings-values.js";
-import { SegmentedOutput } from "../../../src/nwb/segmented-output.js";
+import { SegmentedOutput } from "../../../src/output/segmented-output.js";
 import { TableSink } from "../../../src/sinks/table-sink.js";
 import { tempDir } from "./table-read.js";
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { type PipelineSettingsEvent, makeSentinel } from "../../../src/events/event.js";
 import { type JsonValue, parseJson } from "../../../src/events/json.js";
 import { type CellValue, SettingArray } from "../../../src/events/settings-values.js";
-import { h5wasm, loadHdf5 } from "../../../src/nwb/hdf5.js";
+import { h5wasm, loadHdf5 } from "../../../src/nwb/hdf5/h5wasm.js";
 
 export function tempDir(prefix = "table-sink-"): string {
   return mkdtempSync(join(tmpdir(), prefix));

@@ -2,7 +2,7 @@ import { copyFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { PipelineSettingsEvent } from "../../../src/events/event.js";
-import { SegmentedOutput } from "../../../src/nwb/segmented-output.js";
+import { SegmentedOutput } from "../../../src/output/segmented-output.js";
 import { AnnotationSink } from "../../../src/sinks/annotation-sink.js";
 import { TableSink } from "../../../src/sinks/table-sink.js";
 import { type ReadTable, initial, readTable, sentinel, tempDir, updated } from "./table-read.js";

@@ -2,8 +2,8 @@
  * A small simulated pipeline for `nwb-settings demo`: four components publish their settings to a
  * hub over the real protocol and change them now and then, as an operator tuning a rig would.
  */
-import type { JsonObject, JsonValue } from "../events/json.js";
-import { HubPublisher } from "../producer/hub/hub-publisher.js";
+import type { JsonObject, JsonValue } from "../../events/json.js";
+import { HubPublisher } from "../../producer/hub/hub-publisher.js";
 
 interface Settings {
   [key: string]: JsonValue | Settings;

@@ -4,16 +4,16 @@
  * Python. Read-only: it never registers metadata, never connects edges and never sends SHUTDOWN.
  *
  * - One session connection (0x15) carries the requests, strictly one at a time in call order.
- *   It is opened by {@link EzmsgGraphSource.connect}; if it breaks (server gone, timeout, bad
+ *   It is opened by {@link GraphClient.connect}; if it breaks (server gone, timeout, bad
  *   reply framing) the failing request rejects, requests queued behind it reject, and the *next*
  *   request opens a fresh session. Nothing is retried silently.
- * - Each {@link EzmsgGraphSource.subscribe} opens its own connection (0x1D); see
+ * - Each {@link GraphClient.subscribe} opens its own connection (0x1D); see
  *   {@link EzmsgSettingsSubscription} for how it ends.
  * - A restarted server starts seq at 1 again with an empty history; nothing in the protocol
  *   identifies a server instance, so after any reconnect the caller must resync (snapshot, then
  *   history from 0) — see docs/ezmsg-client.md.
  */
-import type { SettingsSource, SettingsValue, SourceSettingsEvent } from "../source.js";
+import type { SettingsChangedEvent, SettingsValue } from "./settings-types.js";
 import { type GraphAddress, defaultGraphAddress, parseGraphAddress } from "./address.js";
 import { describeAddress } from "./connection.js";
 import { EzmsgProtocolError } from "./errors.js";
@@ -28,7 +28,7 @@ export { defaultGraphAddress, parseGraphAddress, formatGraphAddress, type GraphA
 export { SUPPORTED_EZMSG_VERSION } from "./connection.js";
 export { EzmsgSettingsSubscription } from "./settings-subscription.js";
 
-export interface EzmsgGraphSourceOptions {
+export interface GraphClientOptions {
   /** TCP connect + version banner, per connection. Default 5000 ms. */
   connectTimeoutMs?: number;
   /** Each session request (and the subscribe handshake). Default 10000 ms. */
@@ -52,7 +52,7 @@ interface ResolvedOptions {
   closeTimeoutMs: number;
 }
 
-function resolveOptions(o: EzmsgGraphSourceOptions): ResolvedOptions {
+function resolveOptions(o: GraphClientOptions): ResolvedOptions {
   const maxFrameBytes = o.maxFrameBytes ?? 64 * 1024 * 1024;
   return {
     connectTimeoutMs: o.connectTimeoutMs ?? 5000,
@@ -64,7 +64,7 @@ function resolveOptions(o: EzmsgGraphSourceOptions): ResolvedOptions {
   };
 }
 
-export class EzmsgGraphSource implements SettingsSource {
+export class GraphClient {
   readonly description: string;
   private session: GraphSession | null = null;
   private opening: Promise<GraphSession> | null = null;
@@ -84,9 +84,9 @@ export class EzmsgGraphSource implements SettingsSource {
    * `address` is a {@link GraphAddress}, a "HOST:PORT" string, or omitted for
    * `EZMSG_GRAPHSERVER_ADDR` / 127.0.0.1:25978.
    */
-  static async connect(address?: GraphAddress | string, options: EzmsgGraphSourceOptions = {}): Promise<EzmsgGraphSource> {
+  static async connect(address?: GraphAddress | string, options: GraphClientOptions = {}): Promise<GraphClient> {
     const addr = address === undefined ? defaultGraphAddress() : typeof address === "string" ? parseGraphAddress(address) : address;
-    const source = new EzmsgGraphSource(addr, resolveOptions(options));
+    const source = new GraphClient(addr, resolveOptions(options));
     await source.currentSession();
     return source;
   }
@@ -148,7 +148,7 @@ export class EzmsgGraphSource implements SettingsSource {
   }
 
   /** SESSION_SETTINGS_EVENTS: retained events with seq > afterSeq, ascending. */
-  async settingsEvents(afterSeq: number): Promise<SourceSettingsEvent[]> {
+  async settingsEvents(afterSeq: number): Promise<SettingsChangedEvent[]> {
     checkSeq(afterSeq);
     const label = `SESSION_SETTINGS_EVENTS(after_seq=${afterSeq})`;
     const { value, source } = await this.request(label, Command.SESSION_SETTINGS_EVENTS, String(afterSeq));

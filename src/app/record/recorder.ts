@@ -11,11 +11,11 @@
  * is usually readable as it stands, and `recover` rebuilds it from the journal when it is not.
  */
 import { randomUUID } from "node:crypto";
-import type { PipelineSettingsEvent } from "../events/event.js";
-import { isSentinel } from "../events/event.js";
-import type { NwbMetadata } from "../nwb/metadata.js";
-import { SegmentedOutput } from "../nwb/segmented-output.js";
-import { type SinkName, SinkSet } from "./sink-set.js";
+import type { PipelineSettingsEvent } from "../../events/event.js";
+import { isSentinel } from "../../events/event.js";
+import type { NwbMetadata } from "../../nwb/metadata.js";
+import { SegmentedOutput } from "../../output/segmented-output.js";
+import { type SinkName, SinkSet } from "../../sinks/sink-set.js";
 
 /** Where accepted events go before the sinks (the journal); a no-op journal is allowed. */
 export interface EventJournal {

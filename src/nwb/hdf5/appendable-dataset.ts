@@ -4,7 +4,7 @@
  * cheap (one h5wasm call per batch instead of per row). Rows are written in place: the dataset is
  * never rewritten.
  */
-import { type H5File, type H5Module, errorText } from "./hdf5.js";
+import { type H5File, type H5Module, errorText } from "./h5wasm.js";
 import { withHeapBytes, withHeapVlenStrings } from "./heap.js";
 import { textProblem } from "./text-rules.js";
 

@@ -3,10 +3,10 @@
  * segmented NWB output, fed in order.
  */
 import type { PipelineSettingsEvent } from "../events/event.js";
-import type { SegmentedOutput } from "../nwb/segmented-output.js";
-import { AnnotationSink } from "../sinks/annotation-sink.js";
-import type { SettingsSink } from "../sinks/sink.js";
-import { TableSink } from "../sinks/table-sink.js";
+import type { SegmentedOutput } from "../output/segmented-output.js";
+import { AnnotationSink } from "./annotation-sink.js";
+import type { SettingsSink } from "./sink.js";
+import { TableSink } from "./table-sink.js";
 
 export const SINK_NAMES = ["annotations", "table"] as const;
 export type SinkName = (typeof SINK_NAMES)[number];

@@ -5,10 +5,11 @@
  * segment that received no rows is deleted on rotate/close, so no empty file is left behind.
  */
 import { unlink } from "node:fs/promises";
-import { basename, dirname, extname, join } from "node:path";
-import { errorText } from "./hdf5.js";
-import type { NwbMetadata } from "./metadata.js";
-import { type CreateOptions, NwbFile } from "./nwb-file.js";
+import { errorText } from "../nwb/hdf5/h5wasm.js";
+import type { NwbMetadata } from "../nwb/metadata.js";
+import { type CreateOptions, NwbFile } from "../nwb/nwb-file.js";
+import { segmentPath } from "./segment-names.js";
+
 
 /** The output file itself failed (cannot create, disk full, …): fatal for the whole output. */
 export class OutputError extends Error {
@@ -23,13 +24,6 @@ export interface SegmentInfo {
   index: number;
   /** Rows written into this segment (as reported by writers via {@link SegmentedOutput.countRows}). */
   rows: number;
-}
-
-export function segmentPath(basePath: string, index: number): string {
-  if (index === 0) return basePath;
-  const ext = extname(basePath) || ".nwb";
-  const stem = basename(basePath, extname(basePath));
-  return join(dirname(basePath), `${stem}_${String(index).padStart(2, "0")}${ext}`);
 }
 
 export class SegmentedOutput {

@@ -11,7 +11,7 @@
  *   {@link EzmsgConnectionError} / {@link EzmsgProtocolError}; `endReason === "error"`.
  * Nothing here can throw outside the iterator: a garbage frame never crashes the process.
  */
-import type { SettingsSubscription, SourceSettingsEvent } from "../source.js";
+import type { SettingsChangedEvent } from "./settings-types.js";
 import type { GraphAddress } from "./address.js";
 import { type ConnectOptions, closeSocket, describeAddress, openConnection, withTimeout, type OpenConnection } from "./connection.js";
 import { EzmsgConnectionError, EzmsgProtocolError, EzmsgTimeoutError, relabelError } from "./errors.js";
@@ -30,7 +30,7 @@ export interface SubscriptionOptions extends ConnectOptions {
 
 export type SubscriptionEndReason = "open" | "eof" | "closed" | "error";
 
-export class EzmsgSettingsSubscription implements SettingsSubscription {
+export class EzmsgSettingsSubscription implements AsyncIterable<SettingsChangedEvent> {
   private iterated = false;
   private closedByCaller = false;
   private reason: SubscriptionEndReason = "open";
@@ -95,13 +95,13 @@ export class EzmsgSettingsSubscription implements SettingsSubscription {
     this.onClose.add(listener);
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<SourceSettingsEvent> {
+  [Symbol.asyncIterator](): AsyncIterator<SettingsChangedEvent> {
     if (this.iterated) throw new Error(`${this.source}: can be iterated only once`);
     this.iterated = true;
     return this.events();
   }
 
-  private async *events(): AsyncGenerator<SourceSettingsEvent> {
+  private async *events(): AsyncGenerator<SettingsChangedEvent> {
     const { reader } = this.conn;
     try {
       for (;;) {
@@ -112,7 +112,7 @@ export class EzmsgSettingsSubscription implements SettingsSubscription {
           return;
         }
         const frame = await reader.readFrame(this.options.maxFrameBytes, "settings event frame");
-        let event: SourceSettingsEvent;
+        let event: SettingsChangedEvent;
         try {
           event = settingsEventFromPickle(decodePickle(frame, { ...this.options.pickle, source: this.source }), this.source);
         } catch (err) {

@@ -2,7 +2,7 @@
  * Moving bytes into the wasm heap for h5wasm's low-level write call. `Module.HEAPU8` is replaced
  * when the heap grows, so it is re-read after every allocation.
  */
-import type { H5Module } from "./hdf5.js";
+import type { H5Module } from "./h5wasm.js";
 
 const utf8 = new TextEncoder();
 

@@ -2,7 +2,7 @@
  * Attributes as pynwb writes them: text attributes are scalar variable-length UTF-8 strings
  * (never 1-element arrays, which pynwb cannot read), lists of text are 1-D string arrays.
  */
-import type { H5Dataset, H5Group } from "./hdf5.js";
+import type { H5Dataset, H5Group } from "./h5wasm.js";
 
 type HasAttrs = H5Group | H5Dataset;
 

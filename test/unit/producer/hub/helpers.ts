@@ -1,7 +1,7 @@
 import { afterEach } from "vitest";
 import { WebSocket } from "ws";
-import { type JsonObject, type JsonValue, isJsonObject, parseJson } from "../../../src/events/json.js";
-import { HubServer, type HubServerOptions } from "../../../src/producer/hub/hub-server.js";
+import { type JsonObject, type JsonValue, isJsonObject, parseJson } from "../../../../src/events/json.js";
+import { HubServer, type HubServerOptions } from "../../../../src/producer/hub/hub-server.js";
 
 const closers: (() => Promise<unknown>)[] = [];
 

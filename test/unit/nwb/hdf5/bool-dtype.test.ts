@@ -1,6 +1,6 @@
 /**
  * Bool columns as h5py writes them (enum int8 FALSE=0/TRUE=1), made from h5wasm placeholders by
- * src/nwb/bool-dtype.ts. The truth is h5py and pynwb (test/unit/nwb/bool-check.py).
+ * src/nwb/hdf5/bool-dtype.ts. The truth is h5py and pynwb (test/unit/nwb/hdf5/bool-check.py).
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { AppendableDataset } from "../../../src/nwb/appendable-dataset.js";
-import { setTextArrayAttr, setTextAttr, setTypeAttrs } from "../../../src/nwb/attributes.js";
+import { AppendableDataset } from "../../../../src/nwb/hdf5/appendable-dataset.js";
+import { setTextArrayAttr, setTextAttr, setTypeAttrs } from "../../../../src/nwb/hdf5/attributes.js";
 import {
   BOOL_ENUM_DTYPE_BODY,
   PLACEHOLDER_DTYPE_BODY,
@@ -17,13 +17,13 @@ import {
   createBoolPlaceholder,
   isBoolEnumMetadata,
   lookup3,
-} from "../../../src/nwb/bool-dtype.js";
-import { type H5File, type H5Module, h5wasm, loadHdf5 } from "../../../src/nwb/hdf5.js";
-import { NwbFile } from "../../../src/nwb/nwb-file.js";
-import { TimeIntervals } from "../../../src/nwb/time-intervals.js";
+} from "../../../../src/nwb/hdf5/bool-dtype.js";
+import { type H5File, type H5Module, h5wasm, loadHdf5 } from "../../../../src/nwb/hdf5/h5wasm.js";
+import { NwbFile } from "../../../../src/nwb/nwb-file.js";
+import { TimeIntervals } from "../../../../src/nwb/time-intervals.js";
 
-const PYTHON = resolve(process.env["NWB_SETTINGS_PYTHON"] ?? "/work/main/.venv/bin/python");
-const CHECK = resolve("test/unit/nwb/bool-check.py");
+const PYTHON = resolve(process.env["NWB_SETTINGS_PYTHON"] ?? ".venv/bin/python");
+const CHECK = resolve("test/unit/nwb/hdf5/bool-check.py");
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function py(...args: string[]): any {

@@ -7,14 +7,14 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, unlinkSync, writeFi
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type SinkName, SinkSet } from "../../../src/app/sink-set.js";
-import { RecoverRefusedError, countRows, describeState, recoverRecording } from "../../../src/app/recover.js";
-import { type PipelineSettingsEvent, makeSentinel } from "../../../src/events/event.js";
-import { parseJson } from "../../../src/events/json.js";
-import { h5wasm, loadHdf5 } from "../../../src/nwb/hdf5.js";
-import { SegmentedOutput } from "../../../src/nwb/segmented-output.js";
-import { journalPathFor } from "../../../src/journal/format.js";
-import { JournalWriter } from "../../../src/journal/writer.js";
+import { type SinkName, SinkSet } from "../../../../src/sinks/sink-set.js";
+import { RecoverRefusedError, countRows, describeState, recoverRecording } from "../../../../src/app/recover/recover.js";
+import { type PipelineSettingsEvent, makeSentinel } from "../../../../src/events/event.js";
+import { parseJson } from "../../../../src/events/json.js";
+import { h5wasm, loadHdf5 } from "../../../../src/nwb/hdf5/h5wasm.js";
+import { SegmentedOutput } from "../../../../src/output/segmented-output.js";
+import { journalPathFor } from "../../../../src/journal/format.js";
+import { JournalWriter } from "../../../../src/journal/writer.js";
 
 const dir = (): string => mkdtempSync(join(tmpdir(), "recover-"));
 const START = new Date("2026-03-01T10:00:00Z");

@@ -4,10 +4,10 @@
  * would fail every resume too (it stays in history), and nothing after it would be recorded.
  */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_MAX_JSON_DEPTH, type JsonValue, jsonObject } from "../../../src/events/json.js";
-import { HubPublisher } from "../../../src/producer/hub/hub-publisher.js";
-import { HubReader } from "../../../src/producer/hub/hub-reader.js";
-import { HubError } from "../../../src/producer/hub/protocol.js";
+import { DEFAULT_MAX_JSON_DEPTH, type JsonValue, jsonObject } from "../../../../src/events/json.js";
+import { HubPublisher } from "../../../../src/producer/hub/hub-publisher.js";
+import { HubReader } from "../../../../src/producer/hub/hub-reader.js";
+import { HubError } from "../../../../src/producer/hub/protocol.js";
 import { startHub, track, withTimeout } from "./helpers.js";
 
 function nested(n: number): Map<string, JsonValue> {

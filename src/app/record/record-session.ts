@@ -3,16 +3,16 @@
  * the producer reading the source (with reconnects), the recorder writing journal + sinks.
  */
 import { stat, unlink } from "node:fs/promises";
-import { OutputExistsError, existingOutputs } from "./convert-log.js";
-import { journalPathFor } from "../journal/format.js";
-import type { NwbMetadata } from "../nwb/metadata.js";
-import { HubServer } from "../producer/hub/hub-server.js";
-import { type ProducerLogger, type ProducerScope, type SettingsProducer, createProducer } from "../producer/producer.js";
-import { sourceFactoryFromUrl } from "../producer/source-url.js";
-import { journalBeside } from "../journal/writer.js";
+import { OutputExistsError, existingOutputs } from "../../output/segment-names.js";
+import { journalPathFor } from "../../journal/format.js";
+import type { NwbMetadata } from "../../nwb/metadata.js";
+import { HubServer } from "../../producer/hub/hub-server.js";
+import { type ProducerLogger, type ProducerScope, type SettingsProducer, createProducer } from "../../producer/producer.js";
+import { sourceFactoryFromUrl } from "../../producer/source-url.js";
+import { journalBeside } from "../../journal/writer.js";
 import { Recorder, type RecorderStats } from "./recorder.js";
-import type { SinkName } from "./sink-set.js";
-import type { PipelineSettingsEvent } from "../events/event.js";
+import type { SinkName } from "../../sinks/sink-set.js";
+import type { PipelineSettingsEvent } from "../../events/event.js";
 
 export interface RecordOptions {
   /** `embedded`, `ws://HOST:PORT` or `ezmsg://HOST:PORT` (bare `ezmsg://`: the default GraphServer). */

@@ -9,8 +9,8 @@
  * array. ezmsg sanitises settings to exactly these types before sending (settingsmeta._sanitize),
  * so anything else (bytes, sets, objects, non-str keys) is rejected as a wrong shape.
  */
-import { DEFAULT_MAX_JSON_DEPTH, type JsonValue } from "../../events/json.js";
-import type { SettingsValue, SourceEventType, SourceSettingsEvent } from "../source.js";
+import { DEFAULT_MAX_JSON_DEPTH, type JsonValue } from "../events/json.js";
+import type { SettingsChangedEvent, SettingsEventType, SettingsValue } from "./settings-types.js";
 import { EzmsgProtocolError } from "./errors.js";
 import { PickleEnum, PickleObject, describePickleValue, objectFields, type PickleDict, type PickleValue } from "./pickle-values.js";
 
@@ -81,7 +81,7 @@ class ShapeReader {
   }
 }
 
-const EVENT_TYPES: ReadonlySet<string> = new Set<SourceEventType>(["INITIAL_SETTINGS", "SETTINGS_UPDATED"]);
+const EVENT_TYPES: ReadonlySet<string> = new Set<SettingsEventType>(["INITIAL_SETTINGS", "SETTINGS_UPDATED"]);
 
 function settingsValue(r: ShapeReader, v: PickleValue | undefined, path: string): SettingsValue {
   const f = r.fields(v, "SettingsSnapshotValue", path);
@@ -100,7 +100,7 @@ function settingsValue(r: ShapeReader, v: PickleValue | undefined, path: string)
   };
 }
 
-function settingsEvent(r: ShapeReader, v: PickleValue | undefined, path: string): SourceSettingsEvent {
+function settingsEvent(r: ShapeReader, v: PickleValue | undefined, path: string): SettingsChangedEvent {
   const f = r.fields(v, "SettingsChangedEvent", path);
   const seqRaw = r.field(f, "seq", path);
   if (typeof seqRaw !== "bigint" || seqRaw < 0n || seqRaw > BigInt(Number.MAX_SAFE_INTEGER)) {
@@ -120,7 +120,7 @@ function settingsEvent(r: ShapeReader, v: PickleValue | undefined, path: string)
     seq: Number(seqRaw),
     timestamp,
     component_address: r.str(r.field(f, "component_address", path), `${path}.component_address`),
-    event_type: etName as SourceEventType,
+    event_type: etName as SettingsEventType,
     value: settingsValue(r, r.field(f, "value", path), `${path}.value`),
     source_session_id: r.optStr(r.field(f, "source_session_id", path), `${path}.source_session_id`),
   };
@@ -139,13 +139,13 @@ export function settingsSnapshotFromPickle(v: PickleValue, source: string): Map<
 }
 
 /** SESSION_SETTINGS_EVENTS reply: `list[SettingsChangedEvent]`. */
-export function settingsEventsFromPickle(v: PickleValue, source: string): SourceSettingsEvent[] {
+export function settingsEventsFromPickle(v: PickleValue, source: string): SettingsChangedEvent[] {
   const r = new ShapeReader(source);
   return r.list(v, "settings events").map((x, i) => settingsEvent(r, x, `settings events[${i}]`));
 }
 
 /** One pushed frame of SESSION_SETTINGS_SUBSCRIBE: a `SettingsChangedEvent`. */
-export function settingsEventFromPickle(v: PickleValue, source: string): SourceSettingsEvent {
+export function settingsEventFromPickle(v: PickleValue, source: string): SettingsChangedEvent {
   return settingsEvent(new ShapeReader(source), v, "settings event");
 }
 

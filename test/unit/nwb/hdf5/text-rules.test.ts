@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { objectNameProblem, textProblem } from "../../../src/nwb/text-rules.js";
+import { objectNameProblem, textProblem } from "../../../../src/nwb/hdf5/text-rules.js";
 
 describe("textProblem", () => {
   it.each([

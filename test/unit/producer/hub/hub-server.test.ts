@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { jsonObject, stringifyJson } from "../../../src/events/json.js";
-import { HubPublisher } from "../../../src/producer/hub/hub-publisher.js";
-import { HubReader } from "../../../src/producer/hub/hub-reader.js";
-import type { SourceSettingsEvent } from "../../../src/producer/source.js";
+import { jsonObject, stringifyJson } from "../../../../src/events/json.js";
+import { HubPublisher } from "../../../../src/producer/hub/hub-publisher.js";
+import { HubReader } from "../../../../src/producer/hub/hub-reader.js";
+import type { SourceSettingsEvent } from "../../../../src/producer/source.js";
 import { RawClient, startHub, track, withTimeout } from "./helpers.js";
 
 const s = jsonObject;

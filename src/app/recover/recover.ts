@@ -15,13 +15,13 @@ import { createHash } from "node:crypto";
 import { copyFile, mkdtemp, rename, rm, stat, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { errorText, h5wasm } from "../nwb/hdf5.js";
-import { NwbFile } from "../nwb/nwb-file.js";
-import { OutputError, SegmentedOutput } from "../nwb/segmented-output.js";
-import { JournalReader, type TornTail } from "../journal/reader.js";
-import type { JournalHeader } from "../journal/format.js";
-import { existingOutputs } from "./convert-log.js";
-import { SinkSet, parseSinkList } from "./sink-set.js";
+import { errorText, h5wasm } from "../../nwb/hdf5/h5wasm.js";
+import { NwbFile } from "../../nwb/nwb-file.js";
+import { OutputError, SegmentedOutput } from "../../output/segmented-output.js";
+import { JournalReader, type TornTail } from "../../journal/reader.js";
+import type { JournalHeader } from "../../journal/format.js";
+import { existingOutputs } from "../../output/segment-names.js";
+import { SinkSet, parseSinkList } from "../../sinks/sink-set.js";
 
 /** Rows per object (`acquisition/<name>`, `intervals/<name>`) of one file. */
 export type RowCounts = Map<string, number>;

@@ -1,4 +1,4 @@
-"""What h5py and pynwb make of bool datasets written by h5wasm and patched by src/nwb/bool-dtype.ts.
+"""What h5py and pynwb make of bool datasets written by h5wasm and patched by src/nwb/hdf5/bool-dtype.ts.
 
 Usage (prints one JSON object on the last line of stdout):
   bool-check.py h5py FILE DATASET [APPEND_JSON]   dtype, shape, maxshape, chunks, values; with

@@ -2,11 +2,11 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type EventJournal, Recorder } from "../../../src/app/recorder.js";
-import { type PipelineSettingsEvent, makeSentinel } from "../../../src/events/event.js";
-import { jsonObject } from "../../../src/events/json.js";
-import { describeNwb } from "../../../src/nwb/describe.js";
-import { h5wasm, openHdf5 } from "../../../src/nwb/hdf5.js";
+import { type EventJournal, Recorder } from "../../../../src/app/record/recorder.js";
+import { type PipelineSettingsEvent, makeSentinel } from "../../../../src/events/event.js";
+import { jsonObject } from "../../../../src/events/json.js";
+import { describeNwb } from "../../../../src/nwb/describe.js";
+import { h5wasm, openHdf5 } from "../../../../src/nwb/hdf5/h5wasm.js";
 
 const ev = (seq: number, t: number, addr: string, type: "INITIAL" | "UPDATED", gain: number): PipelineSettingsEvent => ({
   seq,

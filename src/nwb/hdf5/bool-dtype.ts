@@ -28,8 +28,8 @@
  */
 import { closeSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
 import type { Metadata } from "h5wasm/node";
-import type { H5File, H5Group } from "./hdf5.js";
-import { errorText, h5wasm, openHdf5 } from "./hdf5.js";
+import type { H5File, H5Group } from "./h5wasm.js";
+import { errorText, h5wasm, openHdf5 } from "./h5wasm.js";
 
 /**
  * Name of the placeholder compound's only member. Its length (11) is what makes the placeholder's

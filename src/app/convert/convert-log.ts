@@ -3,14 +3,14 @@
  * the typed-column sink rotates). Bad lines are reported as `FILE:LINE: problem` and skipped; every
  * good event is still written. A log without a single row writes no file.
  */
-import { readdir, stat, unlink } from "node:fs/promises";
-import { basename, dirname, extname, join } from "node:path";
-import { isSentinel } from "../events/event.js";
-import type { NwbMetadata } from "../nwb/metadata.js";
-import { OutputError, SegmentedOutput } from "../nwb/segmented-output.js";
-import { readEventLog } from "../producer/sources/jsonl-log.js";
-import { type SinkName, SinkSet } from "./sink-set.js";
+import { stat, unlink } from "node:fs/promises";
+import { isSentinel } from "../../events/event.js";
+import type { NwbMetadata } from "../../nwb/metadata.js";
+import { OutputError, SegmentedOutput } from "../../output/segmented-output.js";
+import { readEventLog } from "../../producer/sources/jsonl-log.js";
+import { type SinkName, SinkSet } from "../../sinks/sink-set.js";
 import { type TimeOrigin, fileClock } from "./time-origin.js";
+import { OutputExistsError, existingOutputs } from "../../output/segment-names.js";
 
 export interface ConvertOptions {
   sinks: readonly SinkName[];
@@ -28,28 +28,6 @@ export interface ConvertResult {
   problems: string[];
   /** Set when the whole input failed (nothing or not everything could be written). */
   error?: string;
-}
-
-export class OutputExistsError extends Error {}
-
-/** Existing files that an output at `path` would write: the path itself and its `_NN` segments. */
-export async function existingOutputs(path: string): Promise<string[]> {
-  const dir = dirname(path);
-  const ext = extname(path) || ".nwb";
-  const stem = basename(path, extname(path));
-  const segment = new RegExp(`^${escapeRegExp(stem)}_\\d{2,}${escapeRegExp(ext)}$`);
-  let names: string[] = [];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return [];
-  }
-  const found = names.filter((n) => n === basename(path) || segment.test(n)).map((n) => join(dir, n));
-  return found.sort();
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** First pass: the earliest timestamp and whether any event will produce a row. */
