@@ -12,6 +12,17 @@ export async function runConvertPool(jobs: ConvertJob[], parallel: number, onRes
   const queue = [...jobs];
   const results: ConvertResult[] = [];
   const size = Math.max(1, Math.min(parallel, jobs.length));
+  if (size === 1) {
+    // One at a time: convert here. A worker would load every module and HDF5 a second time
+    // (~40 MiB and 100+ ms before the first event) for no parallelism.
+    const { convertJob } = await import("./convert-log.js");
+    for (const job of jobs) {
+      const result = await convertJob(job);
+      results.push(result);
+      onResult(result);
+    }
+    return results;
+  }
   const runWorker = async (): Promise<void> => {
     const worker = new Worker(WORKER_URL);
     try {

@@ -3,7 +3,7 @@
  * converts one log per message.
  */
 import { parentPort } from "node:worker_threads";
-import { type ConvertOptions, type ConvertResult, convertLog } from "./convert-log.js";
+import { type ConvertOptions, convertJob } from "./convert-log.js";
 
 export interface ConvertJob {
   input: string;
@@ -12,9 +12,5 @@ export interface ConvertJob {
 }
 
 parentPort?.on("message", (job: ConvertJob) => {
-  convertLog(job.input, job.output, job.options).then(
-    (result) => parentPort!.postMessage(result),
-    (err: unknown) =>
-      parentPort!.postMessage({ input: job.input, outputs: [], events: 0, problems: [], error: (err as Error).message } satisfies ConvertResult),
-  );
+  void convertJob(job).then((result) => parentPort!.postMessage(result));
 });
