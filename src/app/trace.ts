@@ -14,5 +14,6 @@ export function traceMark(mark: string, extra: Record<string, unknown> = {}): vo
 /** Where the memory is at a mark: peak RSS, V8 heap, external and array buffers (MiB-able bytes). */
 export function memoryExtra(): Record<string, number> {
   const m = process.memoryUsage();
-  return { maxRssKiB: process.resourceUsage().maxRSS, rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
+  const cpu = process.cpuUsage();
+  return { cpuMs: (cpu.user + cpu.system) / 1000, maxRssKiB: process.resourceUsage().maxRSS, rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
 }

@@ -166,6 +166,7 @@ async function writePass(
         flushedAt = performance.now();
         if (flushedRows === staged) traceMark("first-rows-flushed");
       }
+      if (isSentinel(event)) traceMark("snapshot-written");
     }
   } finally {
     await records.return?.(undefined);
