@@ -5,10 +5,11 @@
  */
 const enabled = process.env.NWB_SETTINGS_TRACE === "1";
 
-export function traceMark(mark: string, extra: Record<string, unknown> = {}): void {
+/** Write mark `mark`; `extra` (a function, so nothing is computed when tracing is off) adds fields. */
+export function traceMark(mark: string, extra?: () => Record<string, unknown>): void {
   if (!enabled) return;
   const ms = performance.now();
-  process.stderr.write(`nwb-settings-trace ${JSON.stringify({ mark, ms, epochMs: performance.timeOrigin + ms, ...extra })}\n`);
+  process.stderr.write(`nwb-settings-trace ${JSON.stringify({ mark, ms, epochMs: performance.timeOrigin + ms, ...extra?.() })}\n`);
 }
 
 /** Where the memory is at a mark: peak RSS, V8 heap, external and array buffers (MiB-able bytes). */

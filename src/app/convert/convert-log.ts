@@ -178,6 +178,6 @@ async function writePass(
     return "earlier event";
   }
   if (rows === 0) result.events = 0;
-  traceMark("closed", { events: result.events, ...memoryExtra() });
+  traceMark("closed", () => ({ events: result.events, ...memoryExtra() }));
   return result;
 }
