@@ -89,6 +89,8 @@ export class Recorder {
     this.wall = options.wallNow ?? (() => new Date());
     this.startMono = this.mono();
     this.startWall = this.wall();
+    // HDF5 loads while the source connects and sends its startup snapshot.
+    SegmentedOutput.preload();
   }
 
   /** Consume events until the stream ends or {@link stop} is called; then close everything. */
@@ -103,14 +105,16 @@ export class Recorder {
       this.flush();
       this.flushTimer = setInterval(() => this.flush(), this.options.flushIntervalMs ?? 500);
       this.flushTimer.unref();
-      let next = pending ?? (this.stopping ? undefined : iterator.next());
-      while (next) {
-        const r = await next;
-        if (r.done) break;
+      let next = pending ?? iterator.next();
+      for (;;) {
+        // Once a stop is requested, events the source has already delivered (they arrived while
+        // the file was being opened or an event written) are still taken; nothing more is awaited.
+        const r = this.stopping ? await deliveredNow(next) : await next;
+        if (!r || r.done) break;
         await this.accept(r.value);
         // A burst faster than the timer flushes in batches, so staged rows stay bounded.
         if (++this.sinceFlush >= MAX_STAGED_EVENTS) this.flush();
-        next = this.stopping ? undefined : iterator.next();
+        next = iterator.next();
       }
     } finally {
       await this.finish();
@@ -230,4 +234,9 @@ export class Recorder {
       await this.journal?.close(closeTime);
     }
   }
+}
+
+/** `next` if it is already settled (resolves within this turn of the event loop), else undefined. */
+function deliveredNow<T>(next: Promise<T>): Promise<T | undefined> {
+  return Promise.race([next, new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined)))]);
 }
