@@ -80,7 +80,7 @@ function targets(results, ns, { startup, batch }) {
   const row = (name, measured, holds, other = "—") => out.push(`| ${name} | ${measured || "not measured"} | ${other} | ${measured ? (holds ? "**holds**" : "**fails**") : "unknown"} |`);
   const r = (side, kind, n, g) => val(pick(results, side, kind, n), g);
   const at = (n, v, f = ratio) => (v === undefined || !Number.isFinite(v) ? undefined : `N=${int(n)}: ${f(v)}`);
-  const ratioCheck = (name, kind, wantAt, want, side = "ours") => {
+  const ratioCheck = (name, kind, wantAt, side = "ours") => {
     const parts = [];
     let holds = true;
     for (const [n, w] of wantAt) {
@@ -133,7 +133,7 @@ function startupTable(results, ns) {
   for (const n of ns) {
     for (const kind of KINDS) {
       const o = pick(results, "ours", kind, n);
-      if (!o || o.status !== "ok") continue;
+      if (o?.status !== "ok") continue;
       rows.push(`| ${int(n)} | ${KIND_LABEL[kind]} | ${ms(o.firstAcceptedMs)} | ${ms(o.firstFlushedMs)} | ${ms(o.ttfrMs)} | ${ms(o.wallMs)} |`);
     }
   }
@@ -293,7 +293,7 @@ function memTable(results, ns) {
     for (const kind of KINDS) {
       for (const n of ns) {
         const r = pick(results, side, kind, n);
-        if (!r || r.status !== "ok" || !r.endMemory) continue;
+        if (r?.status !== "ok" || !r.endMemory) continue;
         const e = r.endMemory;
         rows.push(`| ${side}: ${KIND_LABEL[kind]} | ${int(n)} | ${m(e.rss)} | ${m(e.heapTotal)} | ${m(e.external)} | ${m(e.wasmHeap)} | ${mib(r.maxRssKiB)} |`);
       }

@@ -178,7 +178,7 @@ async function runContender(c, n) {
     if (l.startsWith("nwb-settings-trace ")) {
       const m = JSON.parse(l.slice("nwb-settings-trace ".length));
       trace[m.mark] ??= m;
-    } else stderr = (stderr + l + "\n").slice(-4000);
+    } else stderr = `${stderr}${l}\n`.slice(-4000);
   });
   child.stdout.on("data", (d) => (stdout += d));
   let overBudget = false;

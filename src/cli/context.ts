@@ -6,4 +6,4 @@ export interface CommandContext {
 }
 
 /** A mistake in how the command was called (exit code 2). */
-export class UsageError extends Error {}
+export { UsageError } from "../errors.js";

@@ -4,13 +4,9 @@
  */
 import { DEFAULT_TABLE_NAME, EVENT_TYPES, type PipelineSettingsEvent, type PipelineSettingsEventType } from "./event.js";
 import { type JsonObject, type JsonParseOptions, type JsonValue, describeJsonValue, isJsonObject, parseJson, stringifyJson } from "./json.js";
+import { EventFormatError } from "../errors.js";
 
-export class EventFormatError extends Error {
-  constructor(problem: string) {
-    super(problem);
-    this.name = "EventFormatError";
-  }
-}
+export { EventFormatError };
 
 function seqOf(v: JsonValue | undefined): number {
   if (typeof v !== "bigint" || v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) {

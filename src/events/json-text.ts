@@ -307,29 +307,17 @@ export class JsonTextScanner {
   }
 
   private value(depth: number): void {
-    const t = this.text;
-    const c = t.charCodeAt(this.pos);
-    switch (c) {
-      case 0x7b: // {
-        return this.object(depth + 1);
-      case 0x5b: // [
-        return this.array(depth + 1);
-      case 0x22: // "
-        return this.string();
-      case 0x74: // t
-        return this.word("true");
-      case 0x66: // f
-        return this.word("false");
-      case 0x6e: // n
-        return this.word("null");
-      case 0x4e: // N
-        return this.word("NaN");
-      case 0x49: // I
-        return this.word("Infinity");
-      default:
-        if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
-        throw REFUSED;
-    }
+    const c = this.text.charCodeAt(this.pos);
+    if (c === 0x7b) this.object(depth + 1);
+    else if (c === 0x5b) this.array(depth + 1);
+    else if (c === 0x22) this.string();
+    else if (c === 0x74) this.word("true");
+    else if (c === 0x66) this.word("false");
+    else if (c === 0x6e) this.word("null");
+    else if (c === 0x4e) this.word("NaN");
+    else if (c === 0x49) this.word("Infinity");
+    else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) this.number();
+    else throw REFUSED;
   }
 
   private word(w: string): void {

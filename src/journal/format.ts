@@ -10,6 +10,7 @@
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 import type { NwbMetadata } from "../nwb/metadata.js";
 import { parseMetadata } from "../nwb/metadata.js";
+import { JournalFormatError } from "../errors.js";
 
 export const JOURNAL_FORMAT_VERSION = 1;
 /** The key that makes line 1 a journal header (and never an event). */
@@ -50,12 +51,7 @@ export interface JournalHeaderInfo {
   source?: string;
 }
 
-export class JournalFormatError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "JournalFormatError";
-  }
-}
+export { JournalFormatError };
 
 /** Metadata as JSON: dates as ISO 8601 text, undefined fields left out, session_start_time apart. */
 function metaToJson(meta: NwbMetadata): Record<string, unknown> {

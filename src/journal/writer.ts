@@ -18,17 +18,13 @@ import { dirname } from "node:path";
 import type { PipelineSettingsEvent } from "../events/event.js";
 import { serializeEvent } from "../events/event-codec.js";
 import { type JournalHeaderInfo, encodeEnd, encodeHeader, journalPathFor } from "./format.js";
+import { JournalError } from "../errors.js";
 
 export const DEFAULT_SYNC_INTERVAL_MS = 100;
 /** Node timers fire a few ms late under load. */
 const TIMER_SLACK_MS = 10;
 
-export class JournalError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "JournalError";
-  }
-}
+export { JournalError };
 
 export interface JournalWriterOptions {
   /** Longest time between an append and its fdatasync (default 100 ms). 0 syncs on every write turn. */

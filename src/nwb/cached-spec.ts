@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import type { H5File } from "./hdf5/h5wasm.js";
+import { NwbError } from "../errors.js";
 
 interface CachedNamespace {
   version: string;
@@ -28,7 +29,7 @@ export function cachedSpec(): Record<string, CachedNamespace> {
 /** The NWB core version of the cached schema (what `nwb_version` must say). */
 export function coreVersion(): string {
   const core = cachedSpec()["core"];
-  if (!core) throw new Error("assets/nwb-cached-spec.json has no core namespace");
+  if (!core) throw new NwbError("assets/nwb-cached-spec.json has no core namespace");
   return core.version;
 }
 

@@ -4,6 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
+import { MetadataError } from "../errors.js";
 
 export interface SubjectMetadata {
   subject_id?: string;
@@ -37,7 +38,7 @@ const TEXT_FIELDS = ["session_description", "identifier", "experiment_descriptio
 const LIST_FIELDS = ["experimenter", "keywords", "related_publications"] as const;
 const SUBJECT_FIELDS = ["subject_id", "species", "sex", "age", "description", "genotype", "strain"] as const;
 
-export class MetadataError extends Error {}
+export { MetadataError };
 
 /** Validate a parsed metadata document (from YAML/JSON) into {@link NwbMetadata}. */
 export function parseMetadata(doc: unknown, source: string): NwbMetadata {

@@ -2,6 +2,11 @@
  * An NWB 2.x file: the root layout pynwb writes (required groups and datasets, typed-object
  * attributes), session metadata in /general, and the lifecycle (flush, close) of the typed
  * objects created inside it. It knows NWB and HDF5, nothing of where the data comes from.
+ *
+ * Capabilities are in the types (as zarrita's Readable / Mutable): {@link NwbFileReader.open}
+ * opens a file read-only and gives a reader, which has no method that writes; {@link NwbFile}
+ * (created, or opened to append) is a reader that can also write. Objects are found by their
+ * neurodata_type ({@link NwbFileReader.findByType}), so files we did not write can be used.
  */
 import { randomUUID } from "node:crypto";
 import { AppendableDataset } from "./hdf5/appendable-dataset.js";
@@ -9,6 +14,7 @@ import { setTextAttr, setTypeAttrs } from "./hdf5/attributes.js";
 import { coreVersion, writeCachedSpec } from "./cached-spec.js";
 import { type H5Dataset, type H5File, type H5Group, type H5Module, errorText, h5wasm, loadHdf5, openHdf5 } from "./hdf5/h5wasm.js";
 import type { NwbMetadata } from "./metadata.js";
+import { NwbError, OutputRefusedError } from "../errors.js";
 
 
 /** Something holding staged rows that must reach the file on flush. */
@@ -31,7 +37,140 @@ export interface CreateOptions {
   now?: Date;
 }
 
-export class NwbFile {
+/** An object of the file with a neurodata_type: where it is and what it is. */
+export interface TypedObject {
+  /** Path from the root, without a leading slash (e.g. "acquisition/settings_annotations"). */
+  path: string;
+  neurodataType: string;
+  namespace: string;
+  kind: "group" | "dataset";
+}
+
+/** Session metadata as stored at the root of the file. */
+export interface NwbFileInfo {
+  identifier: string;
+  sessionDescription: string;
+  sessionStartTime: string;
+  timestampsReferenceTime: string;
+  nwbVersion: string;
+}
+
+/** An NWB file opened read-only: find objects, read datasets and attributes. It cannot write. */
+export class NwbFileReader {
+  protected closed = false;
+
+  protected constructor(
+    readonly module: H5Module,
+    protected h5: H5File,
+    readonly path: string,
+  ) {}
+
+  /** Open an existing NWB file read-only. Throws NwbError when it is not HDF5 or not NWB. */
+  static async open(path: string): Promise<NwbFileReader> {
+    const { module, file } = await openNwb(path, "r");
+    return new NwbFileReader(module, file, path);
+  }
+
+  /** The object at `path`, or null when it (or a parent) does not exist. */
+  get(path: string): ReturnType<H5File["get"]> {
+    try {
+      return this.h5.get(path);
+    } catch {
+      return null;
+    }
+  }
+
+  /** The dataset at `path`; throws when it is missing or not a dataset. */
+  dataset(path: string): H5Dataset {
+    const d = this.get(path);
+    if (!(d instanceof h5wasm.Dataset)) throw new NwbError(`${this.path}: ${path} is not a dataset`, this.path);
+    return d;
+  }
+
+  has(path: string): boolean {
+    return this.get(path) !== null;
+  }
+
+  /** A text or numeric attribute of the object at `path` (undefined when absent). */
+  attr(path: string, name: string): unknown {
+    const o = path === "" || path === "/" ? this.h5 : this.get(path);
+    if (!(o instanceof h5wasm.Group) && !(o instanceof h5wasm.Dataset)) return undefined;
+    return o.attrs[name]?.value;
+  }
+
+  /** Session metadata at the root. */
+  info(): NwbFileInfo {
+    const text = (p: string): string => {
+      const v = this.get(p);
+      return v instanceof h5wasm.Dataset ? String(v.value) : "";
+    };
+    return {
+      identifier: text("identifier"),
+      sessionDescription: text("session_description"),
+      sessionStartTime: text("session_start_time"),
+      timestampsReferenceTime: text("timestamps_reference_time"),
+      nwbVersion: String(this.h5.attrs["nwb_version"]?.value ?? ""),
+    };
+  }
+
+  /**
+   * Every object with a neurodata_type (optionally: of these types), anywhere in the file, in
+   * tree order. /specifications (the cached schema) is not searched.
+   */
+  findByType(...types: string[]): TypedObject[] {
+    const want = types.length > 0 ? new Set(types) : undefined;
+    const out: TypedObject[] = [];
+    const walk = (group: H5Group, prefix: string): void => {
+      for (const name of group.keys()) {
+        const path = prefix === "" ? name : `${prefix}/${name}`;
+        if (path === "specifications") continue;
+        let obj: ReturnType<H5File["get"]>;
+        try {
+          obj = group.get(name);
+        } catch {
+          continue; // a dangling link or an unreadable object: not something we can use
+        }
+        if (!(obj instanceof h5wasm.Group) && !(obj instanceof h5wasm.Dataset)) continue;
+        const type = obj.attrs["neurodata_type"]?.value;
+        if (typeof type === "string" && (!want || want.has(type))) {
+          const kind = obj instanceof h5wasm.Group ? "group" : "dataset";
+          out.push({ path, neurodataType: type, namespace: String(obj.attrs["namespace"]?.value ?? ""), kind });
+        }
+        if (obj instanceof h5wasm.Group) walk(obj, path);
+      }
+    };
+    walk(this.h5, "");
+    return out;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.h5.close();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
+
+/** Open an HDF5 file and check it is NWB (neurodata_type NWBFile at the root). */
+async function openNwb(path: string, mode: "a" | "r"): Promise<{ module: H5Module; file: H5File }> {
+  let opened: { module: H5Module; file: H5File };
+  try {
+    opened = await openHdf5(path, mode);
+  } catch (err) {
+    throw new NwbError(errorText(err), path, err);
+  }
+  if (opened.file.attrs["neurodata_type"]?.value !== "NWBFile") {
+    opened.file.close();
+    throw new NwbError(`${path} is not an NWB file (no neurodata_type NWBFile at the root)`, path);
+  }
+  return opened;
+}
+
+/** An NWB file we write: created, or an existing one opened to append. */
+export class NwbFile extends NwbFileReader {
   /**
    * Start loading HDF5 now, so that it overlaps with whatever the caller does before its first
    * file (reading input). Failures surface at the first open or create.
@@ -42,13 +181,11 @@ export class NwbFile {
 
   private readonly flushables: Flushable[] = [];
   private readonly appendables: AppendableDataset[] = [];
-  private closed = false;
-
-  private constructor(
-    readonly module: H5Module,
-    private h5: H5File,
-    readonly path: string,
-  ) {}
+  /**
+   * Set by whoever owns the file: returns why the file may not be closed and reopened now (e.g. a
+   * data stream is open), or undefined when it may. {@link reopen} refuses while it returns a reason.
+   */
+  reopenBlocker: (() => string | undefined) | undefined;
 
   /** The open HDF5 file; a different object after {@link reopen}. */
   get file(): H5File {
@@ -63,18 +200,14 @@ export class NwbFile {
       file.flush();
     } catch (err) {
       file.close();
-      throw new Error(`cannot lay out NWB file ${path}: ${errorText(err)}`);
+      throw new NwbError(`cannot lay out NWB file ${path}: ${errorText(err)}`);
     }
     return nwb;
   }
 
-  /** Reopen an existing NWB file to append to it. */
-  static async open(path: string, mode: "a" | "r" = "a"): Promise<NwbFile> {
-    const { module, file } = await openHdf5(path, mode);
-    if (file.attrs["neurodata_type"]?.value !== "NWBFile") {
-      file.close();
-      throw new Error(`${path} is not an NWB file (no neurodata_type NWBFile at the root)`);
-    }
+  /** Open an existing NWB file to append to it (read-only: {@link NwbFileReader.open}). */
+  static override async open(path: string): Promise<NwbFile> {
+    const { module, file } = await openNwb(path, "a");
     return new NwbFile(module, file, path);
   }
 
@@ -127,36 +260,16 @@ export class NwbFile {
     }
   }
 
-  /** The dataset at `path`; throws when it is missing or not a dataset. */
-  dataset(path: string): H5Dataset {
-    const d = this.get(path);
-    if (!(d instanceof h5wasm.Dataset)) throw new Error(`${path} is not a dataset`);
-    return d;
-  }
-
-  /** The object at `path`, or null when it (or a parent) does not exist. */
-  get(path: string): ReturnType<H5File["get"]> {
-    try {
-      return this.file.get(path);
-    } catch {
-      return null;
-    }
-  }
-
   /** The group at `path`, created (with parents) if missing. */
   group(path: string): H5Group {
     const existing = this.get(path);
     if (existing) {
-      if (!(existing instanceof h5wasm.Group)) throw new Error(`${path} exists and is not a group`);
+      if (!(existing instanceof h5wasm.Group)) throw new NwbError(`${this.path}: ${path} exists and is not a group`, this.path);
       return existing;
     }
     const slash = path.lastIndexOf("/");
     if (slash > 0) this.group(path.slice(0, slash));
     return this.file.create_group(path);
-  }
-
-  has(path: string): boolean {
-    return this.get(path) !== null;
   }
 
   createAppendable(path: string, spec: Parameters<typeof AppendableDataset.create>[3]): AppendableDataset {
@@ -179,7 +292,9 @@ export class NwbFile {
    * fails, this NwbFile is closed.
    */
   async reopen(patch: (path: string) => Promise<unknown>): Promise<void> {
-    if (this.closed) throw new Error(`${this.path} is closed`);
+    if (this.closed) throw new NwbError(`${this.path} is closed`);
+    const blocked = this.reopenBlocker?.();
+    if (blocked !== undefined) throw new OutputRefusedError(`${this.path}: cannot close and reopen the file now (${blocked})`, this.path);
     this.flush();
     this.closed = true;
     this.h5.close();
@@ -205,7 +320,7 @@ export class NwbFile {
     this.file.flush();
   }
 
-  close(): void {
+  override close(): void {
     if (this.closed) return;
     try {
       this.flush();
@@ -213,9 +328,5 @@ export class NwbFile {
       this.closed = true;
       this.file.close();
     }
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
   }
 }

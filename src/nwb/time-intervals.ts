@@ -3,12 +3,16 @@
  * VectorData columns of native dtypes (float64, int64, bool, UTF-8 text, fixed-shape arrays as
  * `(n, *shape)`), and the `id` ElementIdentifiers. Rows are staged and written in place by the
  * file's flush; `colnames` is the column order pynwb reads.
+ * Created ({@link TimeIntervals.create}), opened to append ({@link TimeIntervals.open}) and read
+ * from any file, ours or not ({@link readTimeIntervals}, found by neurodata_type).
  */
 import { randomUUID } from "node:crypto";
 import type { AppendableDataset, ElementType, RowValue } from "./hdf5/appendable-dataset.js";
 import { setTextArrayAttr, setTextAttr, setTypeAttrs } from "./hdf5/attributes.js";
 import { convertToBoolEnum, createBoolPlaceholder } from "./hdf5/bool-dtype.js";
-import type { NwbFile } from "./nwb-file.js";
+import { NwbError } from "../errors.js";
+import type { H5Dataset } from "./hdf5/h5wasm.js";
+import type { NwbFile, NwbFileReader } from "./nwb-file.js";
 
 export type ColumnType = "float64" | "int64" | "bool" | "text";
 
@@ -52,11 +56,11 @@ export class TimeIntervals {
   /** Create the table. With bool columns the file is closed and reopened once (NwbFile.reopen). */
   static async create(nwb: NwbFile, name: string, description: string, columns: readonly ColumnSpec[]): Promise<TimeIntervals> {
     const path = `intervals/${name}`;
-    if (nwb.has(path)) throw new Error(`${nwb.path} already has ${path}`);
+    if (nwb.has(path)) throw new NwbError(`${nwb.path} already has ${path}`);
     const seen = new Set<string>();
     for (const c of columns) {
-      if (RESERVED.has(c.name) || seen.has(c.name)) throw new Error(`column name "${c.name}" is reserved or repeated in ${path}`);
-      if (c.name.includes("/")) throw new Error(`column name "${c.name}" contains "/"`);
+      if (RESERVED.has(c.name) || seen.has(c.name)) throw new NwbError(`column name "${c.name}" is reserved or repeated in ${path}`);
+      if (c.name.includes("/")) throw new NwbError(`column name "${c.name}" contains "/"`);
       seen.add(c.name);
     }
     const g = nwb.group(path);
@@ -94,6 +98,27 @@ export class TimeIntervals {
     return table;
   }
 
+  /**
+   * Reattach to the table `intervals/<name>` of a file opened to append: column types from the
+   * stored datatypes, appending after the rows every column holds (a torn tail is cut off).
+   */
+  static open(nwb: NwbFile, name: string): TimeIntervals {
+    const path = `intervals/${name}`;
+    if (nwb.attr(path, "neurodata_type") !== "TimeIntervals") throw new NwbError(`${nwb.path}: ${path} is not a TimeIntervals table`, nwb.path);
+    const columns = storedColumns(nwb, path);
+    const open = (col: string, type: ElementType): AppendableDataset => nwb.openAppendable(`${path}/${col}`, type);
+    const start = open("start_time", "float64");
+    const stop = open("stop_time", "float64");
+    const id = open("id", "int64");
+    const cells = new Map(columns.map((c) => [c.name, open(c.name, STORAGE[c.type])] as const));
+    const all = [start, stop, id, ...cells.values()];
+    const rows = Math.min(...all.map((d) => d.length));
+    for (const d of all) d.truncate(rows);
+    const table = new TimeIntervals(name, columns, id, start, stop, cells);
+    nwb.register(table);
+    return table;
+  }
+
   get length(): number {
     return this.id.length;
   }
@@ -101,7 +126,7 @@ export class TimeIntervals {
   /** Stage one row; every column needs a value (arrays as flat row-major data of the cell shape). */
   appendRow(startTime: number, stopTime: number, values: ReadonlyMap<string, RowValue>): void {
     for (const c of this.columns) {
-      if (!values.has(c.name)) throw new Error(`row for intervals/${this.name} lacks column "${c.name}"`);
+      if (!values.has(c.name)) throw new NwbError(`row for intervals/${this.name} lacks column "${c.name}"`);
     }
     for (const c of this.columns) {
       const v = values.get(c.name)!;
@@ -119,13 +144,13 @@ export class TimeIntervals {
   appendRowValues(startTime: number, stopTime: number, values: readonly RowValue[]): void {
     const cols = this.columns;
     if (values.length !== cols.length) {
-      throw new Error(`row for intervals/${this.name} has ${values.length} value(s) for ${cols.length} column(s)`);
+      throw new NwbError(`row for intervals/${this.name} has ${values.length} value(s) for ${cols.length} column(s)`);
     }
     const cells = this.cellList;
     const isBool = this.isBool;
     for (let i = 0; i < cols.length; i++) {
       const v = values[i];
-      if (v === undefined) throw new Error(`row for intervals/${this.name} lacks column "${cols[i]!.name}"`);
+      if (v === undefined) throw new NwbError(`row for intervals/${this.name} lacks column "${cols[i]!.name}"`);
       cells[i]!.append(isBool[i] ? boolCell(v, cols[i]!.name) : v);
     }
     this.start.append(startTime);
@@ -147,7 +172,78 @@ function boolCell(v: RowValue, column: string): RowValue {
   const one = (x: unknown): number => {
     if (x === true || x === 1) return 1;
     if (x === false || x === 0) return 0;
-    throw new Error(`bool column "${column}" got ${String(x)}`);
+    throw new NwbError(`bool column "${column}" got ${String(x)}`);
   };
   return typeof v === "object" ? Array.from(v as ArrayLike<unknown>, one) : one(v);
 }
+
+/** A TimeIntervals table as read from a file. Cells are scalars, or flat arrays for array columns. */
+export interface TimeIntervalsData {
+  path: string;
+  name: string;
+  description: string;
+  columns: ColumnSpec[];
+  id: bigint[];
+  startTime: number[];
+  stopTime: number[];
+  /** Per column (in `columns` order): one cell per row (bool as true/false, int64 as bigint). */
+  cells: Map<string, unknown[]>;
+}
+
+/** Which of our column types a stored column is; NwbError for anything else. */
+function columnTypeOf(ds: H5Dataset, where: string): ColumnType {
+  const m = ds.metadata;
+  if (m.type === 1 && m.size === 8) return "float64";
+  if (m.type === 0 && m.size === 8 && m.signed) return "int64";
+  if (m.type === 3 && m.vlen) return "text";
+  const members = (m as { enum_type?: { members?: Record<string, number> } }).enum_type?.members;
+  if (m.type === 8 && members?.["FALSE"] === 0 && members?.["TRUE"] === 1) return "bool";
+  throw new NwbError(`${where}: a column of HDF5 type class ${m.type}, size ${m.size} is not one we can append to`);
+}
+
+function storedColumns(nwb: NwbFileReader, path: string): ColumnSpec[] {
+  const colnames = nwb.attr(path, "colnames");
+  if (!Array.isArray(colnames)) throw new NwbError(`${nwb.path}: ${path} has no colnames`, nwb.path);
+  return colnames
+    .map(String)
+    .filter((c) => c !== "start_time" && c !== "stop_time")
+    .map((c) => {
+      const ds = nwb.dataset(`${path}/${c}`);
+      return {
+        name: c,
+        type: columnTypeOf(ds, `${nwb.path}: ${path}/${c}`),
+        cellShape: (ds.shape ?? []).slice(1),
+        description: String(ds.attrs["description"]?.value ?? ""),
+      };
+    });
+}
+
+/** Read the TimeIntervals table at `path` (any group of that neurodata_type, anywhere in the file). */
+export function readTimeIntervals(nwb: NwbFileReader, path: string): TimeIntervalsData {
+  if (nwb.attr(path, "neurodata_type") !== "TimeIntervals") throw new NwbError(`${nwb.path}: ${path} is not a TimeIntervals table`, nwb.path);
+  const columns = storedColumns(nwb, path);
+  const flat = (col: string): unknown[] => Array.from(nwb.dataset(`${path}/${col}`).value as ArrayLike<unknown>);
+  const id = flat("id").map((v) => BigInt(v as bigint | number));
+  const startTime = flat("start_time") as number[];
+  const stopTime = flat("stop_time") as number[];
+  const lengths = [id.length, startTime.length, stopTime.length, ...columns.map((c) => nwb.dataset(`${path}/${c.name}`).shape?.[0] ?? 0)];
+  const rows = Math.min(...lengths);
+  const cells = new Map<string, unknown[]>();
+  for (const c of columns) {
+    const size = (c.cellShape ?? []).reduce((a, b) => a * b, 1);
+    const values = flat(c.name).map((v) => (c.type === "bool" ? v === 1 || v === true : v));
+    const perRow = (c.cellShape ?? []).length === 0 ? values.slice(0, rows) : Array.from({ length: rows }, (_, i) => values.slice(i * size, (i + 1) * size));
+    cells.set(c.name, perRow);
+  }
+  return {
+    path,
+    name: path.slice(path.lastIndexOf("/") + 1),
+    description: String(nwb.attr(path, "description") ?? ""),
+    columns,
+    id: id.slice(0, rows),
+    startTime: startTime.slice(0, rows),
+    stopTime: stopTime.slice(0, rows),
+    cells,
+  };
+}
+

@@ -5,9 +5,10 @@
  */
 import { readdir } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
+import { OutputExistsError } from "../errors.js";
 
 /** Files an output would write already exist (and no --overwrite). */
-export class OutputExistsError extends Error {}
+export { OutputExistsError };
 
 /** Path of segment `index` of an output at `basePath` (index 0 is `basePath` itself). */
 export function segmentPath(basePath: string, index: number): string {

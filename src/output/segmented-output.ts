@@ -8,26 +8,19 @@ import { unlink } from "node:fs/promises";
 import { errorText } from "../nwb/hdf5/h5wasm.js";
 import type { NwbMetadata } from "../nwb/metadata.js";
 import { type CreateOptions, NwbFile } from "../nwb/nwb-file.js";
+import type { NwbOutput, SegmentInfo } from "./output.js";
 import { segmentPath } from "./segment-names.js";
+import { OutputError, OutputRefusedError } from "../errors.js";
 
+export { OutputError };
+export type { SegmentInfo } from "./output.js";
 
-/** The output file itself failed (cannot create, disk full, …): fatal for the whole output. */
-export class OutputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "OutputError";
-  }
-}
-
-export interface SegmentInfo {
-  path: string;
-  index: number;
-  /** Rows written into this segment (as reported by writers via {@link SegmentedOutput.countRows}). */
-  rows: number;
-}
-
-export class SegmentedOutput {
+export class SegmentedOutput implements NwbOutput {
+  /** Files are ours: a schema change may start a new one, and one without rows is removed. */
+  readonly canRotate: boolean = true;
+  readonly unlinksEmptyFiles: boolean = true;
   private file: NwbFile | undefined;
+  private readonly holds = new Set<string>();
   private index = -1;
   private rowsInSegment = 0;
   private readonly listeners: ((nwb: NwbFile) => void)[] = [];
@@ -69,12 +62,27 @@ export class SegmentedOutput {
 
   /** Close the current segment and open the next one. */
   async rotate(): Promise<NwbFile> {
+    if (!this.canRotate) throw new OutputRefusedError(`${this.file?.path ?? this.basePath}: this output may not start a new file`, this.file?.path ?? this.basePath);
     await this.closeCurrent();
     return this.current();
   }
 
+  holdOpen(reason: string): () => void {
+    this.holds.add(reason);
+    return () => {
+      this.holds.delete(reason);
+    };
+  }
+
+  /** Write staged rows and flush; a failure of the file is fatal for the output. */
   flush(): void {
-    this.file?.flush();
+    const f = this.file;
+    if (!f) return;
+    try {
+      f.flush();
+    } catch (err) {
+      throw new OutputError(`cannot write ${f.path}: ${errorText(err)}`, f.path, err);
+    }
   }
 
   async close(): Promise<void> {
@@ -92,11 +100,12 @@ export class SegmentedOutput {
     try {
       this.file = await NwbFile.create(path, this.meta, this.options);
     } catch (err) {
-      throw new OutputError(errorText(err));
+      throw new OutputError(errorText(err), path, err);
     }
     this.index = index;
     this.rowsInSegment = 0;
     this.segments.push({ path, index: this.index, rows: 0 });
+    this.file.reopenBlocker = () => [...this.holds].join("; ") || undefined;
     for (const l of this.listeners) l(this.file);
   }
 
@@ -104,7 +113,11 @@ export class SegmentedOutput {
     const f = this.file;
     if (!f) return;
     this.file = undefined;
-    f.close();
-    if (this.rowsInSegment === 0) await unlink(f.path).catch(() => undefined);
+    try {
+      f.close();
+    } catch (err) {
+      throw new OutputError(`cannot write ${f.path}: ${errorText(err)}`, f.path, err);
+    }
+    if (this.rowsInSegment === 0 && this.unlinksEmptyFiles) await unlink(f.path).catch(() => undefined);
   }
 }

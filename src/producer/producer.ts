@@ -26,6 +26,7 @@ import { stringifyJson } from "../events/json.js";
 import { type BackoffOptions, backoffDelay, sleep } from "./backoff.js";
 import type { SettingsSource, SettingsSubscription, SettingsValue, SourceSettingsEvent } from "./source.js";
 import type { SourceFactory } from "./source-url.js";
+import { ProducerGaveUpError } from "../errors.js";
 
 export type { SourceFactory } from "./source-url.js";
 
@@ -111,15 +112,7 @@ export interface ProducerStatus {
   source: string | null;
 }
 
-export class ProducerGaveUpError extends Error {
-  constructor(
-    message: string,
-    override readonly cause: unknown,
-  ) {
-    super(message);
-    this.name = "ProducerGaveUpError";
-  }
-}
+export { ProducerGaveUpError };
 
 class Stopped extends Error {}
 

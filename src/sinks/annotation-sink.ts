@@ -13,8 +13,7 @@
 import { type PipelineSettingsEvent, annotationRowText, isSentinel } from "../events/event.js";
 import { AnnotationSeries } from "../nwb/annotation-series.js";
 import { objectNameProblem } from "../nwb/hdf5/text-rules.js";
-import type { NwbFile } from "../nwb/nwb-file.js";
-import type { SegmentedOutput } from "../output/segmented-output.js";
+import type { NwbOutput } from "../output/output.js";
 import type { SettingsSink } from "./sink.js";
 
 export const ANNOTATION_DESCRIPTION =
@@ -28,13 +27,11 @@ interface SeriesState {
 export class AnnotationSink implements SettingsSink {
   private readonly byTable = new Map<string, SeriesState>();
   private initialRun: PipelineSettingsEvent[] = [];
-  private file: NwbFile | undefined;
   private rows = 0;
 
-  constructor(private readonly output: SegmentedOutput) {
-    output.onSegment((nwb) => {
+  constructor(private readonly output: NwbOutput) {
+    output.onSegment(() => {
       // A new segment: series are created again on their next row; time order carries on.
-      this.file = nwb;
       for (const s of this.byTable.values()) s.series = undefined;
     });
   }
@@ -79,7 +76,6 @@ export class AnnotationSink implements SettingsSink {
 
   private async writeRow(event: PipelineSettingsEvent): Promise<void> {
     const nwb = await this.output.current();
-    this.file = nwb;
     let state = this.byTable.get(event.table_name);
     if (!state) {
       checkSeriesName(event.table_name);

@@ -2,8 +2,9 @@
  * The sinks named on a command line (`--sinks annotations,table`), all writing into one
  * segmented NWB output, fed in order.
  */
+import { EventRejectedError, isNwbSettingsError } from "../errors.js";
 import type { PipelineSettingsEvent } from "../events/event.js";
-import type { SegmentedOutput } from "../output/segmented-output.js";
+import type { NwbOutput } from "../output/output.js";
 import { AnnotationSink } from "./annotation-sink.js";
 import type { SettingsSink } from "./sink.js";
 import { TableSink } from "./table-sink.js";
@@ -23,7 +24,7 @@ export function parseSinkList(text: string): SinkName[] {
   return out;
 }
 
-export function createSink(name: SinkName, output: SegmentedOutput): SettingsSink {
+export function createSink(name: SinkName, output: NwbOutput): SettingsSink {
   switch (name) {
     case "annotations":
       return new AnnotationSink(output);
@@ -37,14 +38,18 @@ export class SinkSet {
 
   constructor(
     names: readonly SinkName[],
-    readonly output: SegmentedOutput,
+    readonly output: NwbOutput,
   ) {
     this.sinks = names.map((n) => createSink(n, output));
   }
 
   /** Write to every sink, or (when one would reject the event) to none. */
   async write(event: PipelineSettingsEvent): Promise<void> {
-    for (const s of this.sinks) s.check(event);
+    try {
+      for (const s of this.sinks) s.check(event);
+    } catch (err) {
+      throw isNwbSettingsError(err) ? err : new EventRejectedError((err as Error).message, err);
+    }
     for (const s of this.sinks) await s.write(event);
   }
 

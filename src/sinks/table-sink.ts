@@ -17,7 +17,8 @@ import { INIT_FINAL_COMPONENT_ADDRESS, type PipelineSettingsEvent, isSentinel, s
 import { ColumnNamer, flattenSettings, sanitizeSettingsValue } from "../events/sanitize.js";
 import type { CellValue } from "../events/settings-values.js";
 import type { RowValue } from "../nwb/hdf5/appendable-dataset.js";
-import type { SegmentedOutput } from "../output/segmented-output.js";
+import { OutputRefusedError } from "../errors.js";
+import type { NwbOutput } from "../output/output.js";
 import { type ColumnSpec, TimeIntervals } from "../nwb/time-intervals.js";
 import type { SettingsSink } from "./sink.js";
 import { COLUMN_TYPE, type CellKind, cellTextProblem, kindChange, kindOf, rowValueOf } from "./table-schema.js";
@@ -84,7 +85,7 @@ export class TableSink implements SettingsSink {
   readonly rotations: Rotation[] = [];
 
   constructor(
-    private readonly output: SegmentedOutput,
+    private readonly output: NwbOutput,
     options: TableSinkOptions = {},
   ) {
     this.tableName = options.tableName ?? DEFAULT_SETTINGS_TABLE_NAME;
@@ -127,6 +128,9 @@ export class TableSink implements SettingsSink {
     }
     const reasons = this.rotationReasons(flat);
     if (reasons.length > 0) {
+      // An output that may not start a new file (a user's file, a data series open) refuses
+      // before anything changes here.
+      if (!this.output.canRotate) throw new OutputRefusedError(`${this.output.basePath}: the table would need a new file (${reasons.join("; ")})`, this.output.basePath);
       await this.closeInterval(t);
       const merged = this.stateMap();
       for (const [col, v] of flat) merged.set(col, v);

@@ -31,4 +31,4 @@ for await (const rec of readEventLog(log)) {
 }
 await sink.close(last);
 await output.close();
-process.stdout.write(JSON.stringify({ segments: output.writtenSegments.map((s) => s.path), snapshots }) + "\n");
+process.stdout.write(`${JSON.stringify({ segments: output.writtenSegments.map((s) => s.path), snapshots })}\n`);

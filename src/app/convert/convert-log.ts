@@ -6,7 +6,8 @@
 import { stat, unlink } from "node:fs/promises";
 import { isSentinel } from "../../events/event.js";
 import type { NwbMetadata } from "../../nwb/metadata.js";
-import { OutputError, SegmentedOutput } from "../../output/segmented-output.js";
+import { isFatal } from "../../errors.js";
+import { SegmentedOutput } from "../../output/segmented-output.js";
 import { type LogRecord, readEventLog } from "../../producer/sources/jsonl-log.js";
 import { type SinkName, SinkSet } from "../../sinks/sink-set.js";
 import { type TimeOrigin, fileClock } from "./time-origin.js";
@@ -156,7 +157,7 @@ async function writePass(
         if (result.events++ === 0) traceMark("first-event-accepted");
         lastTime = event.timestamp;
       } catch (err) {
-        if (err instanceof OutputError) throw err;
+        if (isFatal(err)) throw err;
         result.problems.push(`${input}:${rec.line}: ${(err as Error).message}`);
       }
       const staged = stagedRows();

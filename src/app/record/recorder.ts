@@ -9,10 +9,16 @@
  * Durability: each event is appended to the journal before any sink sees it; the journal makes it
  * durable within its sync interval; the NWB file is flushed on a timer so that after a kill it
  * is usually readable as it stands, and `recover` rebuilds it from the journal when it is not.
+ *
+ * Failures: an event a sink cannot hold is counted as rejected and the recording goes on. A fatal
+ * failure (src/errors.ts `isFatal`: the output file cannot be created, written or flushed) ends the
+ * recording: `run` closes what it can and rejects with that error, naming the file. Events already
+ * journaled stay in the journal for `recover`.
  */
 import { randomUUID } from "node:crypto";
 import type { PipelineSettingsEvent } from "../../events/event.js";
 import { isSentinel } from "../../events/event.js";
+import { isFatal } from "../../errors.js";
 import type { NwbMetadata } from "../../nwb/metadata.js";
 import { SegmentedOutput } from "../../output/segmented-output.js";
 import { type SinkName, SinkSet } from "../../sinks/sink-set.js";
@@ -83,6 +89,12 @@ export class Recorder {
   private stopping = false;
   private lastFileTime = 0;
   private sinceFlush = 0;
+  /** A fatal failure seen outside the run loop (the flush timer); ends the loop. */
+  private fatal: { error: unknown } | undefined;
+  private wakeOnFatal: (() => void) | undefined;
+  private readonly fatalSeen = new Promise<"fatal">((resolve) => {
+    this.wakeOnFatal = () => resolve("fatal");
+  });
 
   constructor(private readonly options: RecorderOptions) {
     this.mono = options.monotonicNow ?? defaultMonotonicNow;
@@ -105,21 +117,31 @@ export class Recorder {
       this.flush();
       this.flushTimer = setInterval(() => this.flush(), this.options.flushIntervalMs ?? 500);
       this.flushTimer.unref();
+      this.throwIfFatal();
       let next = pending ?? iterator.next();
       for (;;) {
         // Once a stop is requested, events the source has already delivered (they arrived while
         // the file was being opened or an event written) are still taken; nothing more is awaited.
-        const r = this.stopping ? await deliveredNow(next) : await next;
-        if (!r || r.done) break;
+        const r = await Promise.race([this.stopping ? deliveredNow(next) : next, this.fatalSeen]);
+        this.throwIfFatal();
+        if (r === undefined || r === "fatal" || r.done) break;
         await this.accept(r.value);
         // A burst faster than the timer flushes in batches, so staged rows stay bounded.
         if (++this.sinceFlush >= MAX_STAGED_EVENTS) this.flush();
+        this.throwIfFatal();
         next = iterator.next();
       }
-    } finally {
-      await this.finish();
+    } catch (err) {
+      // End the recording; closing may fail the same way, but the first failure is the one to report.
+      await this.finish().catch(() => undefined);
+      throw err;
     }
+    await this.finish();
     return this.stats;
+  }
+
+  private throwIfFatal(): void {
+    if (this.fatal) throw this.fatal.error;
   }
 
   /** Ask the run loop to finish; the caller also ends the event stream (producer.stop()). */
@@ -207,6 +229,7 @@ export class Recorder {
       this.lastFileTime = Math.max(this.lastFileTime, event.timestamp);
       this.options.onEvent?.(event, this.stats);
     } catch (err) {
+      if (isFatal(err)) throw err;
       this.stats.rejected++;
       this.options.onError?.(`event seq ${event.seq} of ${JSON.stringify(event.component_address)} not written: ${(err as Error).message}`);
     }
@@ -217,6 +240,11 @@ export class Recorder {
     try {
       this.sinks?.flush();
     } catch (err) {
+      if (isFatal(err)) {
+        this.fatal ??= { error: err };
+        this.wakeOnFatal?.();
+        return;
+      }
       this.options.onError?.(`flush failed: ${(err as Error).message}`);
     }
   }

@@ -15,9 +15,11 @@ import { createHash } from "node:crypto";
 import { copyFile, mkdtemp, rename, rm, stat, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { errorText, h5wasm } from "../../nwb/hdf5/h5wasm.js";
-import { NwbFile } from "../../nwb/nwb-file.js";
-import { OutputError, SegmentedOutput } from "../../output/segmented-output.js";
+import { errorText } from "../../nwb/hdf5/h5wasm.js";
+import { inventory } from "../../nwb/inventory.js";
+import { NwbFileReader } from "../../nwb/nwb-file.js";
+import { NwbSettingsError, isFatal } from "../../errors.js";
+import { SegmentedOutput } from "../../output/segmented-output.js";
 import { JournalReader, type TornTail } from "../../journal/reader.js";
 import type { JournalHeader } from "../../journal/format.js";
 import { existingOutputs } from "../../output/segment-names.js";
@@ -72,61 +74,24 @@ export interface RecoverResult extends RecoverCheck {
   outputs: string[];
 }
 
-export class RecoverRefusedError extends Error {
+export class RecoverRefusedError extends NwbSettingsError<"ERR_RECOVER_REFUSED"> {
   constructor(
     message: string,
     readonly check: RecoverCheck,
   ) {
-    super(message);
-    this.name = "RecoverRefusedError";
+    super("ERR_RECOVER_REFUSED", message, { input: check.journal });
   }
 }
 
 /** Rows of every AnnotationSeries and TimeIntervals table of one NWB file; throws when it cannot be read. */
 export async function countRows(path: string): Promise<{ rows: RowCounts; problems: string[] }> {
-  const nwb = await NwbFile.open(path, "r");
-  const rows: RowCounts = new Map();
-  const problems: string[] = [];
+  const nwb = await NwbFileReader.open(path);
   try {
-    // A column counts only if its data can be read: after a kill, HDF5 can hold a dataset whose
-    // shape is known but whose chunks lie past the end of the file.
-    const length = (p: string): number | undefined => {
-      const d = nwb.get(p);
-      if (!(d instanceof h5wasm.Dataset)) return undefined;
-      try {
-        void d.value;
-      } catch (err) {
-        problems.push(`${p} cannot be read (${errorText(err)})`);
-      }
-      return d.shape?.[0] ?? undefined;
-    };
-    for (const parent of ["acquisition", "intervals"]) {
-      const g = nwb.get(parent);
-      if (!(g instanceof h5wasm.Group)) continue;
-      for (const name of g.keys()) {
-        const path = `${parent}/${name}`;
-        const obj = nwb.get(path);
-        if (!(obj instanceof h5wasm.Group)) continue;
-        const type = obj.attrs["neurodata_type"]?.value;
-        let columns: string[];
-        if (type === "AnnotationSeries") columns = ["data", "timestamps"];
-        else if (type === "TimeIntervals") columns = ["id", ...((obj.attrs["colnames"]?.value as string[] | undefined) ?? [])];
-        else continue;
-        const lengths = columns.map((c) => [c, length(`${path}/${c}`)] as const);
-        const missing = lengths.filter(([, n]) => n === undefined).map(([c]) => c);
-        if (missing.length > 0) problems.push(`${path} lacks ${missing.join(", ")}`);
-        const known = lengths.filter(([, n]) => n !== undefined).map(([, n]) => n!);
-        const n = known.length > 0 ? Math.min(...known) : 0;
-        if (known.some((k) => k !== n)) {
-          problems.push(`${path} has columns of different lengths (${lengths.map(([c, k]) => `${c}: ${k ?? "missing"}`).join(", ")}), a write torn by a crash`);
-        }
-        rows.set(path, n);
-      }
-    }
+    const { objects, problems } = inventory(nwb, { types: ["AnnotationSeries", "TimeIntervals"] });
+    return { rows: new Map(objects.map((o) => [o.path, o.rows])), problems };
   } finally {
     nwb.close();
   }
-  return { rows, problems };
 }
 
 /** A deterministic identifier for a rebuilt file whose metadata named none (so rebuilds agree). */
@@ -181,7 +146,7 @@ async function replay(reader: JournalReader, target: string): Promise<Replay> {
         try {
           await sinks.write(event);
         } catch (err) {
-          if (err instanceof OutputError) throw err;
+          if (isFatal(err)) throw err;
           problems.push(`${reader.path}:${line}: ${(err as Error).message}`);
         }
         rowsAfter.push(totalRows());

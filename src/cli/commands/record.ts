@@ -80,6 +80,9 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
         ctx.stdout.write(`stopped (${how}): ${stats.events} events recorded${stats.rejected ? `, ${stats.rejected} rejected` : ""}\n`);
         for (const p of stats.outputs) ctx.stdout.write(`  ${p}\n`);
         if (stats.outputs.length === 0) ctx.stdout.write("  no settings were recorded, no file written\n");
+      } catch (err) {
+        status.clear(); // the failure (it names the file) is printed on a clean line
+        throw err;
       } finally {
         clearInterval(ticker);
         signal.dispose();

@@ -7,6 +7,7 @@
 import { type H5File, type H5Module, errorText } from "./h5wasm.js";
 import { withHeapBytes, withHeapVlenStrings } from "./heap.js";
 import { textProblem } from "./text-rules.js";
+import { NwbError } from "../../errors.js";
 
 /** Element types we store. `text` is variable-length UTF-8 (as h5py writes `str`). */
 export type ElementType = "float64" | "int64" | "int8" | "uint8" | "text";
@@ -22,6 +23,16 @@ export interface AppendableSpec {
   rowShape?: readonly number[];
   /** Rows per chunk (first axis). */
   chunkRows?: number;
+}
+
+/**
+ * Rows per chunk when the caller names none: about 8 KiB per chunk (HDF5 allocates whole chunks,
+ * and settings tables are often short). Every growing dataset of a table uses this, bool columns
+ * included (bool-dtype.ts), so a table's columns are chunked alike.
+ */
+export function defaultChunkRows(rowShape: readonly number[]): number {
+  const rowSize = rowShape.reduce((a, b) => a * b, 1);
+  return Math.max(16, Math.min(1024, Math.floor(8192 / Math.max(1, rowSize * 8))));
 }
 
 export class AppendableDataset {
@@ -46,12 +57,10 @@ export class AppendableDataset {
   /** Create an empty dataset at `path` (its parent group must exist). */
   static create(module: H5Module, file: H5File, path: string, spec: AppendableSpec): AppendableDataset {
     const rowShape = spec.rowShape ?? [];
-    const rowSize = rowShape.reduce((a, b) => a * b, 1);
-    // About 8 KiB per chunk: HDF5 allocates whole chunks, and settings tables are often short.
-    const chunkRows = spec.chunkRows ?? Math.max(16, Math.min(1024, Math.floor(8192 / Math.max(1, rowSize * 8))));
+    const chunkRows = spec.chunkRows ?? defaultChunkRows(rowShape);
     const slash = path.lastIndexOf("/");
     const parent = slash <= 0 ? file : file.get(path.slice(0, slash));
-    if (!parent || !("create_dataset" in parent)) throw new Error(`cannot create ${path}: parent group is missing`);
+    if (!parent || !("create_dataset" in parent)) throw new NwbError(`cannot create ${path}: parent group is missing`);
     try {
       parent.create_dataset({
         name: path.slice(slash + 1),
@@ -62,7 +71,7 @@ export class AppendableDataset {
         dtype: H5_DTYPE[spec.type],
       });
     } catch (err) {
-      throw new Error(`cannot create dataset ${path}: ${errorText(err)}`);
+      throw new NwbError(`cannot create dataset ${path}: ${errorText(err)}`);
     }
     return new AppendableDataset(module, file, path, spec.type, rowShape, 0);
   }
@@ -70,7 +79,7 @@ export class AppendableDataset {
   /** Attach to an existing dataset (reopened file), appending after its current rows. */
   static open(module: H5Module, file: H5File, path: string, type: ElementType): AppendableDataset {
     const ds = file.get(path);
-    if (!ds || !("shape" in ds) || !ds.shape) throw new Error(`${path} is not a dataset`);
+    if (!ds || !("shape" in ds) || !ds.shape) throw new NwbError(`${path} is not a dataset`);
     const [rows, ...rowShape] = ds.shape;
     return new AppendableDataset(module, file, path, type, rowShape, rows ?? 0);
   }
@@ -117,7 +126,7 @@ export class AppendableDataset {
       if (this.type === "text") withHeapVlenStrings(this.module, flattenText(rows, this.rowSize, this.path), write);
       else withHeapBytes(this.module, packNumeric(this.type, rows, this.rowSize, this.path), write);
     } catch (err) {
-      throw new Error(`cannot append ${n} row(s) to ${this.path}: ${errorText(err)}`);
+      throw new NwbError(`cannot append ${n} row(s) to ${this.path}: ${errorText(err)}`);
     }
     this.written = start + n;
     this.pending = [];
@@ -152,7 +161,7 @@ function rowLength(row: RowValue): number {
 function checkRow(row: RowValue, rowSize: number, path: string): void {
   const isScalarRow = typeof row !== "object";
   if ((rowSize === 1 && !isScalarRow && rowLength(row) !== 1) || (rowSize !== 1 && rowLength(row) !== rowSize)) {
-    throw new Error(`a row of ${path} needs ${rowSize} value(s), got ${rowLength(row)}`);
+    throw new NwbError(`a row of ${path} needs ${rowSize} value(s), got ${rowLength(row)}`);
   }
 }
 
@@ -265,7 +274,7 @@ function flattenText(rows: RowValue[], rowSize: number, path: string): string[] 
   for (const s of out) {
     if (!MAYBE_BAD_TEXT.test(s)) continue; // native scan; the precise rule only when needed
     const problem = textProblem(s);
-    if (problem) throw new Error(`${path}: text ${problem}`);
+    if (problem) throw new NwbError(`${path}: text ${problem}`);
   }
   return out;
 }

@@ -30,6 +30,8 @@ import { closeSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
 import type { Metadata } from "h5wasm/node";
 import type { H5File, H5Group } from "./h5wasm.js";
 import { errorText, h5wasm, openHdf5 } from "./h5wasm.js";
+import { defaultChunkRows } from "./appendable-dataset.js";
+import { BoolPatchError, NwbError } from "../../errors.js";
 
 /**
  * Name of the placeholder compound's only member. Its length (11) is what makes the placeholder's
@@ -76,7 +78,7 @@ export const BOOL_ENUM_DTYPE_BODY = Uint8Array.from([
 ]);
 
 if (PLACEHOLDER_DTYPE_BODY.length !== BOOL_ENUM_DTYPE_BODY.length) {
-  throw new Error("internal: placeholder and enum datatype encodings differ in length");
+  throw new NwbError("internal: placeholder and enum datatype encodings differ in length");
 }
 
 /** Options for {@link createBoolPlaceholder}; the same meaning as for AppendableDataset. */
@@ -95,12 +97,11 @@ export interface BoolPlaceholderSpec {
  */
 export function createBoolPlaceholder(file: H5File, path: string, spec: BoolPlaceholderSpec = {}): void {
   const rowShape = spec.rowShape ?? [];
-  const rowSize = rowShape.reduce((a, b) => a * b, 1);
-  // Same default as AppendableDataset.create, so chunking matches the other columns.
-  const chunkRows = spec.chunkRows ?? Math.max(16, Math.min(4096, Math.floor(65536 / Math.max(1, rowSize * 8))));
+  // The default of AppendableDataset.create, so chunking matches the other columns.
+  const chunkRows = spec.chunkRows ?? defaultChunkRows(rowShape);
   const slash = path.lastIndexOf("/");
   const parent: H5Group | null = slash <= 0 ? file : (file.get(path.slice(0, slash)) as H5Group | null);
-  if (!parent || !(parent instanceof h5wasm.Group)) throw new Error(`cannot create ${path}: parent group is missing`);
+  if (!parent || !(parent instanceof h5wasm.Group)) throw new NwbError(`cannot create ${path}: parent group is missing`);
   try {
     parent.create_dataset({
       name: path.slice(slash + 1),
@@ -111,7 +112,7 @@ export function createBoolPlaceholder(file: H5File, path: string, spec: BoolPlac
       dtype: BOOL_PLACEHOLDER_DTYPE,
     });
   } catch (err) {
-    throw new Error(`cannot create bool dataset ${path}: ${errorText(err)}`);
+    throw new NwbError(`cannot create bool dataset ${path}: ${errorText(err)}`);
   }
 }
 
@@ -210,7 +211,7 @@ export async function convertToBoolEnum(filePath: string, datasetPaths: readonly
     }
     for (const patch of patches) {
       const n = writeSync(fd, patch.bytes, 0, patch.bytes.length, patch.at);
-      if (n !== patch.bytes.length) throw new Error(`short write to ${filePath} at ${patch.at}`);
+      if (n !== patch.bytes.length) throw new NwbError(`short write to ${filePath} at ${patch.at}`);
     }
     fsyncSync(fd);
   } finally {
@@ -239,12 +240,7 @@ export async function convertToBoolEnum(filePath: string, datasetPaths: readonly
   return result;
 }
 
-export class BoolPatchError extends Error {
-  constructor(filePath: string, datasetPath: string, problem: string) {
-    super(`cannot make ${datasetPath} in ${filePath} a bool dataset: ${problem}`);
-    this.name = "BoolPatchError";
-  }
-}
+export { BoolPatchError };
 
 // ---------------------------------------------------------------------------------------------
 // Byte level
@@ -260,10 +256,10 @@ class FileReader {
 
   read(at: number | bigint, length: number): Uint8Array {
     const pos = Number(at);
-    if (!Number.isSafeInteger(pos) || pos < 0) throw new Error(`address ${at} out of range`);
+    if (!Number.isSafeInteger(pos) || pos < 0) throw new NwbError(`address ${at} out of range`);
     const buf = new Uint8Array(length);
     const n = readSync(this.fd, buf, 0, length, pos);
-    if (n !== length) throw new Error(`unexpected end of file reading ${length} bytes at ${pos}`);
+    if (n !== length) throw new NwbError(`unexpected end of file reading ${length} bytes at ${pos}`);
     return buf;
   }
 }
@@ -284,16 +280,16 @@ const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 function readSuperblock(r: FileReader, filePath: string): Superblock {
   const b = r.read(0, 48);
   for (let i = 0; i < 8; i++) {
-    if (b[i] !== HDF5_SIGNATURE[i]) throw new Error(`${filePath}: no HDF5 superblock at offset 0 (a user block is not supported)`);
+    if (b[i] !== HDF5_SIGNATURE[i]) throw new NwbError(`${filePath}: no HDF5 superblock at offset 0 (a user block is not supported)`);
   }
   const version = b[8]!;
   if (version !== 2 && version !== 3) {
-    throw new Error(`${filePath}: superblock version ${version}; only versions 2 and 3 (file format bounds v1.8 or later) are supported`);
+    throw new NwbError(`${filePath}: superblock version ${version}; only versions 2 and 3 (file format bounds v1.8 or later) are supported`);
   }
-  if (b[9] !== 8 || b[10] !== 8) throw new Error(`${filePath}: sizes of offsets/lengths ${b[9]}/${b[10]}; only 8/8 is supported`);
+  if (b[9] !== 8 || b[10] !== 8) throw new NwbError(`${filePath}: sizes of offsets/lengths ${b[9]}/${b[10]}; only 8/8 is supported`);
   const v = view(b);
   const stored = v.getUint32(44, true);
-  if (lookup3(b.subarray(0, 44)) !== stored) throw new Error(`${filePath}: superblock checksum does not verify`);
+  if (lookup3(b.subarray(0, 44)) !== stored) throw new NwbError(`${filePath}: superblock checksum does not verify`);
   return { base: v.getBigUint64(12, true) };
 }
 
@@ -325,14 +321,14 @@ function planPatch(r: FileReader, sb: Superblock, address: bigint): Patch[] {
   const chunks = readObjectHeader(r, sb, address);
   const all = chunks.flatMap((c) => c.messages.map((m) => ({ chunk: c, m })));
   const dtypes = all.filter((x) => x.m.type === MSG_DATATYPE);
-  if (dtypes.length !== 1) throw new Error(`object header has ${dtypes.length} datatype messages, expected 1`);
+  if (dtypes.length !== 1) throw new NwbError(`object header has ${dtypes.length} datatype messages, expected 1`);
   const { chunk, m } = dtypes[0]!;
   // Message flags (IV.A.1.b): bit 0 "constant" is what HDF5 sets for a dataset's datatype; any
   // other bit (shared, shareable, fail-if-unknown, …) means a storage form this module does not
   // rewrite.
-  if (m.flags !== 0x01) throw new Error(`datatype message flags 0x${m.flags.toString(16)}, expected 0x01 (constant only)`);
+  if (m.flags !== 0x01) throw new NwbError(`datatype message flags 0x${m.flags.toString(16)}, expected 0x01 (constant only)`);
   if (!equalBytes(m.data, PLACEHOLDER_DTYPE_BODY)) {
-    throw new Error(`datatype message is not the bool placeholder (${hex(m.data.subarray(0, 8))}…, ${m.data.length} bytes)`);
+    throw new NwbError(`datatype message is not the bool placeholder (${hex(m.data.subarray(0, 8))}…, ${m.data.length} bytes)`);
   }
   checkDataspaceEmpty(all.map((x) => x.m));
   checkLayout(all.map((x) => x.m));
@@ -362,11 +358,11 @@ function readObjectHeader(r: FileReader, sb: Superblock, address: bigint): Chunk
   const at = abs(address);
   const pre = r.read(at, 4 + 1 + 1 + 16 + 4 + 8);
   if (String.fromCharCode(...pre.subarray(0, 4)) !== "OHDR") {
-    throw new Error(pre[0] === 1 ? "version 1 object header (file format bounds 'earliest') is not supported" : "no object header signature at the object's address");
+    throw new NwbError(pre[0] === 1 ? "version 1 object header (file format bounds 'earliest') is not supported" : "no object header signature at the object's address");
   }
-  if (pre[4] !== 2) throw new Error(`object header version ${pre[4]}, expected 2`);
+  if (pre[4] !== 2) throw new NwbError(`object header version ${pre[4]}, expected 2`);
   const flags = pre[5]!;
-  if (flags & 0xc0) throw new Error(`object header flags 0x${flags.toString(16)} have reserved bits set`);
+  if (flags & 0xc0) throw new NwbError(`object header flags 0x${flags.toString(16)} have reserved bits set`);
   let p = 6;
   if (flags & 0x20) p += 16;
   if (flags & 0x10) p += 4;
@@ -385,15 +381,15 @@ function readObjectHeader(r: FileReader, sb: Superblock, address: bigint): Chunk
     const m = queue.shift()!;
     if (m.type !== MSG_CONTINUATION) continue;
     // IV.A.2.q: offset (size of offsets) and length (size of lengths) of the continuation chunk.
-    if (m.data.length !== 16) throw new Error(`continuation message of ${m.data.length} bytes, expected 16`);
+    if (m.data.length !== 16) throw new NwbError(`continuation message of ${m.data.length} bytes, expected 16`);
     const dv = view(m.data);
     const cAt = abs(dv.getBigUint64(0, true));
     const cLen = Number(dv.getBigUint64(8, true));
-    if (seen.has(cAt)) throw new Error("object header continuation loop");
+    if (seen.has(cAt)) throw new NwbError("object header continuation loop");
     seen.add(cAt);
     const sig = r.read(cAt, 4);
-    if (String.fromCharCode(...sig) !== "OCHK") throw new Error("continuation chunk lacks its OCHK signature");
-    if (cLen < 8) throw new Error(`continuation chunk of ${cLen} bytes`);
+    if (String.fromCharCode(...sig) !== "OCHK") throw new NwbError("continuation chunk lacks its OCHK signature");
+    if (cLen < 8) throw new NwbError(`continuation chunk of ${cLen} bytes`);
     const c = readChunk(r, cAt, 4, cLen - 8, withCreationOrder);
     chunks.push(c);
     queue.push(...c.messages);
@@ -403,10 +399,10 @@ function readObjectHeader(r: FileReader, sb: Superblock, address: bigint): Chunk
 
 /** Read a chunk whose messages start `prefix` bytes after `at` and span `size` bytes; check its checksum. */
 function readChunk(r: FileReader, at: number, prefix: number, size: number, withCreationOrder: boolean): Chunk {
-  if (!Number.isSafeInteger(size) || size < 0 || size > 1 << 24) throw new Error(`implausible object header chunk size ${size}`);
+  if (!Number.isSafeInteger(size) || size < 0 || size > 1 << 24) throw new NwbError(`implausible object header chunk size ${size}`);
   const image = r.read(at, prefix + size);
   const stored = view(r.read(at + prefix + size, 4)).getUint32(0, true);
-  if (lookup3(image) !== stored) throw new Error(`object header chunk at ${at}: checksum does not verify`);
+  if (lookup3(image) !== stored) throw new NwbError(`object header chunk at ${at}: checksum does not verify`);
   const headerSize = withCreationOrder ? 6 : 4;
   const messages: Message[] = [];
   let p = prefix;
@@ -418,7 +414,7 @@ function readChunk(r: FileReader, at: number, prefix: number, size: number, with
     const len = image[p + 1]! | (image[p + 2]! << 8);
     const flags = image[p + 3]!;
     const dataAt = p + headerSize;
-    if (dataAt + len > end) throw new Error(`message of type ${type} runs past its chunk`);
+    if (dataAt + len > end) throw new NwbError(`message of type ${type} runs past its chunk`);
     messages.push({ type, flags, at: at + dataAt, data: image.subarray(dataAt, dataAt + len) });
     p = dataAt + len;
   }
@@ -432,11 +428,11 @@ function checkDataspaceEmpty(messages: Message[]): void {
   const d = m.data;
   const version = d[0]!;
   const rank = d[1]!;
-  if (rank < 1) throw new Error("dataset is scalar or null, expected at least one dimension");
+  if (rank < 1) throw new NwbError("dataset is scalar or null, expected at least one dimension");
   const dimsAt = version === 1 ? 8 : version === 2 ? 4 : -1;
-  if (dimsAt < 0) throw new Error(`dataspace message version ${version}, expected 1 or 2`);
-  if (d.length < dimsAt + 8 * rank) throw new Error("dataspace message too short");
-  if (view(d).getBigUint64(dimsAt, true) !== 0n) throw new Error("dataset is not empty");
+  if (dimsAt < 0) throw new NwbError(`dataspace message version ${version}, expected 1 or 2`);
+  if (d.length < dimsAt + 8 * rank) throw new NwbError("dataspace message too short");
+  if (view(d).getBigUint64(dimsAt, true) !== 0n) throw new NwbError("dataset is not empty");
 }
 
 /**
@@ -450,7 +446,7 @@ function checkLayout(messages: Message[]): void {
   const m = one(messages, MSG_LAYOUT, "layout");
   const d = m.data;
   const version = d[0]!;
-  if (d[1] !== 2) throw new Error(`layout class ${d[1]}, expected 2 (chunked)`);
+  if (d[1] !== 2) throw new NwbError(`layout class ${d[1]}, expected 2 (chunked)`);
   let last: number;
   if (version === 3) {
     const ndims = d[2]!;
@@ -463,9 +459,9 @@ function checkLayout(messages: Message[]): void {
     for (let i = 0; i < width; i++) v += d[at + i]! * 2 ** (8 * i);
     last = v;
   } else {
-    throw new Error(`layout message version ${version}, expected 3 or 4`);
+    throw new NwbError(`layout message version ${version}, expected 3 or 4`);
   }
-  if (last !== 1) throw new Error(`layout element size ${last}, expected 1`);
+  if (last !== 1) throw new NwbError(`layout element size ${last}, expected 1`);
 }
 
 /**
@@ -489,20 +485,20 @@ function checkFillValue(messages: Message[]): void {
           value = d.subarray(8, 8 + n);
         }
       } else {
-        throw new Error(`fill value message version ${version}, expected 1–3`);
+        throw new NwbError(`fill value message version ${version}, expected 1–3`);
       }
     } else {
       continue;
     }
     if (value && value.length > 0 && (value.length !== 1 || value[0]! > 1)) {
-      throw new Error(`fill value ${hex(value)} is not one byte 0 or 1`);
+      throw new NwbError(`fill value ${hex(value)} is not one byte 0 or 1`);
     }
   }
 }
 
 function one(messages: Message[], type: number, what: string): Message {
   const found = messages.filter((m) => m.type === type);
-  if (found.length !== 1) throw new Error(`object header has ${found.length} ${what} messages, expected 1`);
+  if (found.length !== 1) throw new NwbError(`object header has ${found.length} ${what} messages, expected 1`);
   return found[0]!;
 }
 

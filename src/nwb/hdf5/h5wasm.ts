@@ -8,6 +8,7 @@
  * will write start the load early and overlap it with reading their input.
  */
 import type H5wasmApi from "h5wasm/node";
+import { NwbError } from "../../errors.js";
 
 type H5wasm = typeof H5wasmApi;
 export type H5Module = Awaited<H5wasm["ready"]>;
@@ -39,7 +40,7 @@ export async function openHdf5(path: string, mode: OpenMode): Promise<{ module: 
     return { module, file: new h5wasm.File(path, mode) };
   } catch (err) {
     const verb = mode === "w" || mode === "x" ? "create" : "open";
-    throw new Error(`cannot ${verb} ${path}${verb === "open" ? " as HDF5" : ""}: ${errorText(err)}`);
+    throw new NwbError(`cannot ${verb} ${path}${verb === "open" ? " as HDF5" : ""}: ${errorText(err)}`, path, err);
   }
 }
 

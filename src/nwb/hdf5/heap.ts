@@ -3,13 +3,14 @@
  * when the heap grows, so it is re-read after every allocation.
  */
 import type { H5Module } from "./h5wasm.js";
+import { NwbError } from "../../errors.js";
 
 const utf8 = new TextEncoder();
 
 /** Allocate `size` bytes; the caller frees with `module._free`. */
 function malloc(module: H5Module, size: number): number {
   const ptr = module._malloc(Math.max(size, 1));
-  if (!ptr) throw new Error(`wasm heap allocation of ${size} bytes failed`);
+  if (!ptr) throw new NwbError(`wasm heap allocation of ${size} bytes failed`);
   return ptr;
 }
 

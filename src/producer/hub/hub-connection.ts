@@ -195,7 +195,10 @@ export class HubConnection {
       this.fail(`unparseable message from hub: ${(err as Error).message}`);
       return;
     }
-    if (!isJsonObject(doc)) return this.fail("message from hub is not an object");
+    if (!isJsonObject(doc)) {
+      this.fail("message from hub is not an object");
+      return;
+    }
     const type = doc.get("type");
     if (type === "event") {
       const sub = doc.get("subscription");

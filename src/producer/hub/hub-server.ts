@@ -21,7 +21,7 @@ import {
   HubError,
   type HubRequest,
   type RequestId,
-  RequestError,
+  type RequestError,
   errorMessage,
   message,
   parseRequest,

@@ -2,6 +2,6 @@
 export { HubServer, type HubServerOptions, type HubStats } from "./hub-server.js";
 export { HubReader, HubSubscription, type HubReaderOptions } from "./hub-reader.js";
 export { HubPublisher, type HubPublisherOptions, type PublishOptions } from "./hub-publisher.js";
-export { type HubClientOptions, type HubHello } from "./hub-connection.js";
+export type { HubClientOptions, HubHello } from "./hub-connection.js";
 export { CloseCode, HubError, type HubErrorCode } from "./protocol.js";
 export { SettingsStore, type SettingsStoreOptions } from "./settings-store.js";

@@ -95,7 +95,10 @@ export class SettingsStore {
     this.entries.set(address, { value, owner, session });
     if (session !== null) {
       let set = this.sessions.get(session);
-      if (!set) this.sessions.set(session, (set = new Set()));
+      if (!set) {
+        set = new Set();
+        this.sessions.set(session, set);
+      }
       set.add(address);
     }
     return this.append(address, "INITIAL_SETTINGS", value, session);

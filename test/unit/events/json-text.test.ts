@@ -133,7 +133,7 @@ describe("canonicalJson (text scanner) against parseJson + stringifyJson", () =>
 
   it("agrees at the depth limit", () => {
     for (const n of [1, 2, 3, 4, 5, 1023, 1024, 1025]) {
-      for (const t of ["{\"a\": ".repeat(n) + "1" + "}".repeat(n), "[".repeat(n) + "1" + "]".repeat(n)]) {
+      for (const t of [`${'{"a": '.repeat(n)}1${"}".repeat(n)}`, `${"[".repeat(n)}1${"]".repeat(n)}`]) {
         for (const maxDepth of [3, 4, 1024]) {
           expect(outcome(() => canonicalJson(t, maxDepth))).toEqual(outcome(() => stringifyJson(parseJson(t, { maxDepth }))));
         }

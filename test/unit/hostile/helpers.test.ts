@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { eventFromJson, parseEvent, serializeEvent } from "../../../src/events/event-codec.js";
 import { type JsonValue, parseJson, stringifyJson } from "../../../src/events/json.js";
-import { ColumnNamer, MAX_CELL_RANK, flattenSettings, sanitizeColumnName, sanitizeSettingsValue } from "../../../src/events/sanitize.js";
+import { ColumnNamer, MAX_CELL_RANK, flattenSettings, sanitizeSettingsValue } from "../../../src/events/sanitize.js";
 import { SettingArray } from "../../../src/events/settings-values.js";
 import { decodeLine } from "../../../src/events/jsonl-lines.js";
 
@@ -74,7 +74,7 @@ describe("settings values", () => {
   });
 
   it("flattens 1,000-deep mappings into one dotted key", () => {
-    const deep = parseJson('{"a": '.repeat(1000) + "1" + "}".repeat(1000));
+    const deep = parseJson(`${'{"a": '.repeat(1000)}1${"}".repeat(1000)}`);
     const flat = flattenSettings(deep);
     expect([...flat.keys()]).toEqual([Array(1000).fill("a").join(".")]);
   });

@@ -217,29 +217,32 @@ function cellMismatch(want: CellValue, got: PyCell | undefined): string | undefi
 function compare(expected: ReturnType<typeof model>, files: string[], tables: Record<string, PyTable>): string[] {
   const problems: string[] = [];
   if (files.length !== expected.length) problems.push(`${files.length} segment file(s), expected ${expected.length}`);
-  expected.forEach((seg, si) => {
+  for (const [si, seg] of expected.entries()) {
     const t = tables[files[si] ?? ""];
-    if (!t) return;
-    if (t.error) return problems.push(`segment ${si}: ${t.error}`);
+    if (!t) continue;
+    if (t.error) {
+      problems.push(`segment ${si}: ${t.error}`);
+      continue;
+    }
     const cols = ["start_time", "stop_time", "updated_component", ...seg.columns];
     if (t.colnames.join("|") !== cols.join("|")) problems.push(`segment ${si}: columns ${JSON.stringify(t.colnames)} != ${JSON.stringify(cols)}`);
     if (t.rows.length !== seg.rows.length) problems.push(`segment ${si}: ${t.rows.length} rows, expected ${seg.rows.length}`);
     if (t.ids.join(",") !== seg.rows.map((_, i) => i).join(",")) problems.push(`segment ${si}: ids ${t.ids}`);
-    seg.rows.forEach((want, ri) => {
+    for (const [ri, want] of seg.rows.entries()) {
       const got = t.rows[ri];
-      if (!got) return;
+      if (!got) continue;
       const where = `segment ${si} row ${ri}`;
       const times = [cellMismatch(want.start, got["start_time"]), cellMismatch(want.stop, got["stop_time"]), cellMismatch(want.component, got["updated_component"])];
-      times.forEach((m, k) => m && problems.push(`${where} ${cols[k]}: ${m}`));
+      for (const [k, m] of times.entries()) if (m) problems.push(`${where} ${cols[k]}: ${m}`);
       for (const [c, v] of want.cells) {
         const m = cellMismatch(v, got[c]);
         if (m) problems.push(`${where} ${c}: ${m}`);
       }
-    });
+    }
     for (const [c, v] of seg.rows[0]?.cells ?? []) {
       if (!(v instanceof SettingArray) && !NUMPY_DTYPE[dtypeOf(v)]!.includes(t.dtypes[c] ?? "")) problems.push(`segment ${si} ${c}: dtype ${t.dtypes[c]} for ${dtypeOf(v)}`);
     }
-  });
+  }
   return problems;
 }
 

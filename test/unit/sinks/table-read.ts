@@ -1,6 +1,6 @@
 /**
  * Test helpers for the typed-column sink: drive a sink with compact event specs and read its
- * TimeIntervals table back with h5wasm into plain, comparable values. (The format truth is pynwb,
+ * TimeIntervals table back with the NWB layer's reader into plain, comparable values. (The format truth is pynwb,
  * in test/conformance/test_table_sink.py; this is the fast loop.)
  */
 import { existsSync, mkdtempSync } from "node:fs";
@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { type PipelineSettingsEvent, makeSentinel } from "../../../src/events/event.js";
 import { type JsonValue, parseJson } from "../../../src/events/json.js";
 import { type CellValue, SettingArray } from "../../../src/events/settings-values.js";
-import { h5wasm, loadHdf5 } from "../../../src/nwb/hdf5/h5wasm.js";
+import { NwbFileReader } from "../../../src/nwb/nwb-file.js";
+import { readTimeIntervals } from "../../../src/nwb/time-intervals.js";
 
 export function tempDir(prefix = "table-sink-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -43,32 +44,31 @@ export interface ReadTable {
   rows: Record<string, Plain>[];
 }
 
-/** Read /intervals/<name> of an NWB file; undefined when the table is absent. */
+/**
+ * Read /intervals/<name> of an NWB file with the NWB layer's reader (src/nwb: the one inventory
+ * and reader, so tests and `recover` count rows alike); undefined when the table is absent.
+ */
 export async function readTable(path: string, name = "pipeline_settings"): Promise<ReadTable | undefined> {
-  await loadHdf5();
-  const f = new h5wasm.File(path, "r");
+  const r = await NwbFileReader.open(path);
   try {
-    const g = f.get(`intervals/${name}`);
-    if (!g) return undefined;
-    const colnames = [...((g as InstanceType<typeof h5wasm.Group>).attrs["colnames"]!.value as string[])];
-    const rows: Record<string, Plain>[] = [];
+    const at = `intervals/${name}`;
+    if (!r.has(at)) return undefined;
+    const t = readTimeIntervals(r, at);
+    const colnames = ["start_time", "stop_time", ...t.columns.map((c) => c.name)];
     const dtypes: Record<string, string> = {};
-    for (const c of colnames) {
-      const ds = f.get(`intervals/${name}/${c}`) as InstanceType<typeof h5wasm.Dataset>;
-      const shape = ds.shape!;
-      dtypes[c] = String(ds.dtype);
-      const flat = Array.from(ds.value as ArrayLike<bigint | number | string>);
-      const n = shape[0]!;
-      const inner = shape.slice(1);
-      const size = inner.reduce((a, b) => a * b, 1);
-      for (let i = 0; i < n; i++) {
-        rows[i] ??= {};
-        rows[i]![c] = inner.length === 0 ? flat[i]! : { shape: inner, data: flat.slice(i * size, (i + 1) * size) };
+    for (const c of colnames) dtypes[c] = String(r.dataset(`${at}/${c}`).dtype);
+    const plainCell = (v: unknown): bigint | number | string => (typeof v === "boolean" ? (v ? 1 : 0) : (v as bigint | number | string));
+    const rows: Record<string, Plain>[] = t.id.map((_, i) => {
+      const row: Record<string, Plain> = { start_time: t.startTime[i]!, stop_time: t.stopTime[i]! };
+      for (const c of t.columns) {
+        const v = t.cells.get(c.name)![i];
+        row[c.name] = (c.cellShape ?? []).length === 0 ? plainCell(v) : { shape: [...c.cellShape!], data: (v as unknown[]).map(plainCell) };
       }
-    }
+      return row;
+    });
     return { colnames, dtypes, rows };
   } finally {
-    f.close();
+    r.close();
   }
 }
 

@@ -1,8 +1,9 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdir, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type EventJournal, Recorder } from "../../../../src/app/record/recorder.js";
+import { type NwbSettingsError, isFatal, isNwbSettingsError } from "../../../../src/errors.js";
 import { type PipelineSettingsEvent, makeSentinel } from "../../../../src/events/event.js";
 import { jsonObject } from "../../../../src/events/json.js";
 import { describeNwb } from "../../../../src/nwb/describe.js";
@@ -153,5 +154,52 @@ describe("Recorder", () => {
     stream.end();
     const stats = await done;
     expect(stats.outputs).toEqual([]);
+  });
+
+  it("ends the recording with an OutputError naming the file when the output cannot be created", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rec-"));
+    const out = join(dir, "blocked.nwb");
+    await mkdir(out); // a directory where the file should go
+    const journaled: PipelineSettingsEvent[] = [];
+    const rec = new Recorder({
+      outPath: out,
+      sinks: ["annotations", "table"],
+      meta: { session_description: "t" },
+      overwrite: false,
+      startupWaitMs: 10,
+      journal: async () => ({ append: (e) => void journaled.push(e), close: async () => undefined }),
+    });
+    const stream = new Stream();
+    const done = rec.run(stream);
+    stream.push(ev(1, 1, "A", "INITIAL", 1), ev(2, 2, "B", "INITIAL", 1), makeSentinel(3, 2), ev(4, 3, "A", "UPDATED", 2));
+    const err = await done.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isNwbSettingsError(err, "ERR_OUTPUT_FAILED")).toBe(true);
+    expect(isFatal(err)).toBe(true);
+    expect((err as NwbSettingsError).file).toBe(out);
+    expect((err as Error).message).toContain(out);
+    expect(rec.stats.rejected).toBe(0); // not counted as rejected events: the run ended
+    expect(journaled.length).toBeGreaterThan(0); // what was accepted is in the journal for recover
+    stream.end();
+  });
+
+  it("ends the recording when a timed flush fails, even while no event arrives", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rec-"));
+    const out = join(dir, "r.nwb");
+    const rec = new Recorder({ outPath: out, sinks: ["annotations"], meta: { session_description: "t" }, overwrite: false, startupWaitMs: 10, flushIntervalMs: 20 });
+    const stream = new Stream();
+    const done = rec.run(stream);
+    stream.push(ev(1, 1, "A", "UPDATED", 1));
+    await new Promise((r) => setTimeout(r, 100));
+    // Break the file under the recorder: the HDF5 handle is closed behind its back.
+    const sinks = (rec as unknown as { sinks: { output: { open?: { file: { close(): void } } } } }).sinks;
+    sinks.output.open!.file.close();
+    stream.push(ev(2, 2, "A", "UPDATED", 2));
+    const err = await Promise.race([done.then(() => "resolved", (e: unknown) => e), new Promise((r) => setTimeout(() => r("still running"), 5000))]);
+    expect(isNwbSettingsError(err, "ERR_OUTPUT_FAILED")).toBe(true);
+    expect((err as Error).message).toContain(out);
+    stream.end();
   });
 });

@@ -6,7 +6,7 @@ import { HubServer, type HubServerOptions } from "../../../../src/producer/hub/h
 const closers: (() => Promise<unknown>)[] = [];
 
 /** Register something to close after the current test (servers, clients). */
-export function track<T extends { close(): Promise<unknown> | void }>(thing: T): T {
+export function track<T extends { close(): Promise<unknown> | undefined }>(thing: T): T {
   closers.push(async () => thing.close());
   return thing;
 }

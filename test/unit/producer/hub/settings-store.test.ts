@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { jsonObject } from "../../../../src/events/json.js";
-import { RequestError, parseRequest } from "../../../../src/producer/hub/protocol.js";
+import { type RequestError, parseRequest } from "../../../../src/producer/hub/protocol.js";
 import { SettingsStore } from "../../../../src/producer/hub/settings-store.js";
 
 const v = (n: number) => ({ repr_value: jsonObject({ n }), structured_value: jsonObject({ n }) });
