@@ -5,21 +5,26 @@
  * - GLOBAL / STACK_GLOBAL produce a {@link PickleClassRef} (a name, never resolved);
  *   REDUCE / NEWOBJ / NEWOBJ_EX / BUILD produce {@link PickleObject} records. A pickle that would
  *   call `os.system` in Python decodes to a record saying so, and nothing else happens.
- * - Only a fixed table of well-known constructors is turned into data: `uuid.UUID` (→ string),
- *   `builtins.set`/`frozenset`/`bytearray`/`bytes()` and `_codecs.encode(str, "latin1")`
- *   (protocol-2 encodings of sets and bytes), and members of enum classes listed in `knownEnums`.
+ * - Only a table of known constructors (`pickle-reducers.ts`) is turned into data. The default:
+ *   `uuid.UUID` (→ string), `builtins.set`/`frozenset`/`bytearray`/`bytes()` and
+ *   `_codecs.encode(str, "latin1")` (protocol-2 encodings of sets and bytes), and members of enum
+ *   classes listed in `knownEnums`. Callers add tables (`reducers`): numpy arrays, AxisArray.
+ * - Out-of-band buffers (protocol 5 `NEXT_BUFFER`/`READONLY_BUFFER`) come from `buffers`, in
+ *   order; each must be consumed exactly once (a MessageMarshal payload has no spare buffer).
  * - The opcode loop is iterative; declared lengths are checked against the remaining input and
  *   the limits *before* anything is allocated. The result is then copied into a tree with a
  *   recursion bounded by `maxDepth`, counting every node it emits (shared references count each
  *   time they appear), so a "billion laughs" pickle hits `maxObjects` instead of exhausting
  *   memory, and a self-containing structure is rejected as a cycle.
  * - Every problem is a {@link PickleDecodeError} with a code, the byte offset and a message.
- *   Unknown opcodes, persistent ids, extension codes and out-of-band buffers are errors.
+ *   Unknown opcodes, persistent ids and extension codes are errors.
  */
+import { BUILTIN_REDUCERS, enumReducers, mergeReducers, type PickleReducerTable, type ReducerContext } from "./pickle-reducers.js";
 import {
   PickleClassRef,
   PickleEnum,
   PickleObject,
+  PickleReduced,
   PickleSet,
   describePickleValue,
   type PickleDict,
@@ -40,7 +45,12 @@ export type PickleErrorCode =
   | "bad_utf8"
   | "limit_exceeded"
   | "cycle"
-  | "trailing_data";
+  | "trailing_data"
+  | "missing_buffer"
+  | "unused_buffer"
+  | "bad_array"
+  | "unsupported_dtype"
+  | "bad_axisarray";
 
 export class PickleDecodeError extends Error {
   constructor(
@@ -78,6 +88,15 @@ export interface PickleDecodeOptions {
   knownEnums?: ReadonlyMap<string, ReadonlyMap<string, string>>;
   /** Named in error messages ("SESSION_SETTINGS_SNAPSHOT reply from …"). */
   source?: string;
+  /**
+   * More reducers (qualified name → reducer), merged over the built-in table and the enums;
+   * e.g. `NUMPY_REDUCERS`, `AXISARRAY_REDUCERS`.
+   */
+  reducers?: PickleReducerTable;
+  /** Out-of-band buffers that `NEXT_BUFFER` takes in order (protocol 5). Default: none. */
+  buffers?: readonly Uint8Array[];
+  /** Most bytes reducers may allocate (array copies) for one pickle. Default 1 GiB. */
+  maxArrayBytes?: number;
 }
 
 function selfNamedEnum(...members: string[]): ReadonlyMap<string, string> {
@@ -125,6 +144,7 @@ export const DEFAULT_PICKLE_LIMITS = {
   maxStringBytes: 16 * 1024 * 1024,
   maxIntBytes: 1024,
   maxMemoEntries: 1_000_000,
+  maxArrayBytes: 1024 * 1024 * 1024,
 } as const;
 
 const MAX_DEPTH_CAP = 2000;
@@ -143,8 +163,6 @@ const UNSUPPORTED: Record<number, string> = {
   0x46: "FLOAT (protocol 0 text float)",
   0x53: "STRING (protocol 0 text string)",
   0x56: "UNICODE (protocol 0 text unicode)",
-  0x97: "NEXT_BUFFER (out-of-band buffer)",
-  0x98: "READONLY_BUFFER (out-of-band buffer)",
 };
 
 type StackItem = PickleValue;
@@ -194,9 +212,14 @@ class Decoder {
   /** Where each container was created, for error offsets in the tree-building pass. */
   private readonly origin = new WeakMap<object, number>();
   private readonly view: DataView;
-  private readonly lim: Required<Omit<PickleDecodeOptions, "source" | "knownEnums">>;
-  private readonly enums: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  private readonly lim: Required<Omit<PickleDecodeOptions, "source" | "knownEnums" | "reducers" | "buffers">>;
+  private readonly reducers: PickleReducerTable;
   private readonly source: string | undefined;
+  private readonly buffers: readonly Uint8Array[];
+  private nextBuffer = 0;
+  private arrayBytes = 0;
+  /** Reduced values by the call they came from: a memo reference reuses the instance. */
+  private readonly reduced = new WeakMap<PickleObject, PickleValue>();
 
   constructor(
     private readonly data: Uint8Array,
@@ -211,9 +234,11 @@ class Decoder {
       maxStringBytes: options.maxStringBytes ?? DEFAULT_PICKLE_LIMITS.maxStringBytes,
       maxIntBytes: options.maxIntBytes ?? DEFAULT_PICKLE_LIMITS.maxIntBytes,
       maxMemoEntries: options.maxMemoEntries ?? DEFAULT_PICKLE_LIMITS.maxMemoEntries,
+      maxArrayBytes: options.maxArrayBytes ?? DEFAULT_PICKLE_LIMITS.maxArrayBytes,
     };
-    this.enums = options.knownEnums ?? EZMSG_ENUMS;
+    this.reducers = mergeReducers(BUILTIN_REDUCERS, enumReducers(options.knownEnums ?? EZMSG_ENUMS), options.reducers ?? new Map());
     this.source = options.source;
+    this.buffers = options.buffers ?? [];
   }
 
   fail(code: PickleErrorCode, problem: string, at = this.opStart): never {
@@ -448,6 +473,9 @@ class Decoder {
           if (this.pos !== this.data.length) {
             this.fail("trailing_data", `${this.data.length - this.pos} bytes after STOP`, this.pos);
           }
+          if (this.nextBuffer !== this.buffers.length) {
+            this.fail("unused_buffer", `${this.buffers.length - this.nextBuffer} of ${this.buffers.length} out-of-band buffers were never used (NEXT_BUFFER)`);
+          }
           return this.finish(result);
         }
         case 0x28: // MARK
@@ -538,6 +566,24 @@ class Decoder {
         case 0x96: // BYTEARRAY8
           this.emit(new Uint8Array(this.take(this.u64("BYTEARRAY8 length"), "BYTEARRAY8")));
           break;
+
+        // -- out-of-band buffers (protocol 5)
+        case 0x97: {
+          // NEXT_BUFFER
+          const buf = this.buffers[this.nextBuffer];
+          if (buf === undefined) {
+            this.fail("missing_buffer", `NEXT_BUFFER #${this.nextBuffer + 1} but only ${this.buffers.length} out-of-band buffers were given`);
+          }
+          this.nextBuffer++;
+          this.emit(buf);
+          break;
+        }
+        case 0x98: {
+          // READONLY_BUFFER: marks the top buffer read-only; ours are never written.
+          const top = this.top("READONLY_BUFFER");
+          if (!(top instanceof Uint8Array)) this.fail("type_error", `READONLY_BUFFER on ${describePickleValue(top)} (expected a buffer)`);
+          break;
+        }
 
         // -- containers
         case 0x5d: // EMPTY_LIST
@@ -747,7 +793,7 @@ class Decoder {
     if (++this.emitted > this.lim.maxObjects) {
       this.fail("limit_exceeded", `result has more than maxObjects=${this.lim.maxObjects} values (shared references count each time)`, this.stopOffset);
     }
-    if (v === null || typeof v !== "object" || v instanceof Uint8Array || v instanceof PickleClassRef) return v;
+    if (v === null || typeof v !== "object" || v instanceof Uint8Array || v instanceof PickleClassRef || v instanceof PickleReduced) return v;
     if (depth >= this.lim.maxDepth) this.fail("limit_exceeded", `nesting deeper than maxDepth=${this.lim.maxDepth}`, this.at(v));
     if (this.onPath.has(v)) this.fail("cycle", `a ${describePickleValue(v as PickleValue)} contains itself`, this.at(v));
     this.onPath.add(v);
@@ -768,63 +814,37 @@ class Decoder {
   }
 
   private buildObject(o: PickleObject, d: number): PickleValue {
-    const q = o.cls.qualifiedName;
+    const cached = this.reduced.get(o);
+    if (cached !== undefined) return cached;
     const args = o.args.map((x) => this.build(x, d));
-    const simple = o.state === undefined && o.listItems.length === 0 && o.dictItems.length === 0 && o.kwargs === null;
-    if (q === "uuid.UUID") return this.uuid(o, d);
-    if (o.construction === "reduce" && simple) {
-      const enumMembers = this.enums.get(q);
-      if (enumMembers !== undefined && args.length === 1) {
-        const value = args[0]!;
-        return new PickleEnum(o.cls, typeof value === "string" ? (enumMembers.get(value) ?? null) : null, value);
-      }
-      const mod = o.cls.module;
-      if (mod === "builtins" || mod === "__builtin__") {
-        if ((o.cls.name === "set" || o.cls.name === "frozenset") && args.length <= 1) {
-          const items = args.length === 0 ? [] : args[0];
-          if (Array.isArray(items)) return new PickleSet(o.cls.name, items);
-        }
-        if (o.cls.name === "bytes" && args.length === 0) return new Uint8Array(0);
-        if (o.cls.name === "bytearray") {
-          if (args.length === 0) return new Uint8Array(0);
-          if (args.length === 1 && args[0] instanceof Uint8Array) return args[0];
-          if (args.length === 2 && typeof args[0] === "string" && isLatin1Name(args[1])) return latin1Bytes(args[0], this, o);
-        }
-      }
-      if (q === "_codecs.encode" && args.length === 2 && typeof args[0] === "string" && isLatin1Name(args[1])) {
-        return latin1Bytes(args[0], this, o);
+    const kwargs = o.kwargs === null ? null : (this.build(o.kwargs, d) as PickleDict);
+    const state = o.state === undefined ? undefined : this.build(o.state, d);
+    const listItems = o.listItems.map((x) => this.build(x, d));
+    const dictItems = o.dictItems.map(([k, x]): [PickleValue, PickleValue] => [this.build(k, d), this.build(x, d)]);
+    const reducer = this.reducers.get(o.cls.qualifiedName);
+    if (reducer !== undefined) {
+      const at = this.at(o);
+      const ctx: ReducerContext = {
+        fail: (code, problem) => this.fail(code, `${o.cls.qualifiedName}: ${problem}`, at),
+        chargeBytes: (n, what) => {
+          this.arrayBytes += n;
+          if (this.arrayBytes > this.lim.maxArrayBytes) {
+            this.fail("limit_exceeded", `${what} needs ${n} bytes; arrays of this pickle pass maxArrayBytes=${this.lim.maxArrayBytes}`, at);
+          }
+        },
+      };
+      const out = reducer({ cls: o.cls, construction: o.construction, args, kwargs, state, listItems, dictItems }, ctx);
+      if (out !== undefined) {
+        if (out instanceof PickleReduced) this.reduced.set(o, out);
+        return out;
       }
     }
-    const out = new PickleObject(o.cls, o.construction, args, o.kwargs === null ? null : (this.build(o.kwargs, d) as PickleDict));
-    if (o.state !== undefined) out.state = this.build(o.state, d);
-    for (const x of o.listItems) out.listItems.push(this.build(x, d));
-    for (const [k, x] of o.dictItems) out.dictItems.push([this.build(k, d), this.build(x, d)]);
+    const out = new PickleObject(o.cls, o.construction, args, kwargs);
+    if (state !== undefined) out.state = state;
+    out.listItems.push(...listItems);
+    out.dictItems.push(...dictItems);
     return out;
   }
-
-  private uuid(o: PickleObject, d: number): string {
-    const state = o.state === undefined ? undefined : this.build(o.state, d);
-    const int = state instanceof Map ? state.get("int") : undefined;
-    if (typeof int !== "bigint" || int < 0n || int >= 1n << 128n) {
-      this.fail("bad_value", `uuid.UUID without a 128-bit 'int' in its state (got ${describePickleValue(int)})`, this.at(o));
-    }
-    const h = int.toString(16).padStart(32, "0");
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-  }
-}
-
-function isLatin1Name(v: PickleValue | undefined): boolean {
-  return typeof v === "string" && /^(latin-?1|iso-?8859-?1)$/i.test(v);
-}
-
-function latin1Bytes(s: string, dec: Decoder, o: PickleObject): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 0xff) dec.fail("bad_value", `${o.cls.qualifiedName} latin-1 text has a character above U+00FF`);
-    out[i] = c;
-  }
-  return out;
 }
 
 function hex(op: number): string {

@@ -11,7 +11,8 @@
  * - set/frozenset → {@link PickleSet};
  * - uuid.UUID → its canonical 36-character string;
  * - a member of a known enum class → {@link PickleEnum};
- * - any other instance → {@link PickleObject}.
+ * - any other instance → {@link PickleObject}, unless a reducer in the decoder's table turned it
+ *   into a typed value (a {@link PickleReduced}: numpy arrays, ezmsg's AxisArray, …).
  */
 
 export type PickleValue =
@@ -26,7 +27,19 @@ export type PickleValue =
   | PickleSet
   | PickleClassRef
   | PickleObject
-  | PickleEnum;
+  | PickleEnum
+  | PickleReduced;
+
+/**
+ * Base of the typed values a reducer (see `pickle-reducers.ts`) makes out of a known
+ * constructor call: `numpy.ndarray`, `numpy.dtype`, `AxisArray`, … They are built once per pickled
+ * object (a memo reference to the same object yields the same instance) and never mutated after.
+ */
+export abstract class PickleReduced {
+  readonly kind = "reduced" as const;
+  /** Python-ish type name for messages, e.g. "numpy.ndarray float32 (100, 8)". */
+  abstract describe(): string;
+}
 
 export type PickleDict = Map<PickleValue, PickleValue>;
 
@@ -116,5 +129,6 @@ export function describePickleValue(v: PickleValue | undefined): string {
   if (v instanceof PickleSet) return v.kind;
   if (v instanceof PickleClassRef) return `class reference ${v.qualifiedName}`;
   if (v instanceof PickleEnum) return `enum ${v.cls.name}`;
+  if (v instanceof PickleReduced) return v.describe();
   return `${v.cls.qualifiedName} instance`;
 }

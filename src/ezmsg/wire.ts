@@ -16,6 +16,14 @@ export const Command = {
   SESSION_SETTINGS_EVENTS: 0x1c,
   SESSION_SETTINGS_SUBSCRIBE: 0x1d,
   ERROR: 0x28,
+  // data plane (publisher channels)
+  SUBSCRIBE: 0x02,
+  UPDATE: 0x09,
+  TX_SHM: 0x0c,
+  TX_TCP: 0x0d,
+  RX_ACK: 0x0e,
+  CHANNEL: 0x12,
+  SHM_ATTACH_FAILED: 0x14,
 } as const;
 
 /**

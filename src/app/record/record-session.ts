@@ -13,6 +13,19 @@ import { journalBeside } from "../../journal/writer.js";
 import { Recorder, type RecorderStats } from "./recorder.js";
 import type { SinkName } from "../../sinks/sink-set.js";
 import type { PipelineSettingsEvent } from "../../events/event.js";
+import { systemClock } from "../../producer/producer.js";
+import type { OverflowPolicy, StreamClock } from "./stream-options.js";
+import type { StreamRecording } from "./stream-recording.js";
+import { UsageError } from "../../errors.js";
+
+/** `record --streams`: which ezmsg topics, on which clock, and what a full buffer does. */
+export interface StreamsOptions {
+  patterns: readonly string[];
+  clock: StreamClock;
+  onOverflow: OverflowPolicy;
+  bufferBytes?: number;
+  electrodeLocation?: string;
+}
 
 export interface RecordOptions {
   /** `embedded`, `ws://HOST:PORT` or `ezmsg://HOST:PORT` (bare `ezmsg://`: the default GraphServer). */
@@ -29,6 +42,10 @@ export interface RecordOptions {
   logger?: ProducerLogger;
   onEvent?: (event: PipelineSettingsEvent, stats: RecorderStats) => void;
   onError?: (message: string) => void;
+  /** Data streams to record (needs an `ezmsg://` source). */
+  streams?: StreamsOptions;
+  /** Messages about the data streams. */
+  onStreamLog?: (message: string) => void;
 }
 
 export const DEFAULT_HUB_PORT = 7341;
@@ -42,7 +59,13 @@ export class RecordSession {
     readonly hub: HubServer | undefined,
     readonly sourceDescription: string,
     private readonly done: Promise<RecorderStats>,
+    private readonly streamsRef: { current: StreamRecording | null },
   ) {}
+
+  /** The data-stream recording, once the output is open (with --streams). */
+  get streams(): StreamRecording | null {
+    return this.streamsRef.current;
+  }
 
   static async start(options: RecordOptions): Promise<RecordSession> {
     const existing = [...(await existingOutputs(options.outPath)), ...(await existingOutputs(journalPathFor(options.outPath)))];
@@ -61,7 +84,10 @@ export class RecordSession {
         scope: options.scope ?? "all",
         ...(options.logger ? { logger: options.logger } : {}),
       });
-      const recorder = new Recorder({
+      const streamsRef: { current: StreamRecording | null } = { current: null };
+      const streams = options.streams;
+      if (streams && !url.startsWith("ezmsg://")) throw new UsageError("--streams needs an ezmsg:// source");
+      const recorder: Recorder = new Recorder({
         outPath: options.outPath,
         sinks: options.sinks,
         meta: options.meta,
@@ -73,6 +99,35 @@ export class RecordSession {
         startupComplete: () => producer.status.state === "live",
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         ...(options.onError ? { onError: options.onError } : {}),
+        ...(streams
+          ? {
+              onOpen: async (output) => {
+                const origin = recorder.originMonotonic;
+                const hrMinusPerf = monotonicOffset();
+                const { StreamRecording } = await import("./stream-recording.js");
+                const rec = new StreamRecording({
+                  graphAddress: url.slice("ezmsg://".length) || (process.env["EZMSG_GRAPHSERVER_ADDR"] ?? "127.0.0.1:25978"),
+                  patterns: streams.patterns,
+                  clock: streams.clock,
+                  onOverflow: streams.onOverflow,
+                  ...(streams.bufferBytes !== undefined ? { bufferBytes: streams.bufferBytes } : {}),
+                  ...(streams.electrodeLocation !== undefined ? { electrodeLocation: streams.electrodeLocation } : {}),
+                  output,
+                  fileTime: {
+                    system: (t) => t - systemClock.wallMinusMonotonic!() - origin,
+                    monotonic: (t) => t - hrMinusPerf - origin,
+                    now: () => performance.now() / 1000 - origin,
+                  },
+                  ...(options.onStreamLog ? { onLog: options.onStreamLog } : {}),
+                });
+                streamsRef.current = rec;
+                await rec.start();
+              },
+              beforeClose: async () => {
+                await streamsRef.current?.close();
+              },
+            }
+          : {}),
       });
       const done = recorder.run(producer).catch(async (err: unknown) => {
         // The recording failed (e.g. the journal or the file cannot be created): end the producer
@@ -82,7 +137,7 @@ export class RecordSession {
         throw err;
       });
       done.catch(() => {}); // reported to whoever awaits `finished` or `stop()`, never unhandled
-      return new RecordSession(recorder, producer, hub, url, done);
+      return new RecordSession(recorder, producer, hub, url, done, streamsRef);
     } catch (err) {
       await hub?.close();
       throw err;
@@ -98,6 +153,7 @@ export class RecordSession {
   stop(): Promise<RecorderStats> {
     this.stopping ??= (async () => {
       this.recorder.requestStop();
+      await this.streamsRef.current?.close();
       await this.producer.stop();
       try {
         return await this.done;
@@ -115,4 +171,23 @@ export class RecordSession {
     for (const p of paths) total += await stat(p).then((s) => s.size, () => 0);
     return total;
   }
+}
+
+/**
+ * CLOCK_MONOTONIC (what Python's time.monotonic() reads on Linux/macOS) minus performance.now(),
+ * in seconds: the smallest of a few paired readings, so the two calls' gap adds at most ~1 µs.
+ */
+export function monotonicOffset(): number {
+  let best = Infinity;
+  let offset = 0;
+  for (let i = 0; i < 20; i++) {
+    const a = performance.now();
+    const h = Number(process.hrtime.bigint()) / 1e9;
+    const b = performance.now();
+    if (b - a < best) {
+      best = b - a;
+      offset = h - (a + b) / 2000;
+    }
+  }
+  return offset;
 }

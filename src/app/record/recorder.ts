@@ -21,6 +21,7 @@ import { isSentinel } from "../../events/event.js";
 import { isFatal } from "../../errors.js";
 import type { NwbMetadata } from "../../nwb/metadata.js";
 import { SegmentedOutput } from "../../output/segmented-output.js";
+import type { NwbOutput } from "../../output/output.js";
 import { type SinkName, SinkSet } from "../../sinks/sink-set.js";
 
 /** Where accepted events go before the sinks (the journal); a no-op journal is allowed. */
@@ -61,6 +62,10 @@ export interface RecorderOptions {
   wallNow?: () => Date;
   onEvent?: (event: PipelineSettingsEvent, stats: RecorderStats) => void;
   onError?: (message: string) => void;
+  /** Runs once the output exists (after the startup snapshot): e.g. start recording data streams into it. */
+  onOpen?: (output: NwbOutput) => Promise<void>;
+  /** Runs before the sinks and the output close (e.g. write what data streams still hold). */
+  beforeClose?: () => Promise<void>;
 }
 
 export interface RecorderStats {
@@ -112,6 +117,7 @@ export class Recorder {
       const { batch, pending } = await this.readStartup(iterator);
       await this.open(batch);
       for (const e of batch) await this.accept(e);
+      await this.options.onOpen?.(this.sinks!.output);
       // The startup snapshot goes to disk at once: the first rows are readable without waiting
       // for the timer.
       this.flush();
@@ -152,6 +158,11 @@ export class Recorder {
   /** The segment being written (for a status line). */
   get currentPath(): string {
     return this.sinks?.output.open?.path ?? this.options.outPath;
+  }
+
+  /** Local monotonic time (s) of file time 0; set when the output opens. */
+  get originMonotonic(): number {
+    return this.origin;
   }
 
   /** Current recording time in file seconds (for close and status). */
@@ -252,6 +263,11 @@ export class Recorder {
   private async finish(): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = undefined;
+    try {
+      await this.options.beforeClose?.();
+    } catch (err) {
+      this.options.onError?.(`closing the data streams failed: ${(err as Error).message}`);
+    }
     const closeTime = Math.max(this.lastFileTime, this.fileTimeNow());
     try {
       if (this.sinks) {

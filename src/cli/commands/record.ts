@@ -2,7 +2,8 @@
 import { mkdir } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import type { CommandModule } from "yargs";
-import { DEFAULT_HUB_PORT, RecordSession } from "../../app/record/record-session.js";
+import { DEFAULT_HUB_PORT, RecordSession, type StreamsOptions } from "../../app/record/record-session.js";
+import { STREAM_CLOCKS, type StreamClock, type StreamStats } from "../../app/record/stream-options.js";
 import type { ProducerScope } from "../../producer/producer.js";
 import { type CommandContext, UsageError } from "../context.js";
 import { loadMeta, sinksOption, untilSignal, warnIfNoSubject, withOutputOptions } from "../shared-options.js";
@@ -18,6 +19,38 @@ interface RecordArgs {
   session?: string;
   "hub-port": number;
   "flush-interval": number;
+  streams?: string;
+  clock: string;
+  "on-overflow": string;
+  "stream-buffer": number;
+  "electrode-location"?: string;
+}
+
+export function streamsFrom(args: RecordArgs): StreamsOptions | undefined {
+  const given = args.streams;
+  if (given === undefined) {
+    if (args["electrode-location"] !== undefined) throw new UsageError("--electrode-location needs --streams");
+    return undefined;
+  }
+  const patterns = given.split(",").map((s) => s.trim()).filter(Boolean);
+  if (patterns.length === 0) throw new UsageError("--streams needs at least one topic (TOPIC[,TOPIC…], * and ? match)");
+  if (!args.source.startsWith("ezmsg://")) throw new UsageError(`--streams records ezmsg data streams: it needs --source ezmsg://HOST:PORT (got ${args.source})`);
+  if (!STREAM_CLOCKS.includes(args.clock as StreamClock)) throw new UsageError(`--clock must be one of ${STREAM_CLOCKS.join(", ")}`);
+  if (args["on-overflow"] !== "block" && args["on-overflow"] !== "drop") throw new UsageError("--on-overflow must be block or drop");
+  if (!(args["stream-buffer"] > 0)) throw new UsageError("--stream-buffer must be a positive number of MB");
+  return {
+    patterns,
+    clock: args.clock as StreamClock,
+    onOverflow: args["on-overflow"],
+    bufferBytes: Math.round(args["stream-buffer"] * 1e6),
+    ...(args["electrode-location"] !== undefined ? { electrodeLocation: args["electrode-location"] } : {}),
+  };
+}
+
+function streamStatus(s: StreamStats, prev: StreamStats | undefined, dt: number): string {
+  const mbs = prev ? (s.bytes - prev.bytes) / 1e6 / dt : 0;
+  const rate = s.rate !== null ? `${s.rate >= 1000 ? `${(s.rate / 1000).toFixed(1)} kHz` : `${s.rate.toFixed(1)} Hz`}` : "irregular";
+  return `${s.topic} ${rate} ${mbs.toFixed(1)} MB/s buf ${s.queuedSeconds.toFixed(2)} s${s.dropped ? ` dropped ${s.dropped}` : ""}`;
 }
 
 export function scopeFrom(scope: string | undefined, session: string | undefined): ProducerScope {
@@ -43,10 +76,16 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
           .option("scope", { type: "string", describe: "Only these component addresses (comma list)" })
           .option("session", { type: "string", describe: "Only the components of this session" })
           .option("hub-port", { type: "number", default: DEFAULT_HUB_PORT, describe: "Port of the embedded hub (127.0.0.1)" })
-          .option("flush-interval", { type: "number", default: 500, describe: "Milliseconds between HDF5 flushes" }),
+          .option("flush-interval", { type: "number", default: 500, describe: "Milliseconds between HDF5 flushes" })
+          .option("streams", { type: "string", describe: "Also record these ezmsg data streams (AxisArray topics, comma list; * and ? match) into the same file (needs --source ezmsg://)" })
+          .option("clock", { type: "string", default: "system", choices: [...STREAM_CLOCKS], describe: "What the streams' time axes count: system (Unix time), monotonic (time.monotonic() of this host), unknown (first sample placed at its arrival)" })
+          .option("on-overflow", { type: "string", default: "block", choices: ["block", "drop"], describe: "When the stream buffer is full: block (stall the pipeline) or drop (count dropped messages)" })
+          .option("stream-buffer", { type: "number", default: 256, describe: "MB of samples held between receiving and writing" })
+          .option("electrode-location", { type: "string", describe: "Location of the electrodes of labeled streams (e.g. an Allen CCF term)" }),
       ) as never,
     handler: async (args) => {
       const scope = scopeFrom(args.scope, args.session);
+      const streams = streamsFrom(args);
       const sinks = sinksOption(args.sinks);
       const meta = await loadMeta(args.meta);
       warnIfNoSubject(ctx, meta);
@@ -65,12 +104,17 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
         flushIntervalMs: args["flush-interval"],
         logger: { info: (m) => status.log(m), warn: (m) => status.log(`warning: ${m}`) },
         onError: (m) => status.log(`error: ${m}`),
+        ...(streams ? { streams, onStreamLog: (m: string) => status.log(m) } : {}),
       });
       ctx.stderr.write(`recording ${session.hub ? `the embedded hub at ${session.hub.url}` : session.sourceDescription} into ${outPath} (Ctrl-C to stop)\n`);
+      let prevStreams = new Map<string, StreamStats>();
       const ticker = setInterval(() => {
         void session.outputBytes().then((bytes) => {
           const s = session.recorder.stats;
-          status.show(`${s.events} events · last ${s.lastComponent ?? "–"} · ${basename(session.recorder.currentPath)} ${formatBytes(bytes)}`);
+          const now = [...(session.streams?.stats.values() ?? [])].map((x) => ({ ...x }));
+          const streamText = now.map((x) => ` · ${streamStatus(x, prevStreams.get(x.topic), 0.5)}`).join("");
+          prevStreams = new Map(now.map((x) => [x.topic, x]));
+          status.show(`${s.events} events · last ${s.lastComponent ?? "–"}${streamText} · ${basename(session.recorder.currentPath)} ${formatBytes(bytes)}`);
         });
       }, 500);
       try {
@@ -78,6 +122,12 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
         const stats = await session.stop();
         status.clear();
         ctx.stdout.write(`stopped (${how}): ${stats.events} events recorded${stats.rejected ? `, ${stats.rejected} rejected` : ""}\n`);
+        for (const st of session.streams?.stats.values() ?? []) {
+          ctx.stdout.write(
+            `  stream ${st.topic}: ${st.frames} messages, ${st.samples} samples, ${(st.bytes / 1e6).toFixed(1)} MB → ${st.series.join(", ") || "no series"}` +
+              `${st.dropped ? `; ${st.dropped} messages (${st.droppedSamples} samples) DROPPED (buffer full)` : "; 0 dropped"}${st.skipped ? `; ${st.skipped} not recordable` : ""}\n`,
+          );
+        }
         for (const p of stats.outputs) ctx.stdout.write(`  ${p}\n`);
         if (stats.outputs.length === 0) ctx.stdout.write("  no settings were recorded, no file written\n");
       } catch (err) {
