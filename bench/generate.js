@@ -54,16 +54,36 @@ function initialSettings(rand, i) {
 function mutate(rand, s, i) {
   const k = KINDS[Math.floor(rand() * KINDS.length)];
   switch (k) {
-    case "gain": s.gain = Math.round(rand() * 1e4) / 1e3 + 0.001; break;
-    case "cutoff_hz": s.cutoff_hz = Math.round(rand() * 3e5) / 1e3 + 0.5; break;
-    case "order": s.order = 1 + Math.floor(rand() * 8); break;
-    case "enabled": s.enabled = !s.enabled; break;
-    case "mode": s.mode = MODES[Math.floor(rand() * MODES.length)]; break;
-    case "label": s.label = `stage ${String(i).padStart(2, "0")} / ${Math.floor(rand() * 1e6).toString(36)}`; break;
-    case "weights": s.weights[Math.floor(rand() * 4)] = Math.round(rand() * 2e3 - 1e3) / 1e3 + 0.0005; break;
-    case "channels": s.channels[Math.floor(rand() * 8)] = Math.floor(rand() * 256); break;
-    case "window.size": s.window.size = 64 * (1 + Math.floor(rand() * 16)); break;
-    case "window.kind": s.window.kind = WINDOWS[Math.floor(rand() * WINDOWS.length)]; break;
+    case "gain":
+      s.gain = Math.round(rand() * 1e4) / 1e3 + 0.001;
+      break;
+    case "cutoff_hz":
+      s.cutoff_hz = Math.round(rand() * 3e5) / 1e3 + 0.5;
+      break;
+    case "order":
+      s.order = 1 + Math.floor(rand() * 8);
+      break;
+    case "enabled":
+      s.enabled = !s.enabled;
+      break;
+    case "mode":
+      s.mode = MODES[Math.floor(rand() * MODES.length)];
+      break;
+    case "label":
+      s.label = `stage ${String(i).padStart(2, "0")} / ${Math.floor(rand() * 1e6).toString(36)}`;
+      break;
+    case "weights":
+      s.weights[Math.floor(rand() * 4)] = Math.round(rand() * 2e3 - 1e3) / 1e3 + 0.0005;
+      break;
+    case "channels":
+      s.channels[Math.floor(rand() * 8)] = Math.floor(rand() * 256);
+      break;
+    case "window.size":
+      s.window.size = 64 * (1 + Math.floor(rand() * 16));
+      break;
+    case "window.kind":
+      s.window.kind = WINDOWS[Math.floor(rand() * WINDOWS.length)];
+      break;
   }
 }
 

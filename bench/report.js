@@ -52,7 +52,14 @@ function metricTable(results, ns, { fmt, get, ratios }) {
 function growthTable(results, ns) {
   const lo = Math.min(...ns);
   const hi = Math.max(...ns);
-  const head = ["contender", ...ns.map((n) => `ev/s N=${int(n)}`), `ev/s ${int(hi)} ÷ ${int(lo)}`, ...ns.map((n) => `RSS MiB N=${int(n)}`), `RSS ${int(hi)} ÷ ${int(lo)}`, "bytes/event (largest N run)"];
+  const head = [
+    "contender",
+    ...ns.map((n) => `ev/s N=${int(n)}`),
+    `ev/s ${int(hi)} ÷ ${int(lo)}`,
+    ...ns.map((n) => `RSS MiB N=${int(n)}`),
+    `RSS ${int(hi)} ÷ ${int(lo)}`,
+    "bytes/event (largest N run)",
+  ];
   const rows = [head, head.map((_, i) => (i === 0 ? "---" : "---:"))];
   for (const side of SIDES) {
     for (const kind of KINDS) {
@@ -77,7 +84,8 @@ function growthTable(results, ns) {
 
 function targets(results, ns, { startup, batch }) {
   const out = [];
-  const row = (name, measured, holds, other = "—") => out.push(`| ${name} | ${measured || "not measured"} | ${other} | ${measured ? (holds ? "**holds**" : "**fails**") : "unknown"} |`);
+  const row = (name, measured, holds, other = "—") =>
+    out.push(`| ${name} | ${measured || "not measured"} | ${other} | ${measured ? (holds ? "**holds**" : "**fails**") : "unknown"} |`);
   const r = (side, kind, n, g) => val(pick(results, side, kind, n), g);
   const at = (n, v, f = ratio) => (v === undefined || !Number.isFinite(v) ? undefined : `N=${int(n)}: ${f(v)}`);
   const ratioCheck = (name, kind, wantAt, side = "ours") => {
@@ -91,14 +99,30 @@ function targets(results, ns, { startup, batch }) {
       holds &&= v >= w;
     }
     const other = wantAt
-      .map(([n]) => [n, r(side, kind, n, cpuRate) / r("ref", kind, n, cpuRate), r(side, kind, n, rate) / r("ref", kind, n, rate), r("floor", kind, n, runRate) / r(side, kind, n, runRate)])
+      .map(([n]) => [
+        n,
+        r(side, kind, n, cpuRate) / r("ref", kind, n, cpuRate),
+        r(side, kind, n, rate) / r("ref", kind, n, rate),
+        r("floor", kind, n, runRate) / r(side, kind, n, runRate),
+      ])
       .filter(([, c]) => Number.isFinite(c))
       .map(([n, c, st, fl]) => `N=${int(n)}: per CPU-s ${ratio(c)}, steady state ${ratio(st)}, floor ÷ ours ${ratio(fl)}`)
       .join("; ");
     row(name, parts.join("; "), holds && parts.length === wantAt.length, other || "—");
   };
-  ratioCheck("JSON rows, whole process: ≥ 10× the reference at 20k events, ≥ 20× at 100k", "json", [[20000, 10], [100000, 20]].filter(([n]) => ns.includes(n)));
-  ratioCheck("typed columns, whole process: ≥ 50× the reference at 2k events", "table", [[2000, 50]].filter(([n]) => ns.includes(n)));
+  ratioCheck(
+    "JSON rows, whole process: ≥ 10× the reference at 20k events, ≥ 20× at 100k",
+    "json",
+    [
+      [20000, 10],
+      [100000, 20],
+    ].filter(([n]) => ns.includes(n)),
+  );
+  ratioCheck(
+    "typed columns, whole process: ≥ 50× the reference at 2k events",
+    "table",
+    [[2000, 50]].filter(([n]) => ns.includes(n)),
+  );
   {
     const vs = ns.flatMap((n) => KINDS.map((k) => [n, k, r("ours", k, n, (x) => x.firstAcceptedMs)])).filter(([, , v]) => v !== undefined);
     const worst = Math.max(...vs.map(([, , v]) => v));
@@ -106,29 +130,46 @@ function targets(results, ns, { startup, batch }) {
       "start-up: process start to first event accepted ≤ 150 ms",
       vs.length ? `${int(Math.min(...vs.map(([, , v]) => v)))}–${int(worst)} ms over all runs (median per run)` : "",
       worst <= 150,
-      startup ? `bare \`node -e 0\`: ${int(startup.bareNodeMs)} ms${startup.bareNodeWithCaCertsMs ? ` (${int(startup.bareNodeWithCaCertsMs)} ms with this machine's NODE_EXTRA_CA_CERTS)` : ""}` : "—",
+      startup
+        ? `bare \`node -e 0\`: ${int(startup.bareNodeMs)} ms${startup.bareNodeWithCaCertsMs ? ` (${int(startup.bareNodeWithCaCertsMs)} ms with this machine's NODE_EXTRA_CA_CERTS)` : ""}`
+        : "—",
     );
   }
   for (const kind of KINDS) {
     const parts = ns.map((n) => at(n, r("ref", kind, n, (x) => x.ttfrMs) / r("ours", kind, n, (x) => x.ttfrMs))).filter(Boolean);
     const vals = ns.map((n) => r("ref", kind, n, (x) => x.ttfrMs) / r("ours", kind, n, (x) => x.ttfrMs)).filter((v) => Number.isFinite(v));
-    row(`${KIND_LABEL[kind]}: first row readable by h5py ≥ 20× sooner than the reference`, parts.join("; "), vals.every((v) => v >= 20));
+    row(
+      `${KIND_LABEL[kind]}: first row readable by h5py ≥ 20× sooner than the reference`,
+      parts.join("; "),
+      vals.every((v) => v >= 20),
+    );
   }
   for (const kind of KINDS) {
     const pts = [1000, 100000].filter((n) => ns.includes(n)).map((n) => [n, r("ours", kind, n, (x) => x.maxRssKiB / 1024)]);
     const m = pts.filter(([, v]) => v !== undefined);
-    row(`${KIND_LABEL[kind]}: peak RSS ≤ 100 MiB at 1k and at 100k events`, m.map(([n, v]) => `N=${int(n)}: ${num(v, 0)} MiB`).join("; "), m.length === pts.length && m.every(([, v]) => v <= 100));
+    row(
+      `${KIND_LABEL[kind]}: peak RSS ≤ 100 MiB at 1k and at 100k events`,
+      m.map(([n, v]) => `N=${int(n)}: ${num(v, 0)} MiB`).join("; "),
+      m.length === pts.length && m.every(([, v]) => v <= 100),
+    );
   }
   if (batch?.ours && batch.ref?.files) {
     const oursRate = batch.ours.files / (batch.ours.wallMs / 1000);
     const refRate = batch.ref.files / (batch.ref.convertMs / 1000);
-    row(`batch of ${int(batch.logs)} logs × ${int(batch.eventsPerLog)} events: ≥ 20× the reference's files/s`, `${ratio(oursRate / refRate)} (${num(oursRate, 1)} vs ${num(refRate, 1)} files/s)`, oursRate / refRate >= 20);
+    row(
+      `batch of ${int(batch.logs)} logs × ${int(batch.eventsPerLog)} events: ≥ 20× the reference's files/s`,
+      `${ratio(oursRate / refRate)} (${num(oursRate, 1)} vs ${num(refRate, 1)} files/s)`,
+      oursRate / refRate >= 20,
+    );
   }
   return ["| target | measured | other views | verdict |", "| --- | --- | --- | --- |", ...out].join("\n");
 }
 
 function startupTable(results, ns) {
-  const rows = ["| N | written as | first event accepted | first rows flushed | first row readable (h5py) | whole process |", "| ---: | --- | ---: | ---: | ---: | ---: |"];
+  const rows = [
+    "| N | written as | first event accepted | first rows flushed | first row readable (h5py) | whole process |",
+    "| ---: | --- | ---: | ---: | ---: | ---: |",
+  ];
   const ms = (x) => (x === undefined ? "—" : `${int(x)} ms`);
   for (const n of ns) {
     for (const kind of KINDS) {
@@ -166,7 +207,10 @@ export function renderReport({ info, parse, results, startup, batch }) {
   const notes = results.filter((r) => r.status !== "ok").map((r) => `- ${r.id} at N=${int(r.n)}: ${r.status} — ${r.note}`);
   const parseRows = ns
     .filter((n) => parse[n])
-    .map((n) => `| ${int(n)} | ${int((parse[n].ours.events / parse[n].ours.runMs) * 1000)} | ${int((parse[n].ref.events / parse[n].ref.runMs) * 1000)} | ${mib(parse[n].ours.maxRssKiB)} | ${mib(parse[n].ref.maxRssKiB)} |`);
+    .map(
+      (n) =>
+        `| ${int(n)} | ${int((parse[n].ours.events / parse[n].ours.runMs) * 1000)} | ${int((parse[n].ref.events / parse[n].ref.runMs) * 1000)} | ${mib(parse[n].ours.maxRssKiB)} | ${mib(parse[n].ref.maxRssKiB)} |`,
+    );
   return `# Benchmark results
 
 Generated by \`npm run bench\` (bench/run.js) on ${info.started.slice(0, 16).replace("T", " ")} UTC, ${num(info.benchSeconds / 60, 1)} min. Method: [docs/benchmarks.md](../docs/benchmarks.md).
@@ -191,25 +235,53 @@ staged rows; smaller logs every 1,024 rows and at close); the floor flushes its 
 startup snapshot is written (file created, first rows flushed) to a closed file, *including* reading
 and parsing the JSONL (every contender reads the same file). Higher is better.
 
-${metricTable(results, ns, { fmt: int, get: rate, ratios: [{ label: "ours ÷ ref", f: (x) => x.ours / x.ref }, { label: "ours ÷ floor", f: (x) => x.ours / x.floor }] })}
+${metricTable(results, ns, {
+  fmt: int,
+  get: rate,
+  ratios: [
+    { label: "ours ÷ ref", f: (x) => x.ours / x.ref },
+    { label: "ours ÷ floor", f: (x) => x.ours / x.floor },
+  ],
+})}
 
 ### Whole process
 Every event, from spawning the process (interpreter start-up, imports, file creation included) to
 its exit: what a user waits for. At small N this is dominated by start-up.
 
-${metricTable(results, ns, { fmt: int, get: runRate, ratios: [{ label: "ours ÷ ref", f: (x) => x.ours / x.ref }, { label: "ours ÷ floor", f: (x) => x.ours / x.floor }] })}
+${metricTable(results, ns, {
+  fmt: int,
+  get: runRate,
+  ratios: [
+    { label: "ours ÷ ref", f: (x) => x.ours / x.ref },
+    { label: "ours ÷ floor", f: (x) => x.ours / x.floor },
+  ],
+})}
 
 ### Per CPU-second
 Whole-process events per second of CPU time (user + system) of the contender's process: the same work
 measured in a way that other load on the machine disturbs much less.
 
-${metricTable(results, ns, { fmt: int, get: cpuRate, ratios: [{ label: "ours ÷ ref", f: (x) => x.ours / x.ref }, { label: "ours ÷ floor", f: (x) => x.ours / x.floor }] })}
+${metricTable(results, ns, {
+  fmt: int,
+  get: cpuRate,
+  ratios: [
+    { label: "ours ÷ ref", f: (x) => x.ours / x.ref },
+    { label: "ours ÷ floor", f: (x) => x.ours / x.floor },
+  ],
+})}
 
 ### Sink-only events per second
 Time spent inside the sink calls only (ours: not measured since ours is the whole command; reference: construction,
 \`flatten_for_table\` + \`write_annotation\`, \`write_settings_event\`, \`close\`; floor: everything it does).
 
-${metricTable(results, ns, { fmt: int, get: sinkRate, ratios: [{ label: "ours ÷ ref", f: (x) => x.ours / x.ref }, { label: "ours ÷ floor", f: (x) => x.ours / x.floor }] })}
+${metricTable(results, ns, {
+  fmt: int,
+  get: sinkRate,
+  ratios: [
+    { label: "ours ÷ ref", f: (x) => x.ours / x.ref },
+    { label: "ours ÷ floor", f: (x) => x.ours / x.floor },
+  ],
+})}
 
 ## Start-up (ours)
 From spawning \`nwb-settings convert\` (marks from \`NWB_SETTINGS_TRACE=1\`): the first event accepted by the
@@ -229,7 +301,14 @@ From spawning the contender's process until a separate h5py reader (already star
 5 ms) opens the file and sees ≥ 1 row in every table/series the contender writes. Includes
 interpreter start-up and imports. Lower is better.
 
-${metricTable(results, ns, { fmt: int, get: (r) => r.ttfrMs, ratios: [{ label: "ref ÷ ours (× sooner)", f: (x) => x.ref / x.ours }, { label: "ours ÷ floor", f: (x) => x.ours / x.floor }] })}
+${metricTable(results, ns, {
+  fmt: int,
+  get: (r) => r.ttfrMs,
+  ratios: [
+    { label: "ref ÷ ours (× sooner)", f: (x) => x.ref / x.ours },
+    { label: "ours ÷ floor", f: (x) => x.ours / x.floor },
+  ],
+})}
 
 ## Peak memory (RSS, MiB)
 Peak RSS of the contender's own process (Node \`process.resourceUsage().maxRSS\`, Python
@@ -237,14 +316,24 @@ Peak RSS of the contender's own process (Node \`process.resourceUsage().maxRSS\`
 ${mib(idle.nodeIdle)} MiB, Node with our modules and h5wasm loaded ${mib(idle.nodeLoaded)} MiB; Python idle ${mib(idle.pythonIdle)} MiB,
 Python with ezmsg-nwb imported ${mib(idle.pythonLoaded)} MiB.
 
-${metricTable(results, ns, { fmt: (k) => mib(k), get: (r) => r.maxRssKiB, ratios: [{ label: "ours ÷ ref", f: (x) => x.ours / x.ref }, { label: "ours ÷ floor", f: (x) => x.ours / x.floor }] })}
+${metricTable(results, ns, {
+  fmt: (k) => mib(k),
+  get: (r) => r.maxRssKiB,
+  ratios: [
+    { label: "ours ÷ ref", f: (x) => x.ours / x.ref },
+    { label: "ours ÷ floor", f: (x) => x.ours / x.floor },
+  ],
+})}
 
 Above the loaded-interpreter baseline (peak − baseline, MiB):
 
 ${metricTable(results, ns, {
   fmt: (k) => num(k / 1024, 0),
   get: (r) => r.maxRssKiB - (r.side === "ref" ? idle.pythonLoaded : idle.nodeLoaded),
-  ratios: [{ label: "ours ÷ ref", f: (x) => x.ours / x.ref }, { label: "ours ÷ floor", f: (x) => x.ours / x.floor }],
+  ratios: [
+    { label: "ours ÷ ref", f: (x) => x.ours / x.ref },
+    { label: "ours ÷ floor", f: (x) => x.ours / x.floor },
+  ],
 })}
 
 ### Where the memory is (Node contenders, end of run, MiB)
@@ -256,7 +345,14 @@ ${memTable(results, ns)}
 ## File size (MiB)
 Lower is better.
 
-${metricTable(results, ns, { fmt: (b) => num(b / 2 ** 20, 2), get: (r) => r.bytes, ratios: [{ label: "ours ÷ ref", f: (x) => x.ours / x.ref }, { label: "ours ÷ floor", f: (x) => x.ours / x.floor }] })}
+${metricTable(results, ns, {
+  fmt: (b) => num(b / 2 ** 20, 2),
+  get: (r) => r.bytes,
+  ratios: [
+    { label: "ours ÷ ref", f: (x) => x.ours / x.ref },
+    { label: "ours ÷ floor", f: (x) => x.ours / x.floor },
+  ],
+})}
 
 ## Growth with N
 

@@ -82,7 +82,8 @@ function versions() {
     ),
   );
   // h5wasm does not export its HDF5 version; its build embeds the library's version banner.
-  const h5wasmHdf5 = readFileSync(join(ROOT, "node_modules", "h5wasm", "dist", "node", "hdf5_util.js"), "latin1").match(/HDF5 library version: (\d+\.\d+\.\d+)/)?.[1] ?? "?";
+  const h5wasmHdf5 =
+    readFileSync(join(ROOT, "node_modules", "h5wasm", "dist", "node", "hdf5_util.js"), "latin1").match(/HDF5 library version: (\d+\.\d+\.\d+)/)?.[1] ?? "?";
   const cpuModel = readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? cpus()[0]?.model ?? "?";
   let kernel = "?";
   try {
@@ -104,7 +105,13 @@ function idleBaselines() {
     return xs[1];
   };
   const nodeRss = (code) => () => Number(execFileSync(process.execPath, ["--input-type=module", "-e", code], { cwd: ROOT, encoding: "utf8" }).trim());
-  const pyRss = (code) => () => Number(execFileSync(PY, ["-c", `${code}\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)`], { encoding: "utf8" }).trim().split("\n").pop());
+  const pyRss = (code) => () =>
+    Number(
+      execFileSync(PY, ["-c", `${code}\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)`], { encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .pop(),
+    );
   return {
     nodeIdle: median(nodeRss("console.log(process.resourceUsage().maxRSS)")),
     nodeLoaded: median(
@@ -217,7 +224,11 @@ async function runContender(c, n) {
       firstFlushedMs: trace["first-rows-flushed"] ? trace["first-rows-flushed"].epochMs - t0 : undefined,
     };
   } else {
-    const last = stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop();
+    const last = stdout
+      .trim()
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .pop();
     if (code !== 0 || !last) return { ...base, status: "error", note: `exit ${code}: ${stderr.trim().split("\n").slice(-3).join(" | ")}` };
     r = JSON.parse(last);
   }
@@ -268,7 +279,12 @@ const CONTENDERS = [
     needs: kind === "both" ? ["json", "table"] : [kind],
     command: (n, out) => [
       process.execPath,
-      [join(HERE, "contender-floor.js"), out, String(kind === "table" ? 1 : COMPONENTS), (kind === "both" ? ["json", "table"] : [kind]).map((k) => rowsDir(k, n)).join(",")],
+      [
+        join(HERE, "contender-floor.js"),
+        out,
+        String(kind === "table" ? 1 : COMPONENTS),
+        (kind === "both" ? ["json", "table"] : [kind]).map((k) => rowsDir(k, n)).join(","),
+      ],
     ],
   })),
   ...KINDS.map((kind) => ({
@@ -288,7 +304,13 @@ async function parseOnly(n) {
     ["ours", process.execPath, [join(HERE, "contender-ours.js"), "none", eventsPath(n), "-"]],
     ["ref", PY, [join(HERE, "contender_ref.py"), "none", eventsPath(n), "-"]],
   ]) {
-    const r = JSON.parse(execFileSync(cmd, args, { cwd: ROOT, encoding: "utf8" }).trim().split("\n").filter((l) => l.startsWith("{")).pop());
+    const r = JSON.parse(
+      execFileSync(cmd, args, { cwd: ROOT, encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .pop(),
+    );
     out[side] = { runMs: r.tClosed - r.tStart, maxRssKiB: r.maxRssKiB, events: r.events };
   }
   return out;
@@ -301,7 +323,19 @@ async function main() {
   mkdirSync(WORK, { recursive: true });
   ensureVenv();
   log("versions, idle baselines …");
-  const info = { versions: versions(), idle: idleBaselines(), ns: NS, budgetS: BUDGET_S, repeats: REPEATS, repeatUnderS: REPEAT_UNDER_MS / 1000, flushMs: FLUSH_MS, flushRows: FLUSH_ROWS, components: COMPONENTS, settingsPerComponent: SETTINGS_PER_COMPONENT, started: new Date().toISOString() };
+  const info = {
+    versions: versions(),
+    idle: idleBaselines(),
+    ns: NS,
+    budgetS: BUDGET_S,
+    repeats: REPEATS,
+    repeatUnderS: REPEAT_UNDER_MS / 1000,
+    flushMs: FLUSH_MS,
+    flushRows: FLUSH_ROWS,
+    components: COMPONENTS,
+    settingsPerComponent: SETTINGS_PER_COMPONENT,
+    started: new Date().toISOString(),
+  };
   const results = [];
   const parse = {};
   const loads = [];
@@ -323,7 +357,9 @@ async function main() {
       const r = medianOf(runs);
       results.push(r);
       loads.push(loadavg()[0]);
-      log(`  ${c.id.padEnd(12)} ${r.status === "ok" ? `${((r.steadyEvents / r.steadyMs) * 1000).toFixed(0).padStart(7)} ev/s steady (×${r.repeats})  run ${(r.runMs / 1000).toFixed(2)} s  first row ${r.ttfrMs?.toFixed(0)} ms  RSS ${(r.maxRssKiB / 1024).toFixed(0)} MiB  ${(r.bytes / 2 ** 20).toFixed(1)} MiB  rows ${JSON.stringify(r.rows)}` : `${r.status}: ${r.note}`}`);
+      log(
+        `  ${c.id.padEnd(12)} ${r.status === "ok" ? `${((r.steadyEvents / r.steadyMs) * 1000).toFixed(0).padStart(7)} ev/s steady (×${r.repeats})  run ${(r.runMs / 1000).toFixed(2)} s  first row ${r.ttfrMs?.toFixed(0)} ms  RSS ${(r.maxRssKiB / 1024).toFixed(0)} MiB  ${(r.bytes / 2 ** 20).toFixed(1)} MiB  rows ${JSON.stringify(r.rows)}` : `${r.status}: ${r.note}`}`,
+      );
       if (r.status === "ok" && c.side === "ours" && c.kind !== "both") {
         const group = c.kind === "json" ? ANN : TABLE;
         rmSync(rowsDir(c.kind, n), { recursive: true, force: true });
@@ -399,16 +435,24 @@ async function runBatch() {
   mkdirSync(refOut, { recursive: true });
   const refLogs = logs.slice(0, BATCH_REF_LOGS);
   const ref = await timed(PY, [join(HERE, "batch_ref.py"), refOut, ...refLogs]);
-  const refLine = ref.stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop();
+  const refLine = ref.stdout
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .pop();
   const refR = refLine ? JSON.parse(refLine) : undefined;
   const out = {
     logs: BATCH_LOGS,
     eventsPerLog: BATCH_EVENTS,
     jobs: cpus().length,
     ours: { code: ours.code, wallMs: ours.wallMs, files: oursFiles, note: ours.code === 0 ? undefined : ours.stderr.trim().split("\n").slice(-3).join(" | ") },
-    ref: refR ? { files: refR.files, wallMs: ref.wallMs, convertMs: refR.tClosed - refR.tReady, events: refR.events } : { error: ref.stderr.trim().split("\n").slice(-3).join(" | ") },
+    ref: refR
+      ? { files: refR.files, wallMs: ref.wallMs, convertMs: refR.tClosed - refR.tReady, events: refR.events }
+      : { error: ref.stderr.trim().split("\n").slice(-3).join(" | ") },
   };
-  log(`  ours: ${oursFiles} files in ${(ours.wallMs / 1000).toFixed(1)} s; reference: ${refR ? `${refR.files} files in ${((refR.tClosed - refR.tReady) / 1000).toFixed(1)} s after imports` : "failed"}`);
+  log(
+    `  ours: ${oursFiles} files in ${(ours.wallMs / 1000).toFixed(1)} s; reference: ${refR ? `${refR.files} files in ${((refR.tClosed - refR.tReady) / 1000).toFixed(1)} s after imports` : "failed"}`,
+  );
   if (!KEEP) rmSync(dir, { recursive: true, force: true });
   return out;
 }
@@ -420,7 +464,10 @@ function medianOf(runs) {
   if (runs.length === 1 || runs.some((r) => r.status !== "ok")) return { ...runs[runs.length - 1], repeats: runs.length };
   const out = { ...runs[0], repeats: runs.length };
   for (const k of MEDIAN_KEYS) {
-    const xs = runs.map((r) => r[k]).filter((x) => x !== undefined).sort((a, b) => a - b);
+    const xs = runs
+      .map((r) => r[k])
+      .filter((x) => x !== undefined)
+      .sort((a, b) => a - b);
     out[k] = xs.length ? xs[Math.floor((xs.length - 1) / 2)] : undefined;
     out[`${k}All`] = runs.map((r) => r[k]);
   }
@@ -430,7 +477,9 @@ function medianOf(runs) {
 /** Skip when a run cannot fit the budget: no rows to replay, or the contender already failed it. */
 function skipReason(c, n, results) {
   if (c.onlyAt && !c.onlyAt.includes(n)) {
-    return c.onlyAt.length ? `measured at N=${c.onlyAt.map((x) => x.toLocaleString("en-US")).join(", ")} only (about 1 min per 1,000 events)` : "not run by default (BENCH_REF_BOTH=1)";
+    return c.onlyAt.length
+      ? `measured at N=${c.onlyAt.map((x) => x.toLocaleString("en-US")).join(", ")} only (about 1 min per 1,000 events)`
+      : "not run by default (BENCH_REF_BOTH=1)";
   }
   if (c.needs) {
     const missing = c.needs.filter((k) => !existsSync(join(rowsDir(k, n), "manifest.json")));
@@ -438,7 +487,8 @@ function skipReason(c, n, results) {
   }
   const prev = c.onlyAt ? undefined : results.filter((r) => r.id === c.id && r.n < n).sort((a, b) => b.n - a.n)[0];
   if (!prev) return undefined;
-  if (prev.status === "budget" || prev.status === "skipped") return `past the ${BUDGET_S} s budget (N=${prev.n.toLocaleString("en-US")} already ${prev.status === "budget" ? "exceeded it" : "was skipped"})`;
+  if (prev.status === "budget" || prev.status === "skipped")
+    return `past the ${BUDGET_S} s budget (N=${prev.n.toLocaleString("en-US")} already ${prev.status === "budget" ? "exceeded it" : "was skipped"})`;
   if (prev.status === "ok" && (prev.runMs * n) / prev.n > BUDGET_S * 1000) {
     return `past the ${BUDGET_S} s budget: N=${prev.n.toLocaleString("en-US")} took ${(prev.runMs / 1000).toFixed(0)} s, so ${(n / prev.n).toFixed(0)}× the events cannot finish in time at that rate`;
   }

@@ -4,6 +4,11 @@
 import { main } from "../dist/nwb-settings.mjs";
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err) => { console.error(`nwb-settings: ${err instanceof Error ? err.message : String(err)}`); process.exitCode = 1; },
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    console.error(`nwb-settings: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  },
 );

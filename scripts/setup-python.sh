@@ -8,3 +8,8 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install --disable-pip-version-check --quiet -r test/conformance/requirements.txt
+# The dandi CLI (dandi validate) in its own venv: same pins for what both share, see the file's header.
+if [ ! -x .venv-dandi/bin/python ]; then
+  "$python" -m venv .venv-dandi
+fi
+.venv-dandi/bin/python -m pip install --disable-pip-version-check --quiet -r test/conformance/requirements-dandi.txt

@@ -27,7 +27,8 @@ export const ERROR_CODES = {
   ERR_BOOL_PATCH: "a bool column's datatype could not be rewritten safely; the file was left as it was",
   ERR_JOURNAL_FORMAT: "a journal file is not a valid journal",
   ERR_JOURNAL_FAILED: "the journal cannot be written or synced; fatal for the recording",
-  ERR_RECOVER_REFUSED: "recover will not replace a file it cannot prove is damaged or behind",
+  ERR_RECOVER_REFUSED:
+    "recover will not act: a live writer holds the recording, the files hold more than the journal, or it would replace a file it cannot prove is damaged or behind",
   ERR_PRODUCER_GAVE_UP: "the settings source could not be reached within the retry limits",
 } as const;
 

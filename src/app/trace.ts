@@ -16,5 +16,13 @@ export function traceMark(mark: string, extra?: () => Record<string, unknown>): 
 export function memoryExtra(): Record<string, number> {
   const m = process.memoryUsage();
   const cpu = process.cpuUsage();
-  return { cpuMs: (cpu.user + cpu.system) / 1000, maxRssKiB: process.resourceUsage().maxRSS, rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
+  return {
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    maxRssKiB: process.resourceUsage().maxRSS,
+    rss: m.rss,
+    heapTotal: m.heapTotal,
+    heapUsed: m.heapUsed,
+    external: m.external,
+    arrayBuffers: m.arrayBuffers,
+  };
 }

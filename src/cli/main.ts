@@ -6,9 +6,11 @@ import yargs, { type Argv } from "yargs";
 import { convertCommand } from "./commands/convert.js";
 import { demoCommand } from "./commands/demo.js";
 import { hubCommand } from "./commands/hub.js";
+import { metaCommand } from "./commands/meta.js";
 import { recordCommand } from "./commands/record.js";
 import { recoverCommand } from "./commands/recover.js";
 import { type CommandContext, UsageError } from "./context.js";
+import { checkRawArguments } from "./option-checks.js";
 
 export async function main(argv: string[]): Promise<number> {
   const ctx: CommandContext = { exitCode: 0, stdout: process.stdout, stderr: process.stderr };
@@ -31,8 +33,10 @@ export async function main(argv: string[]): Promise<number> {
     .command(recordCommand(ctx))
     .command(hubCommand(ctx))
     .command(convertCommand(ctx))
-    .command(recoverCommand(ctx));
+    .command(recoverCommand(ctx))
+    .command(metaCommand(ctx));
   try {
+    checkRawArguments(argv);
     await parser.parseAsync();
   } catch (err) {
     if (err instanceof UsageError) {

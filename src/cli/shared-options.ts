@@ -3,6 +3,7 @@ import type { Argv } from "yargs";
 import { parseSinkList, type SinkName } from "../sinks/sink-set.js";
 import { DEFAULT_SESSION_DESCRIPTION, type NwbMetadata, loadMetadataFile } from "../nwb/metadata.js";
 import type { CommandContext } from "./context.js";
+import { dandiGaps, describeGaps } from "../nwb/dandi-requirements.js";
 
 export function withOutputOptions<T>(y: Argv<T>) {
   return y
@@ -19,10 +20,15 @@ export function sinksOption(text: string): SinkName[] {
   return parseSinkList(text);
 }
 
-/** nwbinspector reports a file without a Subject as CRITICAL; say so before writing one. */
-export function warnIfNoSubject(ctx: CommandContext, meta: NwbMetadata): void {
-  if (meta.subject) return;
-  ctx.stderr.write("note: no subject in the metadata (--meta); nwbinspector reports such files as CRITICAL (check_subject_exists)\n");
+/**
+ * Before writing: one warning per metadata field DANDI will reject (missing or malformed), naming
+ * the field and the fix; the file is still written.
+ */
+export function warnDandiGaps(ctx: CommandContext, meta: NwbMetadata, metaPath: string | undefined): void {
+  const gaps = dandiGaps(meta);
+  if (gaps.length === 0) return;
+  for (const line of describeGaps(gaps, metaPath ?? "no --meta")) ctx.stderr.write(`${line}\n`);
+  ctx.stderr.write(`  (\`nwb-settings meta init meta.yaml\` writes a template with every field DANDI needs; docs/metadata.md)\n`);
 }
 
 /** Resolve on the first SIGINT or SIGTERM; a second one exits at once. */

@@ -34,7 +34,9 @@ export function eventFromJson(obj: JsonValue): PipelineSettingsEvent {
   const o: JsonObject = obj;
   const eventType = o.get("event_type");
   if (typeof eventType !== "string" || !(EVENT_TYPES as readonly string[]).includes(eventType)) {
-    throw new EventFormatError(`"event_type" must be "INITIAL" or "UPDATED", got ${typeof eventType === "string" ? JSON.stringify(eventType) : describeJsonValue(eventType)}`);
+    throw new EventFormatError(
+      `"event_type" must be "INITIAL" or "UPDATED", got ${typeof eventType === "string" ? JSON.stringify(eventType) : describeJsonValue(eventType)}`,
+    );
   }
   const repr = o.get("repr_value");
   if (repr !== undefined && typeof repr !== "string" && !isJsonObject(repr)) {

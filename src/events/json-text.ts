@@ -7,13 +7,15 @@
  * - whitespace other than Python's ", " and ": " separators;
  * - a float literal whose shortest form differs (`1.50`, `1e-05`, `1E3`), and `-0` (an integer);
  * - a string with an escape or a surrogate (`"\u00e9"` becomes `"é"`, as stringifyJson writes it).
+ * The parser's size limits hold too: an array of more than {@link MAX_ARRAY_ITEMS} items or an
+ * object of more than {@link MAX_OBJECT_KEYS} keys is refused (the parser then names the limit).
  * Python's `json.dumps` output is canonical except for `ensure_ascii` escapes and exponent floats,
  * so the common line is one slice of the input.
  *
  * Anything the scanner does not accept is handed to the real parser, which throws its own exact
  * error (and would also give the right answer, should the scanner ever refuse good input).
  */
-import { DEFAULT_MAX_JSON_DEPTH, formatFloat, parseJson, parseJsonStringAt, quoteJson, stringifyJson } from "./json.js";
+import { DEFAULT_MAX_JSON_DEPTH, MAX_ARRAY_ITEMS, MAX_OBJECT_KEYS, formatFloat, parseJson, parseJsonStringAt, quoteJson, stringifyJson } from "./json.js";
 
 /** Thrown inside the scanner for any text it does not accept (the parser then says why). */
 const REFUSED = new Error("refused by the JSON text scanner");
@@ -225,7 +227,8 @@ export class JsonTextScanner {
       return;
     }
     this.pos++;
-    for (;;) {
+    for (let items = 1; ; items++) {
+      if (items > MAX_ARRAY_ITEMS) throw NOT_PLAIN;
       this.plainValue(depth);
       const p = this.pos;
       const c = t.charCodeAt(p);
@@ -277,7 +280,7 @@ export class JsonTextScanner {
     }
     let set = this.keySetAt[depth];
     if (set === undefined) set = this.keySetAt[depth] = new Set(keys);
-    if (set.has(key)) throw REFUSED;
+    if (set.has(key) || set.size >= MAX_OBJECT_KEYS) throw REFUSED;
     set.add(key);
   }
 
@@ -374,7 +377,8 @@ export class JsonTextScanner {
       this.pos++;
       return;
     }
-    for (;;) {
+    for (let items = 1; ; items++) {
+      if (items > MAX_ARRAY_ITEMS) throw REFUSED;
       this.skipWs();
       this.value(depth);
       this.skipWs();

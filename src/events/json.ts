@@ -37,6 +37,13 @@ export function isJsonObject(v: JsonValue | undefined): v is JsonObject {
 }
 
 /** The first `"`, `\` or control character at or after `lastIndex` (for the string fast path). */
+/**
+ * Limits checked while parsing, before the memory is taken: a line within the line-length limit
+ * can still describe tens of millions of values.
+ */
+export const MAX_ARRAY_ITEMS = 1_000_000;
+export const MAX_OBJECT_KEYS = 100_000;
+
 const STRING_SPECIAL = /["\\\u0000-\u001f]/g;
 
 class Parser {
@@ -132,6 +139,7 @@ class Parser {
       if (t.charCodeAt(this.pos) !== 0x3a) this.fail("expected ':' after key");
       this.pos++;
       this.skipWs();
+      if (out.size >= MAX_OBJECT_KEYS) this.fail(`more than ${MAX_OBJECT_KEYS} keys in one object (the limit)`, keyAt);
       out.set(key, this.parseValue(depth));
       this.skipWs();
       const c = t.charCodeAt(this.pos);
@@ -159,6 +167,7 @@ class Parser {
     }
     for (;;) {
       this.skipWs();
+      if (out.length >= MAX_ARRAY_ITEMS) this.fail(`more than ${MAX_ARRAY_ITEMS} items in one array (the limit)`);
       out.push(this.parseValue(depth));
       this.skipWs();
       const c = t.charCodeAt(this.pos);

@@ -13,30 +13,72 @@ export interface RawLine {
   bytes: Uint8Array;
   /** Ended by `\n` (false only for a last line without one). */
   terminated: boolean;
+  /** Set when the line was longer than the limit: its length in bytes (`bytes` is then empty). */
+  tooLong?: number;
+}
+
+/**
+ * Longest line read (64 MiB). A longer line is skipped as it streams past, without ever being held
+ * in memory, and reported as a bad line naming the limit.
+ */
+export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+export interface ReadLogOptions {
+  /** Called after each chunk with the bytes read so far. */
+  onBytes?: (bytesRead: number) => void;
+  /** Longest line accepted (default {@link MAX_LINE_BYTES}). */
+  maxLineBytes?: number;
 }
 
 const NEWLINE = 0x0a;
 
 /** Split a file into lines on `\n` bytes, streaming (lines of any length). I/O errors are thrown. */
-export async function* readRawLines(path: string, chunkSize = 1 << 20): AsyncGenerator<RawLine> {
+export async function* readRawLines(path: string, chunkSize = 1 << 20, options: ReadLogOptions = {}): AsyncGenerator<RawLine> {
   const stream = createReadStream(path, { highWaterMark: chunkSize });
+  const max = options.maxLineBytes ?? MAX_LINE_BYTES;
   let parts: Buffer[] = [];
+  let partBytes = 0;
+  /** Bytes of the current line when it is over the limit (its parts are dropped as they come). */
+  let skipped = 0;
   let line = 0;
+  let read = 0;
+  const EMPTY = new Uint8Array(0);
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      read += chunk.length;
       let from = 0;
       for (;;) {
         const nl = chunk.indexOf(NEWLINE, from);
         if (nl < 0) break;
-        parts.push(chunk.subarray(from, nl));
         line++;
-        yield { line, bytes: parts.length === 1 ? parts[0]! : Buffer.concat(parts), terminated: true };
+        if (skipped > 0 || partBytes + (nl - from) > max) {
+          yield { line, bytes: EMPTY, terminated: true, tooLong: skipped + partBytes + (nl - from) };
+        } else {
+          parts.push(chunk.subarray(from, nl));
+          yield { line, bytes: parts.length === 1 ? parts[0]! : Buffer.concat(parts), terminated: true };
+        }
         parts = [];
+        partBytes = 0;
+        skipped = 0;
         from = nl + 1;
       }
-      if (from < chunk.length) parts.push(chunk.subarray(from));
+      if (from < chunk.length) {
+        const rest = chunk.length - from;
+        if (skipped > 0 || partBytes + rest > max) {
+          skipped += partBytes + rest;
+          parts = [];
+          partBytes = 0;
+        } else {
+          parts.push(chunk.subarray(from));
+          partBytes += rest;
+        }
+      }
+      options.onBytes?.(read);
     }
-    if (parts.length > 0) {
+    if (skipped > 0) {
+      line++;
+      yield { line, bytes: EMPTY, terminated: false, tooLong: skipped };
+    } else if (parts.length > 0) {
       line++;
       yield { line, bytes: Buffer.concat(parts), terminated: false };
     }

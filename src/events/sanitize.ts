@@ -7,17 +7,7 @@
  * that collide after sanitizing get a deterministic suffix instead of overwriting each other.
  */
 import { type JsonValue, isJsonObject, stringifyJson } from "./json.js";
-import {
-  type CellDType,
-  type CellValue,
-  type Scalar,
-  SettingArray,
-  allocate,
-  convertScalar,
-  dtypeOf,
-  promote,
-  storeScalar,
-} from "./settings-values.js";
+import { type CellDType, type CellValue, type Scalar, SettingArray, allocate, convertScalar, dtypeOf, promote, storeScalar } from "./settings-values.js";
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -143,11 +133,7 @@ export class ColumnNamer {
 }
 
 /** Flatten and sanitize one component's settings payload into column → cell value. */
-export function flattenComponentSettings(
-  componentAddress: string,
-  value: JsonValue,
-  namer: ColumnNamer = new ColumnNamer(),
-): Map<string, CellValue> {
+export function flattenComponentSettings(componentAddress: string, value: JsonValue, namer: ColumnNamer = new ColumnNamer()): Map<string, CellValue> {
   const out = new Map<string, CellValue>();
   for (const [field, v] of flattenSettings(value)) {
     out.set(namer.columnFor(componentAddress, field), sanitizeSettingsValue(v));

@@ -20,16 +20,7 @@
  *   Unknown opcodes, persistent ids and extension codes are errors.
  */
 import { BUILTIN_REDUCERS, enumReducers, mergeReducers, type PickleReducerTable, type ReducerContext } from "./pickle-reducers.js";
-import {
-  PickleClassRef,
-  PickleEnum,
-  PickleObject,
-  PickleReduced,
-  PickleSet,
-  describePickleValue,
-  type PickleDict,
-  type PickleValue,
-} from "./pickle-values.js";
+import { PickleClassRef, PickleEnum, PickleObject, PickleReduced, PickleSet, describePickleValue, type PickleDict, type PickleValue } from "./pickle-values.js";
 
 export type PickleErrorCode =
   | "input_too_large"
@@ -109,14 +100,7 @@ export const EZMSG_ENUMS: ReadonlyMap<string, ReadonlyMap<string, string>> = new
   ["ezmsg.core.graphmeta.TopologyEventType", selfNamedEnum("GRAPH_CHANGED", "PROCESS_CHANGED")],
   [
     "ezmsg.core.graphmeta.ProcessControlOperation",
-    selfNamedEnum(
-      "PING",
-      "GET_PROCESS_STATS",
-      "GET_PROFILING_SNAPSHOT",
-      "SET_PROFILING_TRACE",
-      "GET_PROFILING_TRACE_BATCH",
-      "UPDATE_SETTING_FIELD",
-    ),
+    selfNamedEnum("PING", "GET_PROCESS_STATS", "GET_PROFILING_SNAPSHOT", "SET_PROFILING_TRACE", "GET_PROFILING_TRACE_BATCH", "UPDATE_SETTING_FIELD"),
   ],
   [
     "ezmsg.core.graphmeta.ProcessControlErrorCode",
@@ -805,7 +789,11 @@ class Decoder {
         for (const [k, x] of v) out.set(this.build(k, d), this.build(x, d));
         return out;
       }
-      if (v instanceof PickleSet) return new PickleSet(v.kind, v.items.map((x) => this.build(x, d)));
+      if (v instanceof PickleSet)
+        return new PickleSet(
+          v.kind,
+          v.items.map((x) => this.build(x, d)),
+        );
       if (v instanceof PickleEnum) return v;
       return this.buildObject(v, d);
     } finally {

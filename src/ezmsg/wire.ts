@@ -129,9 +129,7 @@ export class SocketReader {
   }
 
   private endError(n: number): EzmsgConnectionError {
-    const why = this.failure
-      ? `connection failed (${(this.failure as NodeJS.ErrnoException).code ?? this.failure.message})`
-      : "connection closed by the peer";
+    const why = this.failure ? `connection failed (${(this.failure as NodeJS.ErrnoException).code ?? this.failure.message})` : "connection closed by the peer";
     return new EzmsgConnectionError(
       this.source,
       `${why} while waiting for ${n} bytes (${this.buffered} buffered)`,

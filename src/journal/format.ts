@@ -38,6 +38,14 @@ export interface JournalHeader {
   created: Date;
   /** Free-form description of where events came from (e.g. "ezmsg://127.0.0.1:25978"). */
   source?: string;
+  /** The process writing the recording (to tell a live recording from a crashed one). */
+  writer?: JournalWriterId;
+}
+
+/** Which process writes a journal: its pid on its host. */
+export interface JournalWriterId {
+  pid: number;
+  host: string;
 }
 
 /** What the writer needs to make a header. */
@@ -49,6 +57,7 @@ export interface JournalHeaderInfo {
   timestampsReferenceTime: Date;
   created?: Date;
   source?: string;
+  writer?: JournalWriterId;
 }
 
 export { JournalFormatError };
@@ -77,6 +86,7 @@ export function encodeHeader(info: JournalHeaderInfo, journalPath: string): stri
     meta: metaToJson(info.meta),
   };
   if (info.source !== undefined) header["source"] = info.source;
+  if (info.writer !== undefined) header["writer"] = { pid: info.writer.pid, host: info.writer.host };
   return JSON.stringify(header);
 }
 
@@ -105,7 +115,9 @@ export function decodeHeader(text: string, journalPath: string, where: string): 
   const h = obj as Record<string, unknown>;
   const version = h[HEADER_KEY];
   if (version !== JOURNAL_FORMAT_VERSION) {
-    throw new JournalFormatError(`${where}: journal format version ${JSON.stringify(version)} is not supported (this nwb-settings reads version ${JOURNAL_FORMAT_VERSION})`);
+    throw new JournalFormatError(
+      `${where}: journal format version ${JSON.stringify(version)} is not supported (this nwb-settings reads version ${JOURNAL_FORMAT_VERSION})`,
+    );
   }
   if (typeof h["nwb_file"] !== "string" || h["nwb_file"] === "") throw new JournalFormatError(`${where}: header "nwb_file" must be a non-empty string`);
   const sinks = h["sinks"];
@@ -131,6 +143,8 @@ export function decodeHeader(text: string, journalPath: string, where: string): 
     created,
   };
   if (typeof h["source"] === "string") header.source = h["source"];
+  const w = h["writer"] as Record<string, unknown> | undefined;
+  if (w && typeof w === "object" && Number.isInteger(w["pid"]) && typeof w["host"] === "string") header.writer = { pid: w["pid"] as number, host: w["host"] };
   return header;
 }
 

@@ -7,11 +7,12 @@
  *   journal is written by us, so it means damage, and recovery must not guess.
  * - Blank lines are ignored (as in event logs).
  */
-import { open } from "node:fs/promises";
+import { open, readdir, stat } from "node:fs/promises";
 import type { PipelineSettingsEvent } from "../events/event.js";
 import { parseEvent } from "../events/event-codec.js";
 import { type RawLine, decodeLine, readRawLines as rawLines } from "../events/jsonl-lines.js";
-import { JournalFormatError, type JournalHeader, decodeEnd, decodeHeader, isEndLine, isHeaderLine } from "./format.js";
+import { JOURNAL_SUFFIX, JournalFormatError, type JournalHeader, decodeEnd, decodeHeader, isEndLine, isHeaderLine } from "./format.js";
+import { UsageError } from "../errors.js";
 
 export interface JournalEntry {
   /** 1-based line number in the journal. */
@@ -34,6 +35,9 @@ export interface JournalContents {
   torn?: TornTail;
 }
 
+/** Journal lines are ours: no line-length limit (the sources already bound what they accept). */
+const UNLIMITED = { maxLineBytes: Number.POSITIVE_INFINITY };
+
 function decodeJournalLine(raw: RawLine): string {
   return decodeLine(raw.bytes);
 }
@@ -51,14 +55,29 @@ export class JournalReader {
 
   /** Open a journal and decode its header (line 1). */
   static async open(path: string): Promise<JournalReader> {
-    // Fail early and clearly on a missing or unreadable file.
+    // Fail early and clearly on a missing or unreadable file, a folder, or an NWB file given for its journal.
+    const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
+      const hint = path.endsWith(JOURNAL_SUFFIX) ? "" : ` (a recording's journal is named FILE.nwb${JOURNAL_SUFFIX})`;
+      throw new UsageError(
+        `cannot read journal ${path}: ${err.code === "ENOENT" ? "no such file" : err.code === "EACCES" ? "permission denied" : err.message}${hint}`,
+      );
+    });
+    if (info.isDirectory()) {
+      const inside = (await readdir(path).catch(() => [] as string[])).filter((n) => n.endsWith(JOURNAL_SUFFIX));
+      const hint = inside.length > 0 ? `; journals in it: ${inside.slice(0, 5).join(", ")}` : `; no journal (*${JOURNAL_SUFFIX}) in it`;
+      throw new UsageError(`${path} is a folder, not a journal: name the journal file${hint}`);
+    }
+    if (!info.isFile()) throw new UsageError(`${path} is not a regular file, not a journal`);
+    if (/\.nwb$/i.test(path)) {
+      throw new UsageError(`${path} is an NWB file, not its journal: run "nwb-settings recover ${path}${JOURNAL_SUFFIX}"`);
+    }
     await open(path, "r").then(
       (fh) => fh.close(),
       (err: NodeJS.ErrnoException) => {
-        throw new JournalFormatError(`cannot read journal ${path}: ${err.code === "ENOENT" ? "no such file" : err.message}`);
+        throw new JournalFormatError(`cannot read journal ${path}: ${err.code === "EACCES" ? "permission denied" : err.message}`);
       },
     );
-    for await (const raw of rawLines(path)) {
+    for await (const raw of rawLines(path, 1 << 20, UNLIMITED)) {
       let text: string;
       try {
         text = decodeJournalLine(raw);
@@ -77,7 +96,7 @@ export class JournalReader {
     this.torn = undefined;
     this.eventCount = 0;
     let ended = false;
-    for await (const raw of rawLines(this.path)) {
+    for await (const raw of rawLines(this.path, 1 << 20, UNLIMITED)) {
       if (raw.line === 1) continue;
       let event: PipelineSettingsEvent | undefined;
       let problem: string | undefined;

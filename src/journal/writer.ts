@@ -13,7 +13,7 @@
  * later `append` throws {@link JournalError}, so nothing is accepted that cannot be journaled.
  */
 import { writeSync } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import { open, unlink, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { PipelineSettingsEvent } from "../events/event.js";
 import { serializeEvent } from "../events/event-codec.js";
@@ -79,7 +79,8 @@ export class JournalWriter {
       fh = await open(path, options.overwrite ? "w" : "wx");
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      if (e.code === "EEXIST") throw new JournalError(`journal ${path} already exists (it may hold an unrecovered recording: run "nwb-settings recover ${path}" or remove it)`);
+      if (e.code === "EEXIST")
+        throw new JournalError(`journal ${path} already exists (it may hold an unrecovered recording: run "nwb-settings recover ${path}" or remove it)`);
       throw new JournalError(`cannot create journal ${path}: ${e.message}`);
     }
     try {
@@ -142,6 +143,12 @@ export class JournalWriter {
     if (this.failure) throw this.failure;
   }
 
+  /** Remove the journal file (after {@link close}; a recording that wrote nothing). */
+  async discard(): Promise<void> {
+    if (!this.closed || this.failure) return;
+    await unlink(this.path).catch(() => undefined);
+  }
+
   get failed(): JournalError | undefined {
     return this.failure;
   }
@@ -187,10 +194,13 @@ export class JournalWriter {
     const oldest = this.writtenSince ?? performance.now();
     // Fire early by the last sync's duration and a little timer lateness, so the sync *ends* in time.
     const due = oldest + this.syncIntervalMs - this.lastSyncMs - TIMER_SLACK_MS;
-    this.syncTimer = setTimeout(() => {
-      this.syncTimer = undefined;
-      void this.enqueue(() => this.writeAndSync());
-    }, Math.max(0, due - performance.now()));
+    this.syncTimer = setTimeout(
+      () => {
+        this.syncTimer = undefined;
+        void this.enqueue(() => this.writeAndSync());
+      },
+      Math.max(0, due - performance.now()),
+    );
   }
 
   private async writeAll(text: string): Promise<void> {

@@ -34,7 +34,6 @@ export function readAnnotationSeries(nwb: NwbFileReader, path: string): Annotati
   };
 }
 
-
 export class AnnotationSeries {
   private constructor(
     readonly name: string,

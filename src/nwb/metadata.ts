@@ -3,7 +3,7 @@
  * (docs/metadata.md). Unknown keys are an error, so a typo never silently drops a field.
  */
 import { readFile } from "node:fs/promises";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYamlText } from "yaml";
 import { MetadataError } from "../errors.js";
 
 export interface SubjectMetadata {
@@ -11,9 +11,13 @@ export interface SubjectMetadata {
   species?: string;
   sex?: string;
   age?: string;
+  /** ISO 8601 date or date-time (DANDI takes it instead of age). */
+  date_of_birth?: Date;
   description?: string;
   genotype?: string;
   strain?: string;
+  /** Text with units, e.g. "25 g". */
+  weight?: string;
 }
 
 export interface NwbMetadata {
@@ -36,7 +40,7 @@ export const DEFAULT_SESSION_DESCRIPTION = "Pipeline settings recorded by nwb-se
 
 const TEXT_FIELDS = ["session_description", "identifier", "experiment_description", "session_id", "institution", "lab", "notes", "protocol"] as const;
 const LIST_FIELDS = ["experimenter", "keywords", "related_publications"] as const;
-const SUBJECT_FIELDS = ["subject_id", "species", "sex", "age", "description", "genotype", "strain"] as const;
+const SUBJECT_FIELDS = ["subject_id", "species", "sex", "age", "date_of_birth", "description", "genotype", "strain", "weight"] as const;
 
 export { MetadataError };
 
@@ -46,7 +50,8 @@ export function parseMetadata(doc: unknown, source: string): NwbMetadata {
   if (typeof doc !== "object" || Array.isArray(doc)) throw new MetadataError(`${source}: metadata must be a mapping of field names to values`);
   const d = doc as Record<string, unknown>;
   const known = new Set<string>([...TEXT_FIELDS, ...LIST_FIELDS, "subject", "session_start_time"]);
-  for (const k of Object.keys(d)) if (!known.has(k)) throw new MetadataError(`${source}: unknown metadata field "${k}" (known: ${[...known].sort().join(", ")})`);
+  for (const k of Object.keys(d))
+    if (!known.has(k)) throw new MetadataError(`${source}: unknown metadata field "${k}" (known: ${[...known].sort().join(", ")})`);
   const meta: NwbMetadata = { session_description: DEFAULT_SESSION_DESCRIPTION };
   for (const k of TEXT_FIELDS) {
     const v = d[k];
@@ -72,15 +77,33 @@ export function parseMetadata(doc: unknown, source: string): NwbMetadata {
     const s = d.subject as Record<string, unknown>;
     const subject: SubjectMetadata = {};
     for (const k of Object.keys(s)) {
-      if (!(SUBJECT_FIELDS as readonly string[]).includes(k)) throw new MetadataError(`${source}: unknown subject field "${k}" (known: ${SUBJECT_FIELDS.join(", ")})`);
+      if (!(SUBJECT_FIELDS as readonly string[]).includes(k))
+        throw new MetadataError(`${source}: unknown subject field "${k}" (known: ${SUBJECT_FIELDS.join(", ")})`);
       const v = s[k];
       if (v === undefined || v === null) continue;
+      if (k === "date_of_birth") {
+        const t = v instanceof Date ? v : new Date(String(v));
+        if (Number.isNaN(t.getTime())) throw new MetadataError(`${source}: subject "date_of_birth" is not an ISO 8601 date`);
+        subject.date_of_birth = t;
+        continue;
+      }
       if (typeof v !== "string" && typeof v !== "number") throw new MetadataError(`${source}: subject "${k}" must be text`);
-      subject[k as keyof SubjectMetadata] = String(v);
+      subject[k as Exclude<keyof SubjectMetadata, "date_of_birth">] = String(v);
     }
     meta.subject = subject;
   }
   return meta;
+}
+
+/** Parse metadata from YAML text (`source` names it in errors). */
+export function parseYaml(text: string, source: string): NwbMetadata {
+  let doc: unknown;
+  try {
+    doc = parseYamlText(text);
+  } catch (err) {
+    throw new MetadataError(`${source}: not valid YAML: ${(err as Error).message}`);
+  }
+  return parseMetadata(doc, source);
 }
 
 /** Read metadata from a `.yaml`/`.yml`/`.json` file. */
@@ -93,7 +116,7 @@ export async function loadMetadataFile(path: string): Promise<NwbMetadata> {
   }
   let doc: unknown;
   try {
-    doc = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
+    doc = /\.json$/i.test(path) ? JSON.parse(text) : parseYamlText(text);
   } catch (err) {
     throw new MetadataError(`${path}: not valid ${/\.json$/i.test(path) ? "JSON" : "YAML"}: ${(err as Error).message}`);
   }

@@ -16,7 +16,6 @@ import { type H5Dataset, type H5File, type H5Group, type H5Module, errorText, h5
 import type { NwbMetadata } from "./metadata.js";
 import { NwbError, OutputRefusedError } from "../errors.js";
 
-
 /** Something holding staged rows that must reach the file on flush. */
 export interface Flushable {
   flush(): void;
@@ -254,7 +253,11 @@ export class NwbFile extends NwbFileReader {
       setTypeAttrs(subject, "core", "Subject", randomUUID());
       for (const [k, v] of Object.entries(meta.subject)) {
         if (v === undefined) continue;
-        this.scalarText(`general/subject/${k}`, v);
+        if (v instanceof Date) {
+          this.scalarText(`general/subject/${k}`, isoTimestamp(v), "A");
+          continue;
+        }
+        this.scalarText(`general/subject/${k}`, v as string);
         if (k === "age") setTextAttr(this.dataset(`general/subject/age`), "reference", "birth");
       }
     }

@@ -33,6 +33,48 @@ const STORAGE: Record<ColumnType, ElementType> = { float64: "float64", int64: "i
 
 const RESERVED = new Set(["id", "start_time", "stop_time"]);
 
+/** Bytes one element takes in the file: vlen text is a 16-byte heap reference (its text lives apart). */
+const ELEMENT_FILE_BYTES: Record<ColumnType, number> = { float64: 8, int64: 8, bool: 1, text: 16 };
+
+/**
+ * The table's chunk budget: one chunk of every column together (the bytes HDF5 allocates at the
+ * first row) stays within this, so a wide table has small chunks and a file stays proportional to
+ * its data (10,000 columns x 3 rows was 109 MB with 8 KiB chunks per column; docs/table-sink.md).
+ */
+export const TABLE_CHUNK_BUDGET_BYTES = 256 * 1024;
+/** Largest chunk along the rows (a narrow table with many rows writes 1,024 rows per chunk). */
+export const MAX_CHUNK_ROWS = 1024;
+
+export interface TableLayoutOptions {
+  /** Rows the table is expected to get (e.g. a converted log's event count); chunks need not be larger. */
+  expectedRows?: number;
+}
+
+/**
+ * Rows per chunk, the same for every column of the table: the largest power of two such that one
+ * chunk of every column fits {@link TABLE_CHUNK_BUDGET_BYTES}, at most {@link MAX_CHUNK_ROWS},
+ * and no larger than the expected row count (rounded up to a power of two), at least 1.
+ */
+export function tableChunkRows(columns: readonly ColumnSpec[], options: TableLayoutOptions = {}): number {
+  let rowBytes = 3 * 8; // start_time, stop_time, id
+  for (const c of columns) {
+    const size = (c.cellShape ?? []).reduce((a, b) => a * Math.max(1, b), 1);
+    rowBytes += ELEMENT_FILE_BYTES[c.type] * size;
+  }
+  let rows = floorPow2(Math.max(1, Math.floor(TABLE_CHUNK_BUDGET_BYTES / rowBytes)));
+  rows = Math.min(rows, MAX_CHUNK_ROWS);
+  if (options.expectedRows !== undefined && Number.isFinite(options.expectedRows)) rows = Math.min(rows, ceilPow2(Math.max(1, options.expectedRows)));
+  return Math.max(1, rows);
+}
+
+function floorPow2(n: number): number {
+  return 2 ** Math.floor(Math.log2(n));
+}
+
+function ceilPow2(n: number): number {
+  return 2 ** Math.ceil(Math.log2(n));
+}
+
 export class TimeIntervals {
   private nextId: bigint;
   /** The columns' datasets in column order (`columns[i]` → `cellList[i]`). */
@@ -54,7 +96,34 @@ export class TimeIntervals {
   }
 
   /** Create the table. With bool columns the file is closed and reopened once (NwbFile.reopen). */
-  static async create(nwb: NwbFile, name: string, description: string, columns: readonly ColumnSpec[]): Promise<TimeIntervals> {
+  static async create(
+    nwb: NwbFile,
+    name: string,
+    description: string,
+    columns: readonly ColumnSpec[],
+    layout: TableLayoutOptions = {},
+  ): Promise<TimeIntervals> {
+    const finish = TimeIntervals.layOut(nwb, name, description, columns, layout);
+    const bools = columns.filter((c) => c.type === "bool");
+    const path = `intervals/${name}`;
+    if (bools.length > 0)
+      await nwb.reopen((p) =>
+        convertToBoolEnum(
+          p,
+          bools.map((c) => `${path}/${c.name}`),
+        ),
+      );
+    return finish();
+  }
+
+  /** {@link create} without waiting: only for tables without bool columns (those need a reopen). */
+  static createNow(nwb: NwbFile, name: string, description: string, columns: readonly ColumnSpec[], layout: TableLayoutOptions = {}): TimeIntervals {
+    if (columns.some((c) => c.type === "bool")) throw new Error(`intervals/${name} has bool columns: use TimeIntervals.create`);
+    return TimeIntervals.layOut(nwb, name, description, columns, layout)();
+  }
+
+  /** Everything up to the bool conversion; the returned function makes the other columns and the table. */
+  private static layOut(nwb: NwbFile, name: string, description: string, columns: readonly ColumnSpec[], layout: TableLayoutOptions): () => TimeIntervals {
     const path = `intervals/${name}`;
     if (nwb.has(path)) throw new NwbError(`${nwb.path} already has ${path}`);
     const seen = new Set<string>();
@@ -63,6 +132,7 @@ export class TimeIntervals {
       if (c.name.includes("/")) throw new NwbError(`column name "${c.name}" contains "/"`);
       seen.add(c.name);
     }
+    const chunkRows = tableChunkRows(columns, layout);
     const g = nwb.group(path);
     setTextArrayAttr(g, "colnames", ["start_time", "stop_time", ...columns.map((c) => c.name)]);
     setTextAttr(g, "description", description);
@@ -74,7 +144,7 @@ export class TimeIntervals {
       setTypeAttrs(h, "hdmf-common", "VectorData", randomUUID());
     };
     const column = (colName: string, type: ElementType, desc: string, cellShape: readonly number[] = []): AppendableDataset => {
-      const ds = nwb.createAppendable(`${path}/${colName}`, { type, rowShape: cellShape });
+      const ds = nwb.createAppendable(`${path}/${colName}`, { type, rowShape: cellShape, chunkRows });
       describe(colName, desc);
       return ds;
     };
@@ -82,20 +152,20 @@ export class TimeIntervals {
     const stop = column("stop_time", "float64", "Stop time of epoch, in seconds");
     const bools = columns.filter((c) => c.type === "bool");
     for (const c of bools) {
-      createBoolPlaceholder(nwb.file, `${path}/${c.name}`, { rowShape: c.cellShape ?? [] });
+      createBoolPlaceholder(nwb.file, `${path}/${c.name}`, { rowShape: c.cellShape ?? [], chunkRows });
       describe(c.name, c.description);
     }
-    const id = nwb.createAppendable(`${path}/id`, { type: "int64" });
+    const id = nwb.createAppendable(`${path}/id`, { type: "int64", chunkRows });
     setTypeAttrs(nwb.dataset(`${path}/id`), "hdmf-common", "ElementIdentifiers", randomUUID());
-    if (bools.length > 0) await nwb.reopen((p) => convertToBoolEnum(p, bools.map((c) => `${path}/${c.name}`)));
-    const cells = new Map<string, AppendableDataset>();
-    for (const c of columns) {
-      cells.set(c.name, c.type === "bool" ? nwb.openAppendable(`${path}/${c.name}`, "int8") : column(c.name, STORAGE[c.type], c.description, c.cellShape));
-    }
-
-    const table = new TimeIntervals(name, columns, id, start, stop, cells);
-    nwb.register(table);
-    return table;
+    return () => {
+      const cells = new Map<string, AppendableDataset>();
+      for (const c of columns) {
+        cells.set(c.name, c.type === "bool" ? nwb.openAppendable(`${path}/${c.name}`, "int8") : column(c.name, STORAGE[c.type], c.description, c.cellShape));
+      }
+      const table = new TimeIntervals(name, columns, id, start, stop, cells);
+      nwb.register(table);
+      return table;
+    };
   }
 
   /**
@@ -156,6 +226,41 @@ export class TimeIntervals {
     this.start.append(startTime);
     this.stop.append(stopTime);
     this.id.append(this.nextId++);
+  }
+
+  /**
+   * Replace the last row's values (and times) in place: staged rows are replaced in memory, a
+   * written row is rewritten at the next flush. The row keeps its id.
+   */
+  replaceLastRowValues(startTime: number, stopTime: number, values: readonly RowValue[]): void {
+    if (this.length === 0) throw new Error(`intervals/${this.name} has no row to replace`);
+    const cols = this.columns;
+    if (values.length !== cols.length) {
+      throw new Error(`row for intervals/${this.name} has ${values.length} value(s) for ${cols.length} column(s)`);
+    }
+    for (let i = 0; i < cols.length; i++) {
+      const v = values[i];
+      if (v === undefined) throw new Error(`row for intervals/${this.name} lacks column "${cols[i]!.name}"`);
+      this.cellList[i]!.replaceLast(this.isBool[i] ? boolCell(v, cols[i]!.name) : v);
+    }
+    this.start.replaceLast(startTime);
+    this.stop.replaceLast(stopTime);
+  }
+
+  /** Set the last row's `stop_time` (in place once written): an open interval's current end. */
+  setLastStopTime(stopTime: number): void {
+    if (this.length === 0) throw new Error(`intervals/${this.name} has no row`);
+    this.stop.replaceLast(stopTime);
+  }
+
+  /** Remove the last row (a written one at once: `id` first, so a torn removal leaves longer columns). */
+  dropLastRow(): void {
+    if (this.length === 0) throw new Error(`intervals/${this.name} has no row to remove`);
+    this.id.dropLast();
+    this.nextId--;
+    for (const ds of this.cellList) ds.dropLast();
+    this.start.dropLast();
+    this.stop.dropLast();
   }
 
   /** Write staged rows; `id` goes last so a torn write is detectable (columns longer than id). */
@@ -246,4 +351,3 @@ export function readTimeIntervals(nwb: NwbFileReader, path: string): TimeInterva
     cells,
   };
 }
-

@@ -192,6 +192,12 @@ export class SettingsProducer implements AsyncIterable<PipelineSettingsEvent> {
     this.stopSignal.catch(() => {});
   }
 
+  /** Events taken from the source that the consumer has not taken yet (and the source's own queue). */
+  backlog(): { events: number; bytes: number } {
+    const inner = this.sub && "backlog" in this.sub ? (this.sub as { backlog(): { events: number; bytes: number } }).backlog() : { events: 0, bytes: 0 };
+    return { events: this.queue.length + inner.events, bytes: inner.bytes };
+  }
+
   get status(): ProducerStatus {
     return { ...this.st, lastSeq: this.lastSeq };
   }
@@ -201,12 +207,39 @@ export class SettingsProducer implements AsyncIterable<PipelineSettingsEvent> {
     this.running ??= this.run();
   }
 
-  /** End the iteration promptly (events still buffered are discarded) and close the source. */
-  async stop(): Promise<void> {
+  /**
+   * Before a stop: keep reading until everything the source holds now (as of this call) has been
+   * delivered, at most `timeoutMs`. Returns how many events were still to come; 0 if not live.
+   */
+  async catchUp(timeoutMs: number): Promise<{ waitedFor: number; reached: boolean }> {
+    const source = this.source;
+    if (!source || this.stopped || this.st.state !== "live") return { waitedFor: 0, reached: true };
+    const deadline = Date.now() + timeoutMs;
+    let target = this.lastSeq;
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<SourceSettingsEvent[]>((r) => (timer = setTimeout(() => r([]), timeoutMs)));
+      const pending = await Promise.race([source.settingsEvents(this.lastSeq), timeout]).finally(() => clearTimeout(timer));
+      for (const e of pending) target = Math.max(target, e.seq);
+    } catch {
+      return { waitedFor: 0, reached: false };
+    }
+    const waitedFor = target - this.lastSeq;
+    while (this.lastSeq < target && Date.now() < deadline && !this.stopped && this.st.state === "live") {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return { waitedFor, reached: this.lastSeq >= target };
+  }
+
+  /**
+   * Stop reading the source and close it. The iteration ends promptly: events still buffered are
+   * discarded, or, with `keepBuffered`, handed out first (they were delivered; a recorder writes them).
+   */
+  async stop(options: { keepBuffered?: boolean } = {}): Promise<void> {
     if (!this.stopped) {
       this.stopped = true;
       this.abort.abort();
-      this.queue.length = 0;
+      if (!options.keepBuffered) this.queue.length = 0;
       this.wakeConsumer();
       this.wakeProducer();
       await this.closeCurrent();
@@ -386,7 +419,11 @@ export class SettingsProducer implements AsyncIterable<PipelineSettingsEvent> {
       if (first.seq < from) return this.resync(source, `restart detected: asked for events after seq ${from - 1}, got seq ${first.seq}`, true);
       if (first.seq === from) {
         if (fp && fp.seq === from && (fp.timestamp !== first.timestamp || fp.address !== first.component_address)) {
-          return this.resync(source, `restart detected: its event at seq ${from} is not the one we saw (${first.component_address} @ ${first.timestamp} vs ${fp.address} @ ${fp.timestamp})`, true);
+          return this.resync(
+            source,
+            `restart detected: its event at seq ${from} is not the one we saw (${first.component_address} @ ${first.timestamp} vs ${fp.address} @ ${fp.timestamp})`,
+            true,
+          );
         }
         events = events.slice(1);
       } else if (first.seq > from + 1) {

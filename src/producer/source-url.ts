@@ -25,7 +25,8 @@ export function sourceFactoryFromUrl(url: string, options: SourceUrlOptions = {}
   }
   const rest = text.replace(/^ezmsg:(\/\/)?/i, "");
   if (rest === "" || /^ezmsg$/i.test(text)) return () => EzmsgGraphSource.connect(undefined, options.ezmsg);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(rest)) throw new Error(`unsupported settings source ${JSON.stringify(url)}: use ws://HOST:PORT (hub) or ezmsg://HOST:PORT`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(rest))
+    throw new Error(`unsupported settings source ${JSON.stringify(url)}: use ws://HOST:PORT (hub) or ezmsg://HOST:PORT`);
   const address = parseGraphAddress(rest);
   return () => EzmsgGraphSource.connect(address, options.ezmsg);
 }

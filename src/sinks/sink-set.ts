@@ -2,7 +2,7 @@
  * The sinks named on a command line (`--sinks annotations,table`), all writing into one
  * segmented NWB output, fed in order.
  */
-import { EventRejectedError, isNwbSettingsError } from "../errors.js";
+import { EventRejectedError, OutputError, isNwbSettingsError } from "../errors.js";
 import type { PipelineSettingsEvent } from "../events/event.js";
 import type { NwbOutput } from "../output/output.js";
 import { AnnotationSink } from "./annotation-sink.js";
@@ -14,7 +14,10 @@ export type SinkName = (typeof SINK_NAMES)[number];
 
 /** Parse `annotations,table` (order kept, duplicates dropped); unknown names are an error. */
 export function parseSinkList(text: string): SinkName[] {
-  const names = text.split(",").map((s) => s.trim()).filter(Boolean);
+  const names = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (names.length === 0) throw new Error(`--sinks needs at least one of: ${SINK_NAMES.join(", ")}`);
   const out: SinkName[] = [];
   for (const n of names) {
@@ -24,12 +27,17 @@ export function parseSinkList(text: string): SinkName[] {
   return out;
 }
 
-export function createSink(name: SinkName, output: NwbOutput): SettingsSink {
+export interface SinkSetOptions {
+  /** Events the sinks will get at most, when known in advance (convert): sizes the table's chunks. */
+  expectedEvents?: number;
+}
+
+export function createSink(name: SinkName, output: NwbOutput, options: SinkSetOptions = {}): SettingsSink {
   switch (name) {
     case "annotations":
       return new AnnotationSink(output);
     case "table":
-      return new TableSink(output);
+      return new TableSink(output, options.expectedEvents === undefined ? {} : { expectedEvents: options.expectedEvents });
   }
 }
 
@@ -39,8 +47,9 @@ export class SinkSet {
   constructor(
     names: readonly SinkName[],
     readonly output: NwbOutput,
+    options: SinkSetOptions = {},
   ) {
-    this.sinks = names.map((n) => createSink(n, output));
+    this.sinks = names.map((n) => createSink(n, output, options));
   }
 
   /** Write to every sink, or (when one would reject the event) to none. */
@@ -50,11 +59,16 @@ export class SinkSet {
     } catch (err) {
       throw isNwbSettingsError(err) ? err : new EventRejectedError((err as Error).message, err);
     }
-    for (const s of this.sinks) await s.write(event);
+    try {
+      for (const s of this.sinks) await s.write(event);
+    } catch (err) {
+      // Every sink accepted the event: a failure now is the file's (disk full, I/O), not the event's.
+      throw isNwbSettingsError(err) ? err : new OutputError(`cannot write ${this.output.basePath}: ${(err as Error).message}`, this.output.basePath, err);
+    }
   }
 
-  flush(): void {
-    for (const s of this.sinks) s.flush();
+  flush(now?: number): void {
+    for (const s of this.sinks) s.flush(now);
   }
 
   /** Close every sink at `closeTime`, then the output (empty segments are removed). */

@@ -13,8 +13,11 @@ export interface SettingsSink {
   check(event: PipelineSettingsEvent): void;
   /** Accept one event. Throws only for events this sink cannot write (state stays consistent). */
   write(event: PipelineSettingsEvent): Promise<void>;
-  /** Make every accepted row durable in the file (readable by pynwb afterwards). */
-  flush(): void;
+  /**
+   * Make every accepted row durable in the file (readable by pynwb afterwards). `now` (file time,
+   * seconds) is when the flush happens, if the caller has a clock: an open interval lasts until then.
+   */
+  flush(now?: number): void;
   /** Finish at `closeTime` (file time, seconds). */
   close(closeTime: number): Promise<void>;
 }

@@ -1,16 +1,19 @@
 /**
  * The typed-column sink: a `TimeIntervals` table (/intervals/pipeline_settings) with one native-typed
- * column per flattened setting and one row per interval during which a settings state was active.
- * Semantics follow the reference's typed-column consumer (docs/table-sink.md):
+ * column per flattened setting and one row per interval during which a settings state was active
+ * (docs/table-sink.md). Every row has positive length; there are no anchor rows:
  * - per-component INITIALs before the table exists are merged in memory; the `__init_final__`
- *   sentinel (or an UPDATED arriving first, or close) writes them as one anchor row
- *   `[t_first, t_first]` with `updated_component = "__init_final__"` and opens an interval;
- * - a first event with nothing buffered writes an anchor row `[t, t]` for its component;
- * - every later event closes the open interval (`[active_since, t]`, previous state and previous
- *   `updated_component`) and opens a new one at `t` with the merged state;
- * - a new column, or a value whose kind (dtype or cell shape) the column cannot hold exactly,
- *   rotates to the next file segment: closing row in the old one, anchor `[t, t]` in the new one;
- * - close writes a still-buffered INITIAL set and the open interval `[active_since, close_time]`.
+ *   sentinel (or an UPDATED arriving first, or close) opens the merged startup state as the first
+ *   row, from the first buffered INITIAL's time, `updated_component = "__init_final__"`;
+ * - a first event with nothing buffered opens the first row at its time, for its component;
+ * - the open interval is a row on disk from the next flush on: its stop_time is the latest time
+ *   known (flush time, later events), NaN while none is later than its start, rewritten in place;
+ * - a later event sets the open row's stop_time to its time for good and opens a new row; a change
+ *   at the instant the open state began (or before it: out of time order) is merged into that row
+ *   in place instead (no zero-length row; the JSON-row sink keeps every event);
+ * - a new column, or a value whose kind (dtype or cell shape) the column cannot hold (a float64
+ *   column does hold an exactly representable integer), rotates to the next file segment;
+ * - close ends the open row at the close time (NaN when the close time is not later than its start).
  * Rows are staged and appended in place by the NWB layer; a segment without rows is deleted.
  */
 import { INIT_FINAL_COMPONENT_ADDRESS, type PipelineSettingsEvent, isSentinel, settingsPayload } from "../events/event.js";
@@ -21,7 +24,7 @@ import { OutputRefusedError } from "../errors.js";
 import type { NwbOutput } from "../output/output.js";
 import { type ColumnSpec, TimeIntervals } from "../nwb/time-intervals.js";
 import type { SettingsSink } from "./sink.js";
-import { COLUMN_TYPE, type CellKind, cellTextProblem, kindChange, kindOf, rowValueOf } from "./table-schema.js";
+import { COLUMN_TYPE, type CellKind, cellTextProblem, kindChange, kindOf, rowValueOf, widenFor } from "./table-schema.js";
 import { objectNameProblem, textProblem } from "../nwb/hdf5/text-rules.js";
 
 export const DEFAULT_SETTINGS_TABLE_NAME = "pipeline_settings";
@@ -41,6 +44,11 @@ const RESERVED_COLUMN_NAMES = [".", "id", "start_time", "stop_time", "tags", "ti
 export interface TableSinkOptions {
   /** Name of the table in /intervals (default `pipeline_settings`). */
   tableName?: string;
+  /**
+   * Events the sink will get at most (convert knows it from its first pass): the table's chunks
+   * need not hold more rows than that (small logs make small files).
+   */
+  expectedEvents?: number;
 }
 
 /** One schema rotation: when, for which event, and why (first reason per column). */
@@ -77,23 +85,38 @@ export class TableSink implements SettingsSink {
    */
   private rowValues: RowValue[] = [];
   private activeSince: number | undefined;
-  private prevComponent = "";
+  /** The component whose change opened the open interval (`__init_final__` for the startup state). */
+  private openComponent = "";
+  /** Whether the open interval's row is the last row of the current segment's table. */
+  private openRowHere = false;
+  /** Whether that row is already appended to the table (the first row of a segment waits). */
+  private openRowInTable = false;
+  /** The stop_time the open row holds now (NaN while its end is not known yet). */
+  private openStop = Number.NaN;
+  /** The latest time known to have passed: event times and the times flushes were made at. */
+  private latest = Number.NEGATIVE_INFINITY;
   /** The table in the open segment; undefined until its first row there. */
   private table: TimeIntervals | undefined;
   private rows = 0;
   private closed = false;
   readonly rotations: Rotation[] = [];
+  private readonly expectedEvents: number | undefined;
+  /** Events written so far (for the rows a new segment's table may still get). */
+  private events = 0;
 
   constructor(
     private readonly output: NwbOutput,
     options: TableSinkOptions = {},
   ) {
     this.tableName = options.tableName ?? DEFAULT_SETTINGS_TABLE_NAME;
+    this.expectedEvents = options.expectedEvents;
     checkTableName(this.tableName);
     // Any new segment (ours or another writer's) starts without the table: the next row creates it
     // there with the current schema.
     output.onSegment(() => {
       this.table = undefined;
+      this.openRowHere = false;
+      this.openRowInTable = false;
     });
   }
 
@@ -106,54 +129,92 @@ export class TableSink implements SettingsSink {
     if (this.closed) throw new Error("table sink is closed");
     if (isSentinel(event)) {
       await this.flushPending();
+      this.seen(event.timestamp);
       return;
     }
     // Everything that can reject the event happens before any state changes.
     const flat = this.flatten(event);
-    if (flat.size === 0) return;
+    this.events++;
     const t = event.timestamp;
+    if (flat.size === 0) {
+      this.seen(t);
+      return;
+    }
     const component = event.component_address;
 
     if (event.event_type === "INITIAL" && this.schema === undefined) {
       this.pending ??= { state: new Map(), firstSeen: t };
       for (const [col, v] of flat) this.pending.state.set(col, v);
+      this.seen(t);
       return;
     }
     if (this.pending) await this.flushPending();
 
     if (this.schema === undefined) {
       this.open(flat, t, component);
-      await this.writeRow(t, t, component);
+      this.seen(t);
+      await this.writeOpenRow();
       return;
     }
+    // Another writer rotated the output: the open state continues in the new segment.
+    if (!this.openRowHere) await this.writeOpenRow();
+    // A change at (or, out of time order, before) the instant the open state began is part of that
+    // state: no zero-length row. The row keeps its start and its opening component.
+    const since = this.activeSince!;
+    const sameInstant = t <= since;
+    this.widen(flat);
     const reasons = this.rotationReasons(flat);
     if (reasons.length > 0) {
       // An output that may not start a new file (a user's file, a data series open) refuses
       // before anything changes here.
-      if (!this.output.canRotate) throw new OutputRefusedError(`${this.output.basePath}: the table would need a new file (${reasons.join("; ")})`, this.output.basePath);
-      await this.closeInterval(t);
+      if (!this.output.canRotate)
+        throw new OutputRefusedError(`${this.output.basePath}: the table would need a new file (${reasons.join("; ")})`, this.output.basePath);
       const merged = this.stateMap();
       for (const [col, v] of flat) merged.set(col, v);
+      const start = sameInstant ? since : t;
+      const opener = sameInstant ? this.openComponent : component;
+      if (sameInstant) this.dropOpenRow();
+      else await this.endOpenRow(t);
       this.rotations.push({ time: t, component, reasons });
       await this.output.rotate();
-      this.open(merged, t, component);
-      await this.writeRow(t, t, component);
+      this.open(merged, start, opener);
+      this.seen(t);
+      await this.writeOpenRow();
       return;
     }
-    await this.closeInterval(t);
-    // No rotation: every column of `flat` is in the schema.
+    // No rotation: every column of `flat` is in the schema. The open row is ended (written with the
+    // state it had) before the state takes the event.
+    if (!sameInstant) await this.endOpenRow(t);
+    let changed = false;
     for (const [col, v] of flat) {
       const i = this.position.get(col)!;
-      if (this.state[i] !== v) {
+      if (!Object.is(this.state[i], v)) {
         this.state[i] = v;
         this.rowValues[i + 1] = rowValueOf(v);
+        changed = true;
       }
     }
+    this.seen(t);
+    if (sameInstant) {
+      if (changed) await this.rewriteOpenRow();
+      return;
+    }
     this.activeSince = t;
-    this.prevComponent = component;
+    this.openComponent = component;
+    await this.writeOpenRow();
   }
 
-  flush(): void {
+  /**
+   * Write every staged row. `now` (file time) is when the flush happens: the open interval's
+   * stop_time becomes the latest time known, so the file always shows how long the current state
+   * has lasted so far.
+   */
+  flush(now?: number): void {
+    if (now !== undefined && Number.isFinite(now)) this.seen(now);
+    if (this.openRowHere && this.activeSince !== undefined) {
+      this.materializeNow();
+      this.setOpenStop(this.provisionalStop());
+    }
     this.output.flush();
   }
 
@@ -161,10 +222,14 @@ export class TableSink implements SettingsSink {
     if (this.closed) return;
     this.closed = true;
     await this.flushPending();
-    if (this.activeSince !== undefined) {
-      await this.closeInterval(closeTime);
-      this.activeSince = undefined;
+    if (this.activeSince !== undefined && this.openRowHere) {
+      await this.materialize();
+      // The last interval ends at the close time; when it began at that very time (or later: events
+      // out of time order) its end is unknown, so its stop_time is NaN, never a zero-length row.
+      this.setOpenStop(closeTime > this.activeSince ? closeTime : Number.NaN);
     }
+    this.activeSince = undefined;
+    this.openRowHere = false;
     this.output.flush();
   }
 
@@ -210,13 +275,13 @@ export class TableSink implements SettingsSink {
     return out;
   }
 
-  /** The merged startup snapshot as one anchor row; no-op when nothing is buffered. */
+  /** The merged startup snapshot as the first row, open from its first-seen time; no-op when nothing is buffered. */
   private async flushPending(): Promise<void> {
     const p = this.pending;
     if (!p) return;
     this.pending = undefined;
     this.open(p.state, p.firstSeen, INIT_FINAL_COMPONENT_ADDRESS);
-    await this.writeRow(p.firstSeen, p.firstSeen, INIT_FINAL_COMPONENT_ADDRESS);
+    await this.writeOpenRow();
   }
 
   /** Start a table schema from a full state, with an interval open at `t`. */
@@ -232,7 +297,17 @@ export class TableSink implements SettingsSink {
       this.rowValues.push(rowValueOf(v));
     }
     this.activeSince = t;
-    this.prevComponent = component;
+    this.openComponent = component;
+  }
+
+  /** Integers for float64 columns become the floats they equal (table-schema.ts, widenFor). */
+  private widen(flat: Map<string, CellValue>): void {
+    for (const [col, v] of flat) {
+      const kind = this.schema!.get(col);
+      if (kind === undefined || typeof v === "number" || typeof v === "string" || typeof v === "boolean") continue;
+      const wide = widenFor(kind, v);
+      if (wide !== undefined) flat.set(col, wide);
+    }
   }
 
   private rotationReasons(flat: Map<string, CellValue>): string[] {
@@ -249,23 +324,99 @@ export class TableSink implements SettingsSink {
     return reasons;
   }
 
-  /** Write the open interval `[active_since, t]` (stop clamped to start, as the reference does). */
-  private async closeInterval(t: number): Promise<void> {
-    const since = this.activeSince;
-    if (since === undefined) return;
-    await this.writeRow(since, Math.max(since, t), this.prevComponent);
+  private seen(t: number): void {
+    if (t > this.latest) this.latest = t;
   }
 
-  private async writeRow(start: number, stop: number, component: string): Promise<void> {
-    const nwb = await this.output.current();
-    this.table ??= await TimeIntervals.create(nwb, this.tableName, TABLE_DESCRIPTION, this.columnSpecs());
+  /** The open interval's current end: the latest time known, once it is later than the start. */
+  private provisionalStop(): number {
+    return this.latest > this.activeSince! ? this.latest : Number.NaN;
+  }
+
+  private setOpenStop(stop: number): void {
+    if (!this.openRowInTable || Object.is(stop, this.openStop)) return;
+    this.table!.setLastStopTime(stop);
+    this.openStop = stop;
+  }
+
+  /** Close the open interval at `t` (later than its start): its row gets its final stop_time. */
+  private async endOpenRow(t: number): Promise<void> {
+    if (this.openRowHere) {
+      await this.materialize();
+      this.setOpenStop(t);
+    }
+    this.openRowHere = false;
+    this.openRowInTable = false;
+  }
+
+  /** Remove the open interval's row: its state lasted no time (replaced at the instant it began). */
+  private dropOpenRow(): void {
+    if (!this.openRowHere) return;
+    if (this.openRowInTable) this.table!.dropLastRow();
+    this.rows--;
+    this.output.countRows(-1);
+    this.openRowHere = false;
+    this.openRowInTable = false;
+  }
+
+  /**
+   * The open interval's row `[active_since, current end]` in the current segment. Appended at once
+   * when the segment's table exists; the first row of a segment waits until it is flushed or ended
+   * (or dropped: then no empty table is left behind), and the table is created with it.
+   */
+  private async writeOpenRow(): Promise<void> {
+    await this.output.current();
+    this.openRowHere = true;
+    this.openRowInTable = false;
+    this.rows++;
+    this.output.countRows();
+    if (this.table) this.appendOpenRow();
+  }
+
+  /** Create the segment's table for a waiting first row, and append it. */
+  private async materialize(): Promise<void> {
+    if (!this.openRowHere || this.openRowInTable) return;
+    this.table ??= await TimeIntervals.create(await this.output.current(), this.tableName, TABLE_DESCRIPTION, this.columnSpecs(), this.layout());
+    this.appendOpenRow();
+  }
+
+  /** {@link materialize} for a flush, which cannot wait: possible unless bool columns need a reopen. */
+  private materializeNow(): void {
+    if (!this.openRowHere || this.openRowInTable) return;
+    if (!this.table) {
+      const nwb = this.output.open;
+      const specs = this.columnSpecs();
+      if (!nwb || specs.some((c) => c.type === "bool")) return; // on disk at the next event or close
+      this.table = TimeIntervals.createNow(nwb, this.tableName, TABLE_DESCRIPTION, specs, this.layout());
+    }
+    this.appendOpenRow();
+  }
+
+  private layout(): { expectedRows?: number } {
+    return this.expectedEvents === undefined ? {} : { expectedRows: Math.max(1, this.expectedEvents - this.events + 1) };
+  }
+
+  private appendOpenRow(): void {
     // Column order is columnSpecs()'s: updated_component, then the schema's columns. The table
     // copies what it stages (scalars by value; array cells are replaced, never mutated, here).
     const values = this.rowValues;
-    values[0] = component;
-    this.table.appendRowValues(start, stop, values);
-    this.rows++;
-    this.output.countRows();
+    values[0] = this.openComponent;
+    const stop = this.provisionalStop();
+    this.table!.appendRowValues(this.activeSince!, stop, values);
+    this.openStop = stop;
+    this.openRowInTable = true;
+  }
+
+  /** The open interval's state changed at the instant it began: rewrite its row in place. */
+  private async rewriteOpenRow(): Promise<void> {
+    if (!this.openRowHere) {
+      await this.writeOpenRow();
+      return;
+    }
+    if (!this.openRowInTable) return; // appended with the current values when it is written
+    const values = this.rowValues;
+    values[0] = this.openComponent;
+    this.table!.replaceLastRowValues(this.activeSince!, this.openStop, values);
   }
 
   /** The open interval's state as column → value, in schema order (for a rotation's merge). */

@@ -25,7 +25,10 @@ const interval = Number(plan.get("interval_ms") ?? 50n);
 const pub = await HubPublisher.connect(url, { session });
 const out = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 let last = 0;
-for (const [kind, list] of [["register", plan.get("register")], ["update", plan.get("updates")]]) {
+for (const [kind, list] of [
+  ["register", plan.get("register")],
+  ["update", plan.get("updates")],
+]) {
   for (const [i, [component, settings]] of list.entries()) {
     if (kind === "update") await new Promise((r) => setTimeout(r, interval));
     const before = Date.now();

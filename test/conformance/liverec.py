@@ -41,9 +41,6 @@ from expected import json_diff
 INTEROP = REPO / "test" / "interop"
 PYTHON = sys.executable
 SENTINEL = "__init_final__"
-STOP_AFTER_START = "check_time_intervals_stop_after_start"
-START_NOT_CONSTANT = "check_time_intervals_start_time_not_constant"
-KNOWN_CONFLICTS = {STOP_AFTER_START, START_NOT_CONSTANT}  # docs/table-sink.md, test_table_sink.py
 TABLE = "pipeline_settings"
 SERIES = "settings_annotations"
 
@@ -350,33 +347,6 @@ class Ev:
     value: Any
 
 
-def sanitize(name: str) -> str:
-    """Column name rule of docs/values.md."""
-    s = re.sub(r"[^0-9A-Za-z_]+", ".", name).strip("_")
-    if not s or set(s) == {"."}:
-        return "setting"
-    if s[0].isdigit():
-        s = "setting_" + s
-    return s
-
-
-def flatten(component: str, value: Any) -> list[tuple[str, Any]]:
-    """docs/values.md: a mapping becomes dotted columns, anything else one `<component>.value` column."""
-    if not isinstance(value, dict):
-        return [(sanitize(f"{component}.value"), value)]
-    out: list[tuple[str, Any]] = []
-
-    def walk(prefix: str, v: Any) -> None:
-        if isinstance(v, dict):
-            for k, x in v.items():
-                walk(f"{prefix}.{k}", x)
-        else:
-            out.append((sanitize(prefix), v))
-
-    walk(component, value)
-    return out
-
-
 def expected_annotation_rows(events: list[Ev], origin: float) -> list[tuple[float, dict]]:
     """docs/annotation-sink.md: a run of INITIALs is written sorted by (time, seq); every other
     event in arrival order; stored time = max(own time, previous stored time) (+ a "timestamp" key
@@ -414,57 +384,29 @@ class ExpectedTable:
     kinds: dict[str, Any] = field(default_factory=dict)  # column -> first Python value (for dtypes)
 
 
-def expected_table(events: list[Ev], origin: float) -> ExpectedTable:
-    """docs/table-sink.md: INITIALs before the table exists are merged (a setting's later value
-    wins; empty settings are ignored), written as ONE anchor row [t_first, t_first] with
-    "__init_final__" when the sentinel or the first UPDATED arrives (t_first = the first buffered
-    INITIAL in arrival order); each update closes [active_since, t] with the previous state;
-    the stop closes the last interval (stop time unknown here: None)."""
-    columns: list[str] = []
-    kinds: dict[str, Any] = {}
-    state: dict[str, Any] = {}
-    rows: list[tuple[float, Optional[float], str, dict]] = []
-    pending_first: Optional[float] = None
-    since: Optional[float] = None
-    comp = ""
+def expected_table(events: list[Ev], origin: float, times: Optional[dict[tuple, list[float]]] = None) -> ExpectedTable:
+    """docs/table-sink.md, by the independent model in table_model.py: the merged startup state as
+    the first row from the first buffered INITIAL's time (arrival order), one row per later state,
+    changes at one instant merged, the last row ending at the stop (unknown here: None). Times are
+    wall - origin, or taken in order from `times[(component, kind, seq)]` when given (the file times
+    of the JSON rows, exact to the bit, so that changes at one instant are recognised exactly; a
+    restarted source repeats seqs, hence a list per key)."""
+    import table_model
 
-    def learn(flat: list[tuple[str, Any]]) -> None:
-        for c, v in flat:
-            if c not in kinds:
-                columns.append(c)
-                kinds[c] = v
+    queue = {k: list(v) for k, v in (times or {}).items()}
 
-    def flush_pending() -> None:
-        nonlocal pending_first, since, comp
-        if pending_first is not None:
-            rows.append((pending_first, pending_first, SENTINEL, dict(state)))
-            since, comp = pending_first, SENTINEL
-            pending_first = None
+    def t_of(e: Ev) -> float:
+        return queue[(e.component, e.kind, e.seq)].pop(0) if times is not None else e.wall - origin
 
-    for e in events:
-        flat = flatten(e.component, e.value)
-        if not flat:
-            continue
-        t = e.wall - origin
-        if e.kind == "INITIAL" and since is None:
-            if pending_first is None:
-                pending_first = t
-            learn(flat)
-            state.update(flat)
-            continue
-        flush_pending()
-        learn(flat)
-        if since is None:  # first event with nothing buffered
-            state.update(flat)
-            rows.append((t, t, e.component, dict(state)))
-        else:
-            rows.append((since, t, comp, dict(state)))
-            state.update(flat)
-        since, comp = t, e.component
-    flush_pending()
-    if since is not None:
-        rows.append((since, None, comp, dict(state)))
-    return ExpectedTable(columns, rows, kinds)
+    segs = table_model.model_table([(e.kind, e.component, t_of(e), e.value) for e in events], None)
+    assert len(segs) <= 1, "a live recording here never rotates"
+    if not segs:
+        return ExpectedTable([], [], {})
+    seg = segs[0]
+    sample = {"bool": False, "int64": 0, "float64": 0.0, "str": ""}
+    kinds = {c: ([] if k[1] else sample[k[0]]) for c, k in seg.kinds.items()}
+    rows = [(r.start, r.stop, r.component, {c: table_model.stored(v) for c, v in r.state.items()}) for r in seg.rows]
+    return ExpectedTable(list(seg.columns), rows, kinds)
 
 
 def plain(v: Any) -> Any:
@@ -548,7 +490,12 @@ def check_recording(
     assert all(a <= b for a, b in zip(series.timestamps, series.timestamps[1:])), series.timestamps
 
     # --- typed table
-    et = expected_table(events, origin)
+    # The model runs on the JSON rows' own times (an event's own time is its "timestamp" key when the
+    # row was moved later); those were checked against the independent times just above.
+    own: dict[tuple, list[float]] = {}
+    for r, t in zip(got_rows, series.timestamps):
+        own.setdefault((r["component"], r["event_type"], r["seq"]), []).append(float(r.get("timestamp", t)))
+    et = expected_table(events, origin, own)
     df, cells = read_table(out)
     assert list(df.columns) == ["start_time", "stop_time", "updated_component", *et.columns]
     for c in et.columns:
@@ -558,9 +505,9 @@ def check_recording(
     for i, (start, stop, comp, state) in enumerate(et.rows):
         s, p = float(cells["start_time"][i]), float(cells["stop_time"][i])
         assert cells["updated_component"][i] == comp, f"row {i}: updated_component {cells['updated_component'][i]!r} vs {comp!r}"
-        assert abs(s - start) <= time_tolerance, f"row {i}: start {s} vs {start}"
+        assert s == start, f"row {i}: start {s} vs {start} (the JSON rows' time of the event that opened it)"
         if stop is not None:
-            assert abs(p - stop) <= time_tolerance, f"row {i}: stop {p} vs {stop}"
+            assert p == stop, f"row {i}: stop {p} vs {stop}"
         else:
             lo, hi = stop_window
             assert lo <= p <= hi, f"last row: stop {p} outside the stop window [{lo}, {hi}]"
@@ -570,29 +517,17 @@ def check_recording(
             assert json_diff(got, exp) == [], f"row {i} column {c}: {json_diff(got, exp)}"
             if isinstance(exp, list):
                 assert isinstance(cells[c][i], np.ndarray) and cells[c][i].dtype == np.float64, (c, cells[c][i])
-    # The typed table and the JSON rows stamp the same event at the same file time: each event after
-    # the startup merge opens a row that starts exactly at its JSON row's time. (Seqs restart with a
-    # restarted source, so events are matched by (component, type, seq) in order of occurrence.)
-    ann = [((r["component"], r["event_type"], r["seq"]), t) for r, t in zip(got_rows, series.timestamps)]
-    later = [e for e in events if flatten(e.component, e.value)]
-    n_startup = 0
-    while n_startup < len(later) and later[n_startup].kind == "INITIAL":
-        n_startup += 1
-    opened = []
-    for j, e in enumerate(later):
-        i = next(i for i, (k, _) in enumerate(ann) if k == (e.component, e.kind, e.seq))
-        t = ann.pop(i)[1]
-        if j >= n_startup:
-            opened.append(t)
-    starts = [float(x) for x in cells["start_time"]]
-    assert starts[len(starts) - len(opened):] == opened, f"table rows do not start at the JSON rows' times of their events: {starts} vs {opened}"
+    # --- interval rules, validation and inspector (default and DANDI configuration): nothing allowed
+    import table_model
 
-    # --- validation and inspector
+    starts, stops = [float(x) for x in cells["start_time"]], [float(x) for x in cells["stop_time"]]
+    assert table_model.interval_problems(starts, stops, True) == []
     assert nwbcheck.validate(out) == []
-    gate = nwbcheck.inspect(out).gate
-    found = {m.split()[1] for m in gate}
-    assert found <= KNOWN_CONFLICTS | also_allowed, gate
-    assert STOP_AFTER_START in found, gate  # the zero-length anchor row, documented
+    found: set[str] = set()
+    for config in (None, "dandi"):
+        gate = nwbcheck.inspect(out, config=config).gate
+        found |= {m.split()[1] for m in gate}
+        assert {m.split()[1] for m in gate} <= also_allowed, (config, gate)
     return Checked(list(series.timestamps), n, float(cells["stop_time"][-1]), found)
 
 

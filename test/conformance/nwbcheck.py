@@ -184,16 +184,19 @@ class InspectResult:
     info: list[str] = field(default_factory=list)  # BEST_PRACTICE_SUGGESTION: reported, never fails a test
 
 
-def inspect(path: str | Path) -> InspectResult:
+def inspect(path: str | Path, config: Optional[str] = None) -> InspectResult:
     """nwbinspector 0.7 messages. `gate` holds everything at BEST_PRACTICE_VIOLATION or above (this
     includes read errors and pynwb validation errors, which the inspector reports at ERROR and
-    PYNWB_VALIDATION); `info` holds lower-importance suggestions for the report only."""
-    from nwbinspector import Importance, inspect_nwbfile
+    PYNWB_VALIDATION); `info` holds lower-importance suggestions for the report only.
+    `config="dandi"` applies the DANDI configuration (`nwbinspector --config dandi`), which raises
+    some checks' importance (e.g. a missing subject, species or sex to CRITICAL)."""
+    from nwbinspector import Importance, inspect_nwbfile, load_config
 
     out = InspectResult()
+    kwargs = {"config": load_config(filepath_or_keyword=config)} if config else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        messages = [m for m in inspect_nwbfile(nwbfile_path=str(path)) if m is not None]
+        messages = [m for m in inspect_nwbfile(nwbfile_path=str(path), **kwargs) if m is not None]
     for m in messages:
         text = f"{m.importance.name} {m.check_function_name} at {m.location or '/'} ({m.object_type} {m.object_name}): {m.message}"
         if m.importance.value >= Importance.BEST_PRACTICE_VIOLATION.value:

@@ -17,7 +17,16 @@ const report = [];
 for (const c of manifest.chunks) {
   let w = writers.get(c.stream);
   if (!w) {
-    w = new StreamWriter(nwb, c.stream, { description: `stream ${c.stream}`, device: { name: "acquisition_system", description: "system that produced the streams" }, electrodeLocation: manifest.electrode_location }, taken);
+    w = new StreamWriter(
+      nwb,
+      c.stream,
+      {
+        description: `stream ${c.stream}`,
+        device: { name: "acquisition_system", description: "system that produced the streams" },
+        electrodeLocation: manifest.electrode_location,
+      },
+      taken,
+    );
     writers.set(c.stream, w);
   }
   const bytes = new Uint8Array(readFileSync(join(dir, c.file)));
@@ -25,9 +34,15 @@ for (const c of manifest.chunks) {
     ? { timestamps: new Float64Array(new Uint8Array(readFileSync(join(dir, c.timestamps_file))).buffer) }
     : { start: c.start, rate: c.rate };
   const reason = w.write({
-    type: c.type, bytes, rows: c.rows, sampleShape: c.sample_shape, time,
+    type: c.type,
+    bytes,
+    rows: c.rows,
+    sampleShape: c.sample_shape,
+    time,
     ...(c.labels ? { channelLabels: c.labels } : {}),
-    unit: c.unit, conversion: c.conversion, offset: c.offset,
+    unit: c.unit,
+    conversion: c.conversion,
+    offset: c.offset,
   });
   report.push(reason);
   if (c.flush) nwb.flush();

@@ -3,8 +3,10 @@
 Exit 0; the summary names the file and the row counts pynwb then reads; the startup snapshot
 holds the four simulated components with their documented initial settings (types kept: ints stay
 ints, 30000.0 stays a float); the typed table is exactly what the JSON rows imply (replayed by the
-independent model in liverec.py: anchor, one closing row per change, the final interval closed at
-the stop); pynwb validation is clean and nwbinspector reports only the documented table conflicts.
+independent model in table_model.py: the startup state, one row per change, the last interval
+closed at the stop); pynwb validation is clean and nwbinspector reports nothing at
+BEST_PRACTICE_VIOLATION or above, also with the DANDI configuration: the demo's metadata is
+complete (and says it is simulated).
 """
 
 from __future__ import annotations
@@ -70,11 +72,7 @@ def test_demo_two_seconds(tmp_path: Path) -> None:
     events = [Ev("INITIAL", row["component"], row["seq"], t, row["settings"]) for row, t in sorted(initials, key=lambda x: x[0]["component"])]
     events += [Ev("UPDATED", row["component"], row["seq"], t, row["settings"]) for row, t in updates]
     last = updates[-1][1]
-    # The demo's subject is a simulation: it has no species and no age, which nwbinspector rates
-    # CRITICAL (check_subject_age) and BEST_PRACTICE_VIOLATION (check_subject_species_exists).
-    # Inventing either would be false; they are asserted here so a change is visible.
-    subject_checks = frozenset({"check_subject_age", "check_subject_species_exists"})
-    checked = check_recording(out, events, 0.0, stop_window=(last, last + 5.0), time_tolerance=0.0, also_allowed=subject_checks)
-    assert checked.inspector >= subject_checks
-    assert checked.table_rows == int(tab.group(1)) == len(updates) + 2
+    checked = check_recording(out, events, 0.0, stop_window=(last, last + 5.0), time_tolerance=0.0)
+    assert checked.inspector == set()
+    assert checked.table_rows == int(tab.group(1)) == len(updates) + 1
     assert int(tab.group(2)) == 3 + 16  # start, stop, updated_component + 16 flattened settings (limits.* are two)

@@ -164,7 +164,7 @@ def test_hostile_settings_from_a_real_graphserver(tmp_path: Path, children: list
                 d = json_diff(mine[0]["settings"], c["value"])
                 if d:
                     failures.append(f"{c['name']}: stored settings differ: {d[:3]}")
-            if comp.startswith("S/"):  # the startup snapshot is merged into one __init_final__ anchor row
+            if comp.startswith("S/"):  # the startup snapshot is merged into the __init_final__ first row
                 prefix = comp.replace("/", ".") + "."
                 if not any(col.startswith(prefix) for col in columns):
                     failures.append(f"{c['name']}: no table column {prefix}*")

@@ -5,7 +5,7 @@ plan below (values and types) and the publisher's acknowledged seqs and send/ack
 
 The hub is empty when the recorder starts, so the registrations arrive live as INITIAL events
 (no startup snapshot, no sentinel): the JSON-row sink holds them as one run sorted by
-(time, seq), and the typed table merges them into the `__init_final__` anchor row when the first
+(time, seq), and the typed table merges them into the `__init_final__` first row when the first
 update arrives (docs/table-sink.md "an UPDATED while INITIALs are buffered"). One update sends only
 some fields: the table keeps the others' values.
 
@@ -21,6 +21,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import META, NODE, REPO
@@ -96,7 +97,7 @@ def test_record_embedded_hub_sigterm(recording) -> None:
     tol = max(widths) + 0.003
     last = events[-1].wall - origin
     checked = check_recording(out, events, origin, stop_window=(last - tol, exited - origin + 0.01), time_tolerance=tol)
-    assert checked.table_rows == len(UPDATES) + 2  # anchor, one closing row per update, the final interval
+    assert checked.table_rows == len(UPDATES) + 1  # the startup state, then one row per update (no anchors)
     assert checked.stop_time >= sent - origin - 0.01  # closed at the stop, not at the last update
 
 
@@ -137,3 +138,42 @@ def test_record_that_cannot_write_exits_1_promptly() -> None:
     assert r.returncode == 1, r
     assert "cannot create journal /proc/nwb-settings-e2e.nwb.journal.jsonl" in r.stderr, r.stderr
     assert time.monotonic() - t0 < 15
+
+
+JSON_PUBLISHER = REPO / "test" / "conformance" / "hub_json_publisher.mjs"
+
+
+def test_a_json_stringify_publisher_stepping_a_float_writes_one_segment(tmp_path: Path) -> None:
+    """#12: a plain `ws` + JSON.stringify publisher steps gain 1.5 -> 2.0 -> 2.5 -> ... (2.0 goes out
+    as `2`): one file, gain a float64 column holding every value as a float, steps an int column."""
+    out = tmp_path / "json.nwb"
+    n = 8
+    rec = start_record("--source", "embedded", "--hub-port", "0", "--out", out, "--sinks", "annotations,table", "--meta", META)
+    pub = None
+    try:
+        url = rec.wait_stderr(r"recording the embedded hub at (ws://127\.0\.0\.1:(\d+))", 20).group(1)
+        rec.wait_stderr(r"startup snapshot done; live after seq 0", 20)
+        pub = Child("json publisher", [NODE, str(JSON_PUBLISHER), url, str(n), "40"])
+        done = pub.wait_event("done", 30)
+        assert pub.wait(10) == 0, pub.describe()
+        wait_journal(out, done["last_seq"], 10, rec)
+        rec.send(signal.SIGTERM)
+        assert rec.wait(20) == 0, rec.describe()
+    finally:
+        if pub is not None:
+            pub.kill()
+        rec.kill()
+    assert sorted(p.name for p in tmp_path.glob("json*.nwb")) == ["json.nwb"], "the float column must not rotate"
+    from liverec import read_table
+
+    df, cells = read_table(out)
+    assert str(df["SIM.GAIN.gain"].dtype) == "float64"
+    gains = [float(x) for x in cells["SIM.GAIN.gain"]]
+    assert gains == [1.5 + 0.5 * i for i in range(n + 1)]
+    assert all(type(x) is np.float64 for x in cells["SIM.GAIN.gain"])
+    assert str(df["SIM.GAIN.steps"].dtype) == "int64" and [int(x) for x in cells["SIM.GAIN.steps"]] == list(range(n + 1))
+    assert str(df["SIM.GAIN.offset"].dtype) == "float64"
+    import nwbcheck
+
+    assert nwbcheck.validate(out) == []
+    assert nwbcheck.inspect(out, config="dandi").gate == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from pathlib import Path
 
@@ -163,11 +164,13 @@ def test_clean_close_time_ends_the_open_interval(cli, tmp_path):
     files = sorted(tmp_path.glob("rec*.nwb"))
     tables = [nwbcheck.read(f).intervals["pipeline_settings"] for f in files]
     assert float(tables[-1].columns["stop_time"][-1]) == last + 5.0
-    # Without the end line (a crash), the open interval ends at the last event.
+    # Without the end line (a crash), the recording's end is unknown: the last interval ends at the
+    # last event, and when that event opened it, its end is NaN (no zero-length row).
     crashed = tmp_path / "crashed"
     crashed.mkdir()
     j2 = write_journal(crashed / "rec.nwb", events, sinks=("annotations", "table"))
     run = cli.run("recover", j2)
     assert run.returncode == 0 and "no clean close" in run.stdout, run.describe()
     last_table = nwbcheck.read(sorted(crashed.glob("rec*.nwb"))[-1]).intervals["pipeline_settings"]
-    assert float(last_table.columns["stop_time"][-1]) == last
+    assert float(last_table.columns["start_time"][-1]) == last
+    assert math.isnan(float(last_table.columns["stop_time"][-1]))

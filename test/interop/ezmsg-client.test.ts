@@ -17,7 +17,11 @@ function field(line: JsonLine, name: string): JsonValue {
 }
 
 /** Consume a subscription in the background, keeping every event and how it ended. */
-function drain(sub: EzmsgSettingsSubscription): { events: SourceSettingsEvent[]; ended: Promise<unknown>; until(seq: number, timeoutMs: number): Promise<void> } {
+function drain(sub: EzmsgSettingsSubscription): {
+  events: SourceSettingsEvent[];
+  ended: Promise<unknown>;
+  until(seq: number, timeoutMs: number): Promise<void>;
+} {
   const events: SourceSettingsEvent[] = [];
   const waiters = new Set<() => void>();
   const ended = (async () => {
@@ -60,7 +64,10 @@ function drain(sub: EzmsgSettingsSubscription): { events: SourceSettingsEvent[];
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} still pending after ${ms} ms`)), ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} still pending after ${ms} ms`)), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -184,13 +191,27 @@ describe("GraphClient against a real ezmsg 3.9 GraphServer", () => {
     await new Promise((r) => setTimeout(r, 200));
     server.killGroup();
     await within(server.exited, 5000, "server exit");
-    const err = await within(pending.then(() => null, (e: unknown) => e), 3000, "the pending request");
+    const err = await within(
+      pending.then(
+        () => null,
+        (e: unknown) => e,
+      ),
+      3000,
+      "the pending request",
+    );
     expect(err).toBeInstanceOf(EzmsgConnectionError);
     // Our unread request makes the kernel reset the connection rather than close it.
     expect((err as Error).message).toMatch(/^SESSION_SETTINGS_EVENTS\(after_seq=0\) on session .*: connection (failed \(ECONNRESET\)|closed by the peer)/);
     expect(await within(early.ended, 3000, "the subscription")).toBeNull();
     expect(earlySub.endReason).toBe("eof");
-    const after = await within(source.settingsSnapshot().then(() => null, (e: unknown) => e), 3000, "a request after the kill");
+    const after = await within(
+      source.settingsSnapshot().then(
+        () => null,
+        (e: unknown) => e,
+      ),
+      3000,
+      "a request after the kill",
+    );
     expect(after).toBeInstanceOf(EzmsgConnectionError);
     expect((after as Error).message).toMatch(/ECONNREFUSED/);
   }, 20_000);
@@ -215,7 +236,14 @@ describe.runIf(HAVE_PYTHON)("GraphClient when the GraphServer shuts down cleanly
       expect(exit.code).toBe(0);
       expect(await within(d.ended, 3000, "the subscription")).toBeNull();
       expect(sub.endReason).toBe("eof");
-      const err = await within(source.settingsSnapshot().then(() => null, (e: unknown) => e), 3000, "a request after shutdown");
+      const err = await within(
+        source.settingsSnapshot().then(
+          () => null,
+          (e: unknown) => e,
+        ),
+        3000,
+        "a request after shutdown",
+      );
       expect(err).toBeInstanceOf(EzmsgConnectionError);
     } finally {
       await source.close();

@@ -209,6 +209,12 @@ describe("EzmsgTopicSubscriber against a real ezmsg 3.9 pipeline", () => {
       20_000,
       () => `got ${got}`,
     );
+    // The publisher logs "sent" after its publish returns, which can be after we received the frame.
+    await until(
+      () => i16Sent() === MESSAGES,
+      10_000,
+      () => `I16 sent ${i16Sent()}`,
+    );
     expect(i16Sent()).toBe(MESSAGES);
     await pipeline.stop();
   }, 60_000);

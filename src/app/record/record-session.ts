@@ -3,8 +3,11 @@
  * the producer reading the source (with reconnects), the recorder writing journal + sinks.
  */
 import { stat, unlink } from "node:fs/promises";
-import { OutputExistsError, existingOutputs } from "../../output/segment-names.js";
+import { OutputExistsError } from "../../output/segment-names.js";
 import { journalPathFor } from "../../journal/format.js";
+import { JournalReader } from "../../journal/reader.js";
+import { writerLiveness } from "../../journal/liveness.js";
+import { existingOutputFiles, pathExists } from "../../output/segment-names.js";
 import type { NwbMetadata } from "../../nwb/metadata.js";
 import { HubServer } from "../../producer/hub/hub-server.js";
 import { type ProducerLogger, type ProducerScope, type SettingsProducer, createProducer } from "../../producer/producer.js";
@@ -49,9 +52,15 @@ export interface RecordOptions {
 }
 
 export const DEFAULT_HUB_PORT = 7341;
+/** Parsed events a recorder holds between its source and its sinks. */
+export const RECORDER_BUFFERED_EVENTS = 256;
+/** Longest a stop waits for a recorder that fell behind to write what the source already holds. */
+export const CATCH_UP_MS = 30_000;
 
 export class RecordSession {
   private stopping: Promise<RecorderStats> | undefined;
+  /** At stop: events the recorder was still behind the source by, and whether it caught up. */
+  caughtUp: { waitedFor: number; reached: boolean } | undefined;
 
   private constructor(
     readonly recorder: Recorder,
@@ -68,11 +77,24 @@ export class RecordSession {
   }
 
   static async start(options: RecordOptions): Promise<RecordSession> {
-    const existing = [...(await existingOutputs(options.outPath)), ...(await existingOutputs(journalPathFor(options.outPath)))];
+    const journal = journalPathFor(options.outPath);
+    const existing = await existingOutputFiles(options.outPath);
+    if (await pathExists(journal)) existing.push(journal);
     if (existing.length > 0 && !options.overwrite) {
-      throw new OutputExistsError(`${existing.join(", ")} already exist${existing.length === 1 ? "s" : ""}; use --overwrite to replace`);
+      throw new OutputExistsError(
+        `${existing.join(", ")} already exist${existing.length === 1 ? "s" : ""}; use --overwrite to replace, or choose another --out`,
+      );
     }
-    for (const old of existing) await unlink(old);
+    await refuseLiveRecording(journal);
+    // The previous recording is removed only once this one is live and about to create its first
+    // file: a start that fails (busy port, unreachable source) leaves it as it was.
+    const removePrevious = async (): Promise<void> => {
+      await refuseLiveRecording(journal);
+      for (const old of existing)
+        await unlink(old).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== "ENOENT") throw new OutputExistsError(`cannot replace ${old}: ${err.message}`);
+        });
+    };
     let hub: HubServer | undefined;
     let url = options.source;
     if (options.source === "embedded") {
@@ -82,6 +104,9 @@ export class RecordSession {
     try {
       const producer = createProducer(sourceFactoryFromUrl(url), {
         scope: options.scope ?? "all",
+        // What a recorder that falls behind holds in memory: at most this many parsed events here,
+        // plus the hub reader's 16 MiB; beyond that the source waits (a hub holds its publishers).
+        maxBufferedEvents: RECORDER_BUFFERED_EVENTS,
         ...(options.logger ? { logger: options.logger } : {}),
       });
       const streamsRef: { current: StreamRecording | null } = { current: null };
@@ -93,6 +118,7 @@ export class RecordSession {
         meta: options.meta,
         overwrite: options.overwrite,
         journal: journalBeside({ overwrite: options.overwrite }),
+        ...(existing.length > 0 ? { beforeCreate: removePrevious } : {}),
         source: hub ? `embedded hub ${hub.url}` : url,
         ...(options.flushIntervalMs !== undefined ? { flushIntervalMs: options.flushIntervalMs } : {}),
         ...(options.startupWaitMs !== undefined ? { startupWaitMs: options.startupWaitMs } : {}),
@@ -152,9 +178,13 @@ export class RecordSession {
   /** Stop now: close the open interval at the current time, flush, close journal and hub. */
   stop(): Promise<RecorderStats> {
     this.stopping ??= (async () => {
-      this.recorder.requestStop();
+      // Everything the source held at the stop is read and written before the file closes (a
+      // recorder that fell behind catches up first, at most CATCH_UP_MS), then what was delivered.
+      const caught = await this.producer.catchUp(CATCH_UP_MS).catch(() => ({ waitedFor: 0, reached: false }));
+      this.caughtUp = caught;
+      this.recorder.requestStop({ drain: true });
       await this.streamsRef.current?.close();
-      await this.producer.stop();
+      await this.producer.stop({ keepBuffered: true });
       try {
         return await this.done;
       } finally {
@@ -164,13 +194,50 @@ export class RecordSession {
     return this.stopping;
   }
 
+  /** Events received but not yet written (how far the recorder is behind its source). */
+  backlog(): { events: number; bytes: number } {
+    return this.producer.backlog();
+  }
+
   /** Bytes on disk of the current output files (for a status line). */
   async outputBytes(): Promise<number> {
     const paths = this.recorder.stats.outputs.length > 0 ? this.recorder.stats.outputs : [this.recorder.currentPath];
     let total = 0;
-    for (const p of paths) total += await stat(p).then((s) => s.size, () => 0);
+    for (const p of paths)
+      total += await stat(p).then(
+        (s) => s.size,
+        () => 0,
+      );
     return total;
   }
+}
+
+/** A recording another live `record` is writing is never replaced or rebuilt under it. */
+export async function refuseLiveRecording(journalPath: string): Promise<void> {
+  if (!(await pathExists(journalPath))) return;
+  let reader: JournalReader;
+  try {
+    reader = await JournalReader.open(journalPath);
+  } catch {
+    return; // not a readable journal: nothing says it is live
+  }
+  const w = reader.header.writer;
+  if (w && writerLiveness(w) === "alive" && !(await hasCleanClose(reader))) {
+    throw new OutputExistsError(
+      `${reader.header.nwbPath} is being recorded right now by process ${w.pid} (its journal ${journalPath} is live); stop that recording first`,
+    );
+  }
+}
+
+async function hasCleanClose(reader: JournalReader): Promise<boolean> {
+  try {
+    for await (const _ of reader.events()) {
+      // read to the end
+    }
+  } catch {
+    return false;
+  }
+  return reader.closeTime !== undefined;
 }
 
 /**

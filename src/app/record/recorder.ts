@@ -21,6 +21,8 @@ import { isSentinel } from "../../events/event.js";
 import { isFatal } from "../../errors.js";
 import type { NwbMetadata } from "../../nwb/metadata.js";
 import { SegmentedOutput } from "../../output/segmented-output.js";
+import type { JournalWriterId } from "../../journal/format.js";
+import { thisWriter } from "../../journal/liveness.js";
 import type { NwbOutput } from "../../output/output.js";
 import { type SinkName, SinkSet } from "../../sinks/sink-set.js";
 
@@ -29,6 +31,8 @@ export interface EventJournal {
   append(event: PipelineSettingsEvent): void;
   /** Make everything appended durable, record where the recording ended, and close. */
   close(closeTime?: number): Promise<void>;
+  /** Remove the closed journal (a recording that wrote no file has nothing to recover). */
+  discard?(): Promise<void>;
 }
 
 export interface JournalFactory {
@@ -40,6 +44,7 @@ export interface JournalFactory {
     timestampsReferenceTime: Date;
     created: Date;
     source?: string;
+    writer?: JournalWriterId;
   }): Promise<EventJournal>;
 }
 
@@ -55,6 +60,11 @@ export interface RecorderOptions {
   /** True once the source's startup sync is over (e.g. the producer is live): ends the wait early. */
   startupComplete?: () => boolean;
   journal?: JournalFactory;
+  /**
+   * Runs once the source is live, just before the first file and the journal are created (e.g.
+   * removing a previous recording that `--overwrite` replaces, so a start that fails leaves it).
+   */
+  beforeCreate?: () => Promise<void>;
   /** Where events come from, for the journal header (e.g. "ezmsg://127.0.0.1:25978"). */
   source?: string;
   /** Local monotonic clock in seconds (the producer's clock). */
@@ -73,11 +83,15 @@ export interface RecorderStats {
   rejected: number;
   lastComponent: string | undefined;
   outputs: string[];
+  /** Set at a clean stop that wrote no file: the journal was removed (nothing to recover). */
+  journalRemoved?: boolean;
 }
 
 /** Events accepted between two flushes at most (bounds memory during a burst). */
 export const MAX_STAGED_EVENTS = 4096;
 const STARTUP_POLL_MS = 25;
+/** Longest stretch of writing without letting the event loop read sockets. */
+const YIELD_EVERY_MS = 20;
 
 export const defaultMonotonicNow = (): number => performance.now() / 1000;
 
@@ -92,6 +106,9 @@ export class Recorder {
   private readonly startMono: number;
   private readonly startWall: Date;
   private stopping = false;
+  /** On stop, write what the source already delivered (the stream then ends by itself). */
+  private draining = false;
+  private lastYield = 0;
   private lastFileTime = 0;
   private sinceFlush = 0;
   /** A fatal failure seen outside the run loop (the flush timer); ends the loop. */
@@ -126,9 +143,10 @@ export class Recorder {
       this.throwIfFatal();
       let next = pending ?? iterator.next();
       for (;;) {
-        // Once a stop is requested, events the source has already delivered (they arrived while
-        // the file was being opened or an event written) are still taken; nothing more is awaited.
-        const r = await Promise.race([this.stopping ? deliveredNow(next) : next, this.fatalSeen]);
+        // Once a stop is requested (without drain), events the source has already delivered (they
+        // arrived while the file was being opened or an event written) are still taken; nothing
+        // more is awaited. With drain, the loop goes on until the stream ends by itself.
+        const r = await Promise.race([this.stopping && !this.draining ? deliveredNow(next) : next, this.fatalSeen]);
         this.throwIfFatal();
         if (r === undefined || r === "fatal" || r.done) break;
         await this.accept(r.value);
@@ -136,13 +154,19 @@ export class Recorder {
         if (++this.sinceFlush >= MAX_STAGED_EVENTS) this.flush();
         this.throwIfFatal();
         next = iterator.next();
+        // Yield to the event loop now and then, so a backlog being written never stops the
+        // socket from being read (the source would otherwise see a slow reader).
+        if (performance.now() - this.lastYield > YIELD_EVERY_MS) {
+          await new Promise<void>((r) => setImmediate(r));
+          this.lastYield = performance.now();
+        }
       }
     } catch (err) {
       // End the recording; closing may fail the same way, but the first failure is the one to report.
-      await this.finish().catch(() => undefined);
+      await this.finish(false).catch(() => undefined);
       throw err;
     }
-    await this.finish();
+    await this.finish(true);
     return this.stats;
   }
 
@@ -151,8 +175,9 @@ export class Recorder {
   }
 
   /** Ask the run loop to finish; the caller also ends the event stream (producer.stop()). */
-  requestStop(): void {
+  requestStop(options: { drain?: boolean } = {}): void {
     this.stopping = true;
+    this.draining = options.drain ?? false;
   }
 
   /** The segment being written (for a status line). */
@@ -203,6 +228,7 @@ export class Recorder {
   }
 
   private async open(startup: PipelineSettingsEvent[]): Promise<void> {
+    await this.options.beforeCreate?.();
     const earliest = Math.min(this.startMono, ...startup.map((e) => e.timestamp));
     this.origin = earliest;
     const sessionStart = new Date(this.startWall.getTime() - (this.startMono - earliest) * 1000);
@@ -226,6 +252,7 @@ export class Recorder {
         timestampsReferenceTime: reference,
         created,
         ...(this.options.source !== undefined ? { source: this.options.source } : {}),
+        writer: thisWriter(),
       });
     }
   }
@@ -249,7 +276,7 @@ export class Recorder {
   private flush(): void {
     this.sinceFlush = 0;
     try {
-      this.sinks?.flush();
+      this.sinks?.flush(this.fileTimeNow());
     } catch (err) {
       if (isFatal(err)) {
         this.fatal ??= { error: err };
@@ -260,7 +287,8 @@ export class Recorder {
     }
   }
 
-  private async finish(): Promise<void> {
+  /** `clean`: the run ended without a fatal error (only then may an empty recording's journal go). */
+  private async finish(clean: boolean): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = undefined;
     try {
@@ -276,6 +304,11 @@ export class Recorder {
       }
     } finally {
       await this.journal?.close(closeTime);
+    }
+    // Only after a clean close of both: a recording without a single row has nothing to recover.
+    if (clean && this.journal?.discard && this.sinks && this.stats.outputs.length === 0) {
+      await this.journal.discard();
+      this.stats.journalRemoved = true;
     }
   }
 }

@@ -5,12 +5,17 @@
 import { mkdir, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { CommandModule } from "yargs";
+import { commitDemo, refuseExistingDemo, removeTemp, tempPathFor } from "../../app/demo/demo-output.js";
 import { DemoPipeline } from "../../app/demo/demo-pipeline.js";
 import { RecordSession } from "../../app/record/record-session.js";
 import { describeNwb } from "../../nwb/describe.js";
 import type { NwbMetadata } from "../../nwb/metadata.js";
 import { HubServer } from "../../producer/hub/hub-server.js";
-import { type CommandContext, UsageError } from "../context.js";
+import type { CommandContext } from "../context.js";
+import { checkOutputPath, checkPositive, folderErrorText } from "../option-checks.js";
+
+/** A day: the demo is a first look, and longer waits overflow Node's timers anyway. */
+const MAX_DEMO_SECONDS = 86_400;
 import { untilSignal } from "../shared-options.js";
 import { formatBytes } from "../status-line.js";
 
@@ -20,11 +25,25 @@ interface DemoArgs {
   overwrite: boolean;
 }
 
-const DEMO_META: NwbMetadata = {
-  session_description: "nwb-settings demo: settings of a simulated pipeline (no animal, no neural data)",
-  experiment_description: "Four simulated components publish settings to the embedded hub and change them every 200 ms.",
-  keywords: ["nwb-settings", "demo", "pipeline settings"],
-  subject: { subject_id: "simulated", sex: "U", description: "No animal: a simulated pipeline (sex U = unknown)" },
+/**
+ * Complete metadata, as DANDI requires it, that says everywhere that it is simulated: no animal
+ * was recorded, so the subject's species and age are placeholders (docs/metadata.md).
+ */
+export const DEMO_META: NwbMetadata = {
+  session_description: "SIMULATED nwb-settings demo: settings of a simulated pipeline (no animal, no neural data)",
+  experiment_description: "SIMULATED: four simulated components publish settings to the embedded hub and change them every 200 ms.",
+  session_id: "demo",
+  experimenter: ["Simulation, nwb-settings"],
+  institution: "None (simulated data)",
+  lab: "None (simulated data)",
+  keywords: ["nwb-settings", "demo", "simulated", "pipeline settings"],
+  subject: {
+    subject_id: "sim01",
+    species: "Mus musculus",
+    sex: "U",
+    age: "P90D",
+    description: "SIMULATED subject: no animal was recorded. Species and age are placeholders so that the file passes DANDI's checks; sex U = unknown.",
+  },
 };
 
 export function demoCommand(ctx: CommandContext): CommandModule<object, DemoArgs> {
@@ -35,19 +54,30 @@ export function demoCommand(ctx: CommandContext): CommandModule<object, DemoArgs
       y
         .option("out", { alias: "o", type: "string", default: "demo.nwb", describe: "Output NWB file" })
         .option("seconds", { type: "number", default: 5, describe: "How long the simulated pipeline runs" })
-        .option("overwrite", { type: "boolean", default: true, describe: "Replace an earlier demo file" }) as never,
+        .option("overwrite", { type: "boolean", default: true, describe: "Replace an earlier demo file" })
+        .check((a) => {
+          checkPositive("--seconds", a.seconds, MAX_DEMO_SECONDS, "seconds");
+          return true;
+        }) as never,
     handler: async (args) => {
-      if (!(args.seconds > 0)) throw new UsageError("--seconds must be positive");
+      await checkOutputPath("--out", args.out);
       const outPath = resolve(args.out);
-      await mkdir(dirname(outPath), { recursive: true });
+      await mkdir(dirname(outPath), { recursive: true }).catch((err: unknown) => {
+        throw new Error(folderErrorText(dirname(outPath), err));
+      });
+      // The demo records under a hidden temporary name and moves the file into place only once it is
+      // complete and closed: an interrupted or failed demo leaves an earlier demo.nwb as it was.
+      if (!args.overwrite) await refuseExistingDemo(outPath);
+      const tempBase = tempPathFor(outPath);
       const signal = untilSignal(ctx);
       const hub = await HubServer.start({ port: 0 });
       let pipeline: DemoPipeline | undefined;
+      let committed = false;
       try {
         pipeline = await DemoPipeline.start(hub.url);
         const session = await RecordSession.start({
           source: hub.url,
-          outPath,
+          outPath: tempBase,
           sinks: ["annotations", "table"],
           meta: DEMO_META,
           overwrite: args.overwrite,
@@ -62,6 +92,8 @@ export function demoCommand(ctx: CommandContext): CommandModule<object, DemoArgs
         await pipeline.stop();
         pipeline = undefined;
         const stats = await session.stop();
+        stats.outputs = await commitDemo(tempBase, outPath, stats.outputs);
+        committed = true;
         ctx.stdout.write(`recorded ${stats.events} settings events (the startup snapshot, then every change) into:\n`);
         for (const path of stats.outputs) {
           const size = (await stat(path)).size;
@@ -79,6 +111,7 @@ export function demoCommand(ctx: CommandContext): CommandModule<object, DemoArgs
           );
         }
       } finally {
+        if (!committed) await removeTemp(tempBase);
         signal.dispose();
         await pipeline?.stop().catch(() => undefined);
         await hub.close();

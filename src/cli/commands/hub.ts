@@ -2,7 +2,8 @@
 import type { CommandModule } from "yargs";
 import { DEFAULT_HUB_PORT } from "../../app/record/record-session.js";
 import { HubServer } from "../../producer/hub/hub-server.js";
-import type { CommandContext } from "../context.js";
+import { type CommandContext, UsageError } from "../context.js";
+import { checkPort, listenErrorText } from "../option-checks.js";
 import { untilSignal } from "../shared-options.js";
 
 interface HubArgs {
@@ -17,10 +18,18 @@ export function hubCommand(ctx: CommandContext): CommandModule<object, HubArgs> 
     builder: (y) =>
       y
         .option("host", { type: "string", default: "127.0.0.1", describe: "Interface to bind (127.0.0.1: this machine only)" })
-        .option("port", { type: "number", default: DEFAULT_HUB_PORT, describe: "TCP port (0: a free one)" }) as never,
+        .option("port", { type: "number", default: DEFAULT_HUB_PORT, describe: "TCP port (0: a free one)" })
+        .check((a) => {
+          checkPort("--port", a.port);
+          if (typeof a.host !== "string" || a.host.trim() === "") throw new UsageError("--host needs an interface address (e.g. 127.0.0.1)");
+          return true;
+        }) as never,
     handler: async (args) => {
       const signal = untilSignal(ctx);
-      const hub = await HubServer.start({ host: args.host, port: args.port, onLog: (m) => ctx.stderr.write(`${m}\n`) });
+      const hub = await HubServer.start({ host: args.host, port: args.port, onLog: (m) => ctx.stderr.write(`${m}\n`) }).catch((err: unknown) => {
+        signal.dispose();
+        throw new Error(listenErrorText(err, args.port, "--port"));
+      });
       ctx.stdout.write(`settings hub listening on ${hub.url} (Ctrl-C to stop)\n`);
       try {
         await signal.promise;

@@ -6,7 +6,8 @@ import { DEFAULT_HUB_PORT, RecordSession, type StreamsOptions } from "../../app/
 import { STREAM_CLOCKS, type StreamClock, type StreamStats } from "../../app/record/stream-options.js";
 import type { ProducerScope } from "../../producer/producer.js";
 import { type CommandContext, UsageError } from "../context.js";
-import { loadMeta, sinksOption, untilSignal, warnIfNoSubject, withOutputOptions } from "../shared-options.js";
+import { loadMeta, untilSignal, warnDandiGaps, withOutputOptions } from "../shared-options.js";
+import { checkOutputPath, checkPort, checkSinks, checkSource, checkWholeNumber, folderErrorText, listenErrorText } from "../option-checks.js";
 import { StatusLine, formatBytes } from "../status-line.js";
 
 interface RecordArgs {
@@ -32,9 +33,13 @@ export function streamsFrom(args: RecordArgs): StreamsOptions | undefined {
     if (args["electrode-location"] !== undefined) throw new UsageError("--electrode-location needs --streams");
     return undefined;
   }
-  const patterns = given.split(",").map((s) => s.trim()).filter(Boolean);
+  const patterns = given
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (patterns.length === 0) throw new UsageError("--streams needs at least one topic (TOPIC[,TOPIC…], * and ? match)");
-  if (!args.source.startsWith("ezmsg://")) throw new UsageError(`--streams records ezmsg data streams: it needs --source ezmsg://HOST:PORT (got ${args.source})`);
+  if (!args.source.startsWith("ezmsg://"))
+    throw new UsageError(`--streams records ezmsg data streams: it needs --source ezmsg://HOST:PORT (got ${args.source})`);
   if (!STREAM_CLOCKS.includes(args.clock as StreamClock)) throw new UsageError(`--clock must be one of ${STREAM_CLOCKS.join(", ")}`);
   if (args["on-overflow"] !== "block" && args["on-overflow"] !== "drop") throw new UsageError("--on-overflow must be block or drop");
   if (!(args["stream-buffer"] > 0)) throw new UsageError("--stream-buffer must be a positive number of MB");
@@ -57,7 +62,10 @@ export function scopeFrom(scope: string | undefined, session: string | undefined
   if (scope !== undefined && session !== undefined) throw new UsageError("give --scope or --session, not both");
   if (session !== undefined) return { session };
   if (scope !== undefined) {
-    const components = scope.split(",").map((s) => s.trim()).filter(Boolean);
+    const components = scope
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (components.length === 0) throw new UsageError("--scope needs at least one component address");
     return { components };
   }
@@ -71,26 +79,54 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
     builder: (y) =>
       withOutputOptions(
         y
-          .option("source", { type: "string", default: "embedded", describe: "embedded | ws://HOST:PORT (hub) | ezmsg://HOST:PORT (GraphServer; default address from EZMSG_GRAPHSERVER_ADDR)" })
+          .option("source", {
+            type: "string",
+            default: "embedded",
+            describe: "embedded | ws://HOST:PORT (hub) | ezmsg://HOST:PORT (GraphServer; default address from EZMSG_GRAPHSERVER_ADDR)",
+          })
           .option("out", { alias: "o", type: "string", demandOption: true, describe: "Output NWB file" })
           .option("scope", { type: "string", describe: "Only these component addresses (comma list)" })
           .option("session", { type: "string", describe: "Only the components of this session" })
           .option("hub-port", { type: "number", default: DEFAULT_HUB_PORT, describe: "Port of the embedded hub (127.0.0.1)" })
-          .option("flush-interval", { type: "number", default: 500, describe: "Milliseconds between HDF5 flushes" })
-          .option("streams", { type: "string", describe: "Also record these ezmsg data streams (AxisArray topics, comma list; * and ? match) into the same file (needs --source ezmsg://)" })
-          .option("clock", { type: "string", default: "system", choices: [...STREAM_CLOCKS], describe: "What the streams' time axes count: system (Unix time), monotonic (time.monotonic() of this host), unknown (first sample placed at its arrival)" })
-          .option("on-overflow", { type: "string", default: "block", choices: ["block", "drop"], describe: "When the stream buffer is full: block (stall the pipeline) or drop (count dropped messages)" })
+          .option("flush-interval", { type: "number", default: 500, describe: "Milliseconds between HDF5 flushes (1–3600000)" })
+          .option("streams", {
+            type: "string",
+            describe: "Also record these ezmsg data streams (AxisArray topics, comma list; * and ? match) into the same file (needs --source ezmsg://)",
+          })
+          .option("clock", {
+            type: "string",
+            default: "system",
+            choices: [...STREAM_CLOCKS],
+            describe:
+              "What the streams' time axes count: system (Unix time), monotonic (time.monotonic() of this host), unknown (first sample placed at its arrival)",
+          })
+          .option("on-overflow", {
+            type: "string",
+            default: "block",
+            choices: ["block", "drop"],
+            describe: "When the stream buffer is full: block (stall the pipeline) or drop (count dropped messages)",
+          })
           .option("stream-buffer", { type: "number", default: 256, describe: "MB of samples held between receiving and writing" })
           .option("electrode-location", { type: "string", describe: "Location of the electrodes of labeled streams (e.g. an Allen CCF term)" }),
-      ) as never,
+      ).check((a) => {
+        checkPort("--hub-port", a["hub-port"]);
+        checkWholeNumber("--flush-interval", a["flush-interval"], 1, 3_600_000, "milliseconds");
+        checkSource(a.source);
+        checkSinks(a.sinks);
+        if (a.source !== "embedded" && a["hub-port"] !== DEFAULT_HUB_PORT) throw new UsageError("--hub-port is for --source embedded only");
+        return true;
+      }) as never,
     handler: async (args) => {
       const scope = scopeFrom(args.scope, args.session);
       const streams = streamsFrom(args);
-      const sinks = sinksOption(args.sinks);
+      const sinks = checkSinks(args.sinks);
+      await checkOutputPath("--out", args.out);
       const meta = await loadMeta(args.meta);
-      warnIfNoSubject(ctx, meta);
+      warnDandiGaps(ctx, meta, args.meta);
       const outPath = resolve(args.out);
-      await mkdir(dirname(outPath), { recursive: true });
+      await mkdir(dirname(outPath), { recursive: true }).catch((err: unknown) => {
+        throw new Error(folderErrorText(dirname(outPath), err));
+      });
       const status = new StatusLine(ctx.stderr);
       const signal = untilSignal(ctx);
       const session = await RecordSession.start({
@@ -105,6 +141,10 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
         logger: { info: (m) => status.log(m), warn: (m) => status.log(`warning: ${m}`) },
         onError: (m) => status.log(`error: ${m}`),
         ...(streams ? { streams, onStreamLog: (m: string) => status.log(m) } : {}),
+      }).catch((err: unknown) => {
+        signal.dispose();
+        if ((err as NodeJS.ErrnoException).syscall === "listen") throw new Error(listenErrorText(err, args["hub-port"], "--hub-port"));
+        throw err;
       });
       ctx.stderr.write(`recording ${session.hub ? `the embedded hub at ${session.hub.url}` : session.sourceDescription} into ${outPath} (Ctrl-C to stop)\n`);
       let prevStreams = new Map<string, StreamStats>();
@@ -114,7 +154,11 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
           const now = [...(session.streams?.stats.values() ?? [])].map((x) => ({ ...x }));
           const streamText = now.map((x) => ` · ${streamStatus(x, prevStreams.get(x.topic), 0.5)}`).join("");
           prevStreams = new Map(now.map((x) => [x.topic, x]));
-          status.show(`${s.events} events · last ${s.lastComponent ?? "–"}${streamText} · ${basename(session.recorder.currentPath)} ${formatBytes(bytes)}`);
+          const behind = session.backlog();
+          const lag = behind.events > 0 ? ` · behind by ${behind.events} events (${formatBytes(behind.bytes)} queued)` : "";
+          status.show(
+            `${s.events} events · last ${s.lastComponent ?? "–"}${streamText} · ${basename(session.recorder.currentPath)} ${formatBytes(bytes)}${lag}`,
+          );
         });
       }, 500);
       try {
@@ -122,6 +166,14 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
         const stats = await session.stop();
         status.clear();
         ctx.stdout.write(`stopped (${how}): ${stats.events} events recorded${stats.rejected ? `, ${stats.rejected} rejected` : ""}\n`);
+        const caught = session.caughtUp;
+        if (caught && caught.waitedFor > 0) {
+          ctx.stderr.write(
+            caught.reached
+              ? `the recorder was ${caught.waitedFor} events behind the source at the stop; it caught up before closing\n`
+              : `warning: the recorder was ${caught.waitedFor} events behind the source at the stop and could not catch up in time; the source still holds them\n`,
+          );
+        }
         for (const st of session.streams?.stats.values() ?? []) {
           ctx.stdout.write(
             `  stream ${st.topic}: ${st.frames} messages, ${st.samples} samples, ${(st.bytes / 1e6).toFixed(1)} MB → ${st.series.join(", ") || "no series"}` +
@@ -129,7 +181,11 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
           );
         }
         for (const p of stats.outputs) ctx.stdout.write(`  ${p}\n`);
-        if (stats.outputs.length === 0) ctx.stdout.write("  no settings were recorded, no file written\n");
+        if (stats.outputs.length === 0) {
+          ctx.stdout.write(
+            `  no settings were recorded, no file written${stats.journalRemoved ? " (its empty journal was removed: nothing to recover)" : ""}\n`,
+          );
+        }
       } catch (err) {
         status.clear(); // the failure (it names the file) is printed on a clean line
         throw err;

@@ -2,7 +2,7 @@
 import { basename } from "node:path";
 import type { CommandModule } from "yargs";
 import { type RecoverCheck, RecoverRefusedError, type RecoverResult, describeState, recoverRecording } from "../../app/recover/recover.js";
-import type { CommandContext } from "../context.js";
+import { type CommandContext, UsageError } from "../context.js";
 
 interface RecoverArgs {
   journal: string;
@@ -20,7 +20,15 @@ export function recoverCommand(ctx: CommandContext): CommandModule<object, Recov
         .positional("journal", { type: "string", demandOption: true, describe: "The journal written beside the NWB file" })
         .option("out", { alias: "o", type: "string", describe: "Write the rebuilt recording here (default: the journal's NWB file)" })
         .option("overwrite", { type: "boolean", default: false, describe: "Replace existing files" })
-        .option("check", { type: "boolean", default: false, describe: "Only check; exit 0 when the recording is complete, 1 otherwise" }) as never,
+        .option("check", {
+          type: "boolean",
+          default: false,
+          describe: "Only check (rows and every value against the journal); write nothing; exit 0 when complete, 1 otherwise",
+        })
+        .check((a) => {
+          if (a.check && (a.out !== undefined || a.overwrite)) throw new UsageError("--check only reads; it takes neither --out nor --overwrite");
+          return true;
+        }) as never,
     handler: async (args) => {
       let result: RecoverResult;
       try {

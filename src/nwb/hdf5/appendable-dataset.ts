@@ -37,6 +37,8 @@ export function defaultChunkRows(rowShape: readonly number[]): number {
 
 export class AppendableDataset {
   private pending: RowValue[] = [];
+  /** A new value for the last row already written (rewritten in place at the next flush). */
+  private lastOverride: RowValue | undefined;
   private written: number;
   readonly rowShape: readonly number[];
   readonly rowSize: number;
@@ -107,15 +109,46 @@ export class AppendableDataset {
     this.pending.push(row);
   }
 
-  /** Write staged rows: one resize, one write. No-op when nothing is staged. */
+  /**
+   * Replace the last row (staged or written). A written row is rewritten in place at the next
+   * flush (one small write); nothing else of the dataset is touched.
+   */
+  replaceLast(row: RowValue): void {
+    if (this.pending.length > 0) this.pending[this.pending.length - 1] = row;
+    else if (this.written > 0) this.lastOverride = row;
+    else throw new Error(`${this.path} has no row to replace`);
+  }
+
+  /** Remove the last row (staged, or written: the dataset shrinks by one at once). */
+  dropLast(): void {
+    if (this.pending.length > 0) {
+      this.pending.pop();
+      return;
+    }
+    if (this.written === 0) throw new Error(`${this.path} has no row to remove`);
+    this.lastOverride = undefined;
+    this.truncate(this.written - 1);
+  }
+
+  /** Write staged rows: one resize, one write (plus one in-place write of a replaced last row). */
   flush(): void {
+    if (this.lastOverride !== undefined) {
+      const row = this.lastOverride;
+      this.writeRows([row], this.written - 1, false);
+      this.lastOverride = undefined;
+    }
     const rows = this.pending;
     if (rows.length === 0) return;
+    this.writeRows(rows, this.written, true);
+    this.written += rows.length;
+    this.pending = [];
+  }
+
+  private writeRows(rows: RowValue[], start: number, grow: boolean): void {
     const n = rows.length;
-    const start = this.written;
     const fileId = this.file.file_id;
     try {
-      this.module.resize_dataset(fileId, this.path, [BigInt(start + n), ...this.rowShape.map(BigInt)]);
+      if (grow) this.module.resize_dataset(fileId, this.path, [BigInt(start + n), ...this.rowShape.map(BigInt)]);
       const count = [BigInt(n), ...this.rowShape.map(BigInt)];
       const offset = [0n, ...this.rowShape.map(() => 0n)];
       offset[0] = BigInt(start);
@@ -126,15 +159,14 @@ export class AppendableDataset {
       if (this.type === "text") withHeapVlenStrings(this.module, flattenText(rows, this.rowSize, this.path), write);
       else withHeapBytes(this.module, packNumeric(this.type, rows, this.rowSize, this.path), write);
     } catch (err) {
-      throw new NwbError(`cannot append ${n} row(s) to ${this.path}: ${errorText(err)}`);
+      throw new NwbError(`cannot ${grow ? "append" : "rewrite"} ${n} row(s) ${grow ? "to" : "of"} ${this.path}: ${errorText(err)}`);
     }
-    this.written = start + n;
-    this.pending = [];
   }
 
   /** Shrink to `rows` rows (used by recovery to make table columns agree). */
   truncate(rows: number): void {
     this.pending = [];
+    if (rows < this.written) this.lastOverride = undefined;
     if (rows >= this.written) return;
     this.module.resize_dataset(this.file.file_id, this.path, [BigInt(rows), ...this.rowShape.map(BigInt)]);
     this.written = rows;

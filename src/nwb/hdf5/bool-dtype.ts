@@ -58,8 +58,16 @@ const INT8_TYPE = [0x10, 0x08, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0
  * size needs (1 byte: 0), its datatype.
  */
 export const PLACEHOLDER_DTYPE_BODY = Uint8Array.from([
-  0x36, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
-  ...ascii(BOOL_PLACEHOLDER_MEMBER), 0x00,
+  0x36,
+  0x01,
+  0x00,
+  0x00,
+  0x01,
+  0x00,
+  0x00,
+  0x00,
+  ...ascii(BOOL_PLACEHOLDER_MEMBER),
+  0x00,
   0x00,
   ...INT8_TYPE,
 ]);
@@ -71,10 +79,21 @@ export const PLACEHOLDER_DTYPE_BODY = Uint8Array.from([
  * (version 3); member values packed in base type order (0, 1).
  */
 export const BOOL_ENUM_DTYPE_BODY = Uint8Array.from([
-  0x38, 0x02, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+  0x38,
+  0x02,
+  0x00,
+  0x00,
+  0x01,
+  0x00,
+  0x00,
+  0x00,
   ...INT8_TYPE,
-  ...ascii("FALSE"), 0x00, ...ascii("TRUE"), 0x00,
-  0x00, 0x01,
+  ...ascii("FALSE"),
+  0x00,
+  ...ascii("TRUE"),
+  0x00,
+  0x00,
+  0x01,
 ]);
 
 if (PLACEHOLDER_DTYPE_BODY.length !== BOOL_ENUM_DTYPE_BODY.length) {
@@ -358,7 +377,9 @@ function readObjectHeader(r: FileReader, sb: Superblock, address: bigint): Chunk
   const at = abs(address);
   const pre = r.read(at, 4 + 1 + 1 + 16 + 4 + 8);
   if (String.fromCharCode(...pre.subarray(0, 4)) !== "OHDR") {
-    throw new NwbError(pre[0] === 1 ? "version 1 object header (file format bounds 'earliest') is not supported" : "no object header signature at the object's address");
+    throw new NwbError(
+      pre[0] === 1 ? "version 1 object header (file format bounds 'earliest') is not supported" : "no object header signature at the object's address",
+    );
   }
   if (pre[4] !== 2) throw new NwbError(`object header version ${pre[4]}, expected 2`);
   const flags = pre[5]!;
@@ -518,12 +539,24 @@ export function lookup3(k: Uint8Array, initval = 0): number {
     b = (b + (k[i + 4]! | (k[i + 5]! << 8) | (k[i + 6]! << 16) | (k[i + 7]! << 24))) | 0;
     c = (c + (k[i + 8]! | (k[i + 9]! << 8) | (k[i + 10]! << 16) | (k[i + 11]! << 24))) | 0;
     // mix(a, b, c)
-    a = (a - c) | 0; a ^= rot(c, 4); c = (c + b) | 0;
-    b = (b - a) | 0; b ^= rot(a, 6); a = (a + c) | 0;
-    c = (c - b) | 0; c ^= rot(b, 8); b = (b + a) | 0;
-    a = (a - c) | 0; a ^= rot(c, 16); c = (c + b) | 0;
-    b = (b - a) | 0; b ^= rot(a, 19); a = (a + c) | 0;
-    c = (c - b) | 0; c ^= rot(b, 4); b = (b + a) | 0;
+    a = (a - c) | 0;
+    a ^= rot(c, 4);
+    c = (c + b) | 0;
+    b = (b - a) | 0;
+    b ^= rot(a, 6);
+    a = (a + c) | 0;
+    c = (c - b) | 0;
+    c ^= rot(b, 8);
+    b = (b + a) | 0;
+    a = (a - c) | 0;
+    a ^= rot(c, 16);
+    c = (c + b) | 0;
+    b = (b - a) | 0;
+    b ^= rot(a, 19);
+    a = (a + c) | 0;
+    c = (c - b) | 0;
+    c ^= rot(b, 4);
+    b = (b + a) | 0;
     length -= 12;
     i += 12;
   }
@@ -534,13 +567,20 @@ export function lookup3(k: Uint8Array, initval = 0): number {
   b = (b + (tail(4) | (tail(5) << 8) | (tail(6) << 16) | (tail(7) << 24))) | 0;
   a = (a + (tail(0) | (tail(1) << 8) | (tail(2) << 16) | (tail(3) << 24))) | 0;
   // final(a, b, c)
-  c ^= b; c = (c - rot(b, 14)) | 0;
-  a ^= c; a = (a - rot(c, 11)) | 0;
-  b ^= a; b = (b - rot(a, 25)) | 0;
-  c ^= b; c = (c - rot(b, 16)) | 0;
-  a ^= c; a = (a - rot(c, 4)) | 0;
-  b ^= a; b = (b - rot(a, 14)) | 0;
-  c ^= b; c = (c - rot(b, 24)) | 0;
+  c ^= b;
+  c = (c - rot(b, 14)) | 0;
+  a ^= c;
+  a = (a - rot(c, 11)) | 0;
+  b ^= a;
+  b = (b - rot(a, 25)) | 0;
+  c ^= b;
+  c = (c - rot(b, 16)) | 0;
+  a ^= c;
+  a = (a - rot(c, 4)) | 0;
+  b ^= a;
+  b = (b - rot(a, 14)) | 0;
+  c ^= b;
+  c = (c - rot(b, 24)) | 0;
   return c >>> 0;
 }
 

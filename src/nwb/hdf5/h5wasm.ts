@@ -56,4 +56,3 @@ export function errorText(err: unknown): string {
   const innermost = frames[frames.length - 1] ?? text.split("\n")[0]!;
   return os ?? innermost.replace(/^\S+\(\): /, "");
 }
-

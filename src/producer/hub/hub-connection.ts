@@ -65,7 +65,7 @@ function closeError(url: string, code: number, reason: string, maxMessageBytes: 
 export class HubConnection {
   private nextId = 1n;
   private readonly pending = new Map<string, Pending>();
-  private readonly pushHandlers = new Map<string, (event: JsonValue | undefined) => void>();
+  private readonly pushHandlers = new Map<string, (event: JsonValue | undefined, bytes: number) => void>();
   private readonly closeHandlers = new Set<(info: CloseInfo) => void>();
   private closeInfo: CloseInfo | null = null;
   private paused = false;
@@ -103,7 +103,8 @@ export class HubConnection {
       ws.once("message", (data) => {
         try {
           const doc = parseJson(data.toString(), { maxDepth: MAX_REPLY_DEPTH });
-          if (!isJsonObject(doc) || doc.get("type") !== "hello" || doc.get("server") !== HUB_SERVER_NAME) throw new Error("first message is not the hub's hello");
+          if (!isJsonObject(doc) || doc.get("type") !== "hello" || doc.get("server") !== HUB_SERVER_NAME)
+            throw new Error("first message is not the hub's hello");
           const num = (k: string) => {
             const v = doc.get(k);
             if (typeof v !== "bigint") throw new Error(`hello.${k} is not an integer`);
@@ -112,7 +113,12 @@ export class HubConnection {
           const instance = doc.get("instance");
           clearTimeout(timer);
           ws.removeAllListeners();
-          resolve({ instance: typeof instance === "string" ? instance : "", protocol: num("protocol"), maxMessageBytes: num("max_message_bytes"), lastSeq: num("last_seq") });
+          resolve({
+            instance: typeof instance === "string" ? instance : "",
+            protocol: num("protocol"),
+            maxMessageBytes: num("max_message_bytes"),
+            lastSeq: num("last_seq"),
+          });
         } catch (err) {
           fail(new HubError("bad_request", `${url} is not an nwb-settings hub: ${(err as Error).message}`));
         }
@@ -132,7 +138,9 @@ export class HubConnection {
     const text = stringifyJson(message({ type, id, ...fields }));
     const size = byteLength(text);
     if (this.o.checkMessageSize && size > this.hello.maxMessageBytes) {
-      return Promise.reject(new HubError("message_too_large", `${type} request of ${size} bytes exceeds the hub's limit of ${this.hello.maxMessageBytes} bytes; not sent`));
+      return Promise.reject(
+        new HubError("message_too_large", `${type} request of ${size} bytes exceeds the hub's limit of ${this.hello.maxMessageBytes} bytes; not sent`),
+      );
     }
     return new Promise<JsonObject>((resolve, reject) => {
       const key = id.toString();
@@ -147,7 +155,7 @@ export class HubConnection {
   }
 
   /** Route pushed events of subscription `id` to `handler`. */
-  onPush(id: bigint, handler: (event: JsonValue | undefined) => void): () => void {
+  onPush(id: bigint, handler: (event: JsonValue | undefined, bytes: number) => void): () => void {
     this.pushHandlers.set(id.toString(), handler);
     return () => this.pushHandlers.delete(id.toString());
   }
@@ -203,7 +211,7 @@ export class HubConnection {
     if (type === "event") {
       const sub = doc.get("subscription");
       const handler = this.pushHandlers.get(String(sub));
-      handler?.(doc.get("event"));
+      handler?.(doc.get("event"), text.length);
       return;
     }
     const id = doc.get("id");

@@ -15,6 +15,12 @@ export interface HubReaderOptions extends HubClientOptions {
    * paused (so the hub sees a slow reader) until half of them are taken. Default 4096.
    */
   maxQueuedEvents?: number;
+  /**
+   * Bytes (of the hub's messages) a subscription holds for a consumer that does not keep up;
+   * above it the socket is paused too. Default 16 MiB. With the hub's publisher backpressure, a
+   * reader that stops reading slows the publishers instead of buffering without bound.
+   */
+  maxQueuedBytes?: number;
 }
 
 export type SubscriptionEnd = "open" | "closed" | "eof" | "error";
@@ -30,6 +36,8 @@ export class HubSubscription implements SettingsSubscription {
   error: HubError | null = null;
   lastSeq: number;
   private readonly queue: SourceSettingsEvent[] = [];
+  private readonly sizes: number[] = [];
+  private queuedBytes = 0;
   private wake: (() => void) | null = null;
   private iterated = false;
   private offPush: () => void = () => {};
@@ -40,6 +48,7 @@ export class HubSubscription implements SettingsSubscription {
     private readonly conn: HubConnection,
     readonly afterSeq: number,
     private readonly maxQueued: number,
+    private readonly maxQueuedBytes: number = 16 * 1024 * 1024,
   ) {
     this.lastSeq = afterSeq;
   }
@@ -47,21 +56,28 @@ export class HubSubscription implements SettingsSubscription {
   /** @internal */
   attach(id: bigint): void {
     this.subId = id;
-    this.offPush = this.conn.onPush(id, (e) => this.onEvent(e));
+    this.offPush = this.conn.onPush(id, (e, bytes) => this.onEvent(e, bytes));
     this.offClose = this.conn.onClosed((info) => this.onConnClosed(info));
   }
 
   private subId = 0n;
 
-  private onEvent(raw: JsonValue | undefined): void {
+  /** Events received and not yet taken, and their size on the wire. */
+  backlog(): { events: number; bytes: number } {
+    return { events: this.queue.length, bytes: this.queuedBytes };
+  }
+
+  private onEvent(raw: JsonValue | undefined, bytes = 0): void {
     if (this.endReason !== "open") return;
     try {
       this.queue.push(eventFromJson(raw, `subscription ${this.subId} event`));
+      this.sizes.push(bytes);
+      this.queuedBytes += bytes;
     } catch (err) {
       this.end("error", err as HubError);
       return;
     }
-    if (this.queue.length >= this.maxQueued) this.conn.pause();
+    if (this.queue.length >= this.maxQueued || this.queuedBytes >= this.maxQueuedBytes) this.conn.pause();
     this.notify();
   }
 
@@ -90,6 +106,8 @@ export class HubSubscription implements SettingsSubscription {
   abandon(): void {
     this.end("closed", null);
     this.queue.length = 0;
+    this.sizes.length = 0;
+    this.queuedBytes = 0;
   }
 
   /** Stop the subscription (tells the hub, best effort). Events still queued are discarded. */
@@ -97,6 +115,8 @@ export class HubSubscription implements SettingsSubscription {
     if (this.endReason !== "open") return;
     this.end("closed", null);
     this.queue.length = 0;
+    this.sizes.length = 0;
+    this.queuedBytes = 0;
     if (!this.conn.closed) await this.conn.request("unsubscribe", { subscription: this.subId }).catch(() => {});
   }
 
@@ -108,7 +128,8 @@ export class HubSubscription implements SettingsSubscription {
         for (;;) {
           const e = this.queue.shift();
           if (e) {
-            if (this.queue.length <= this.maxQueued / 2) this.conn.resume();
+            this.queuedBytes -= this.sizes.shift() ?? 0;
+            if (this.queue.length <= this.maxQueued / 2 && this.queuedBytes <= this.maxQueuedBytes / 2) this.conn.resume();
             this.lastSeq = e.seq;
             return { value: e, done: false };
           }
@@ -132,6 +153,7 @@ export class HubReader implements SettingsSource {
   private constructor(
     private readonly conn: HubConnection,
     private readonly maxQueued: number,
+    private readonly maxQueuedBytes: number,
   ) {
     this.description = `hub ${conn.url}`;
   }
@@ -139,7 +161,7 @@ export class HubReader implements SettingsSource {
   /** Connect to a hub (`ws://host:port`). Fails with {@link HubError} if it cannot. */
   static async connect(url: string, options: HubReaderOptions = {}): Promise<HubReader> {
     const conn = await HubConnection.open(url, options);
-    return new HubReader(conn, Math.max(2, options.maxQueuedEvents ?? 4096));
+    return new HubReader(conn, Math.max(2, options.maxQueuedEvents ?? 4096), Math.max(1, options.maxQueuedBytes ?? 16 * 1024 * 1024));
   }
 
   /** What the hub said when we connected (instance id, limits, its seq then). */
@@ -172,7 +194,7 @@ export class HubReader implements SettingsSource {
   }
 
   async subscribe(afterSeq: number): Promise<HubSubscription> {
-    const sub = new HubSubscription(this.conn, afterSeq, this.maxQueued);
+    const sub = new HubSubscription(this.conn, afterSeq, this.maxQueued, this.maxQueuedBytes);
     // Attach before the request goes out: events may follow the reply immediately.
     try {
       await this.conn.request("subscribe", { after_seq: BigInt(afterSeq) }, (id) => sub.attach(id));

@@ -50,6 +50,17 @@ export interface HubServerOptions extends SettingsStoreOptions {
   maxSubscriptionsPerConnection?: number;
   /** After a close frame to a dropped reader, how long before the socket is destroyed. Default 2000 ms. */
   closeGraceMs?: number;
+  /**
+   * Publisher backpressure: when a reader's unread events fill this fraction of the history, the
+   * hub stops reading from publishers' connections (their updates wait, unacknowledged) until every
+   * reader is below `resumeFraction`. A slow reader thus slows the publishers instead of losing
+   * events. Default 0.5 (0 disables it: slow readers are only dropped, code 4008).
+   */
+  holdPublishersAt?: number;
+  /** See holdPublishersAt. Default 0.25. */
+  resumeFraction?: number;
+  /** A reader that takes nothing for this long while publishers are held is dropped (4008) and they are released. Default 5000 ms. */
+  readerStallMs?: number;
   /** Diagnostics (connections dropped, refused messages). Default: none. */
   onLog?: (message: string) => void;
 }
@@ -61,6 +72,8 @@ export interface HubStats {
   lastSeq: number;
   retainedEvents: number;
   droppedReaders: number;
+  /** How many times publishers were held back for a slow reader. */
+  publishersHeld: number;
 }
 
 interface Subscription {
@@ -84,6 +97,9 @@ function closeReason(text: string): string {
 class Connection {
   readonly subs = new Map<string, Subscription>();
   dropped = false;
+  /** Has published (register/update): the connections held back while a reader catches up. */
+  publisher = false;
+  paused = false;
   constructor(
     readonly ws: WebSocket,
     readonly label: string,
@@ -97,6 +113,9 @@ export class HubServer {
   private readonly conns = new Set<Connection>();
   private readonly local = {}; // owner token for in-process publishing
   private droppedReaders = 0;
+  /** Publishers are held (see holdPublishersAt) since this time, with the slowest reader at this cursor. */
+  private holding: { since: number; cursor: number; progressAt: number; timer: NodeJS.Timeout } | null = null;
+  private heldTimes = 0;
   private closing: Promise<void> | null = null;
   private readonly o: Required<Omit<HubServerOptions, keyof SettingsStoreOptions | "onLog">> & { onLog: (m: string) => void };
 
@@ -115,6 +134,9 @@ export class HubServer {
       maxConnections: options.maxConnections ?? 1024,
       maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection ?? 16,
       closeGraceMs: options.closeGraceMs ?? 2000,
+      holdPublishersAt: options.holdPublishersAt ?? 0.5,
+      resumeFraction: options.resumeFraction ?? 0.25,
+      readerStallMs: options.readerStallMs ?? 5000,
       onLog: options.onLog ?? (() => {}),
     };
     this.store = new SettingsStore(options);
@@ -171,6 +193,7 @@ export class HubServer {
       lastSeq: this.store.lastSeq,
       retainedEvents: this.store.retainedEvents,
       droppedReaders: this.droppedReaders,
+      publishersHeld: this.heldTimes,
     };
   }
 
@@ -187,13 +210,17 @@ export class HubServer {
   /** Close every connection (1001 "hub shutting down") and stop listening. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.release();
       for (const c of this.conns) {
         c.dropped = true;
         c.ws.close(CloseCode.goingAway, "hub shutting down");
       }
-      const deadline = setTimeout(() => {
-        for (const c of this.conns) c.ws.terminate();
-      }, Math.min(this.o.closeGraceMs, 1000));
+      const deadline = setTimeout(
+        () => {
+          for (const c of this.conns) c.ws.terminate();
+        },
+        Math.min(this.o.closeGraceMs, 1000),
+      );
       await new Promise<void>((resolve) => this.wss.close(() => resolve()));
       while (this.conns.size > 0) await new Promise((r) => setTimeout(r, 10));
       clearTimeout(deadline);
@@ -215,6 +242,7 @@ export class HubServer {
     ws.on("close", (code, reason) => {
       this.conns.delete(conn);
       conn.subs.clear();
+      this.balance();
       const removed = this.store.dropOwner(conn);
       if (removed.length > 0) this.o.onLog(`hub: connection ${label} closed (${code} ${reason.toString()}); its components left: ${removed.join(", ")}`);
     });
@@ -238,7 +266,11 @@ export class HubServer {
       this.reply(conn, errorMessage(null, "bad_request", "binary messages are not accepted; send JSON text"));
       return;
     }
-    const text = Buffer.isBuffer(data) ? data.toString("utf8") : Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data).toString("utf8");
+    const text = Buffer.isBuffer(data)
+      ? data.toString("utf8")
+      : Array.isArray(data)
+        ? Buffer.concat(data).toString("utf8")
+        : Buffer.from(data).toString("utf8");
     let req: HubRequest;
     try {
       req = parseRequest(text);
@@ -256,6 +288,10 @@ export class HubServer {
   }
 
   private handle(conn: Connection, req: HubRequest): void {
+    if (req.type === "register" || req.type === "update") {
+      conn.publisher = true;
+      if (this.holding && !conn.paused) this.pauseConn(conn);
+    }
     switch (req.type) {
       case "register": {
         const e = this.store.register(conn, req.component, req.value, req.session);
@@ -325,11 +361,85 @@ export class HubServer {
       let behind: string | null = null;
       for (const sub of conn.subs.values()) {
         if (sub.cursor + 1 < oldest) behind = `reader too slow: seq ${sub.cursor + 1} left the history before it was sent`;
-        else if (last - sub.cursor > this.o.maxReaderLagEvents) behind = `reader too slow: ${last - sub.cursor} events behind (limit ${this.o.maxReaderLagEvents})`;
+        else if (last - sub.cursor > this.o.maxReaderLagEvents)
+          behind = `reader too slow: ${last - sub.cursor} events behind (limit ${this.o.maxReaderLagEvents})`;
       }
       if (behind) this.drop(conn, CloseCode.slowReader, behind);
       else this.pump(conn);
     }
+    this.balance();
+  }
+
+  /** The slowest subscription: its connection, cursor and how full it keeps the history. */
+  private slowestReader(): { conn: Connection; cursor: number; fraction: number } | null {
+    let worst: { conn: Connection; cursor: number; fraction: number } | null = null;
+    for (const conn of this.conns) {
+      if (conn.dropped) continue;
+      for (const sub of conn.subs.values()) {
+        const fraction = this.store.lagFraction(sub.cursor);
+        if (!worst || fraction > worst.fraction) worst = { conn, cursor: sub.cursor, fraction };
+      }
+    }
+    return worst;
+  }
+
+  /** Hold or release publishers by how far the slowest reader is behind (see holdPublishersAt). */
+  private balance(): void {
+    if (this.o.holdPublishersAt <= 0 || this.closing) return;
+    const worst = this.slowestReader();
+    const fraction = worst?.fraction ?? 0;
+    if (!this.holding && worst && fraction >= this.o.holdPublishersAt) {
+      const now = Date.now();
+      this.heldTimes++;
+      this.o.onLog(`hub: reader ${worst.conn.label} is ${Math.round(fraction * 100)}% of the history behind; holding publishers until it catches up`);
+      this.holding = { since: now, cursor: worst.cursor, progressAt: now, timer: setInterval(() => this.checkStall(), 250) };
+      this.holding.timer.unref();
+      for (const c of this.conns) if (c.publisher) this.pauseConn(c);
+    } else if (this.holding && fraction <= this.o.resumeFraction) {
+      this.release();
+    } else if (this.holding && worst && worst.cursor !== this.holding.cursor) {
+      this.holding.cursor = worst.cursor;
+      this.holding.progressAt = Date.now();
+    }
+  }
+
+  private checkStall(): void {
+    if (!this.holding) return;
+    const worst = this.slowestReader();
+    if (!worst) {
+      this.release();
+      return;
+    }
+    if (worst.cursor !== this.holding.cursor) {
+      this.holding.cursor = worst.cursor;
+      this.holding.progressAt = Date.now();
+      return;
+    }
+    if (Date.now() - this.holding.progressAt >= this.o.readerStallMs) {
+      this.drop(worst.conn, CloseCode.slowReader, `reader stalled: took nothing for ${this.o.readerStallMs} ms while publishers waited`);
+      this.release();
+      this.balance();
+    }
+  }
+
+  private release(): void {
+    if (!this.holding) return;
+    clearInterval(this.holding.timer);
+    this.o.onLog(`hub: readers caught up after ${Date.now() - this.holding.since} ms; publishers released`);
+    this.holding = null;
+    for (const c of this.conns) {
+      if (c.paused) {
+        c.paused = false;
+        c.ws.resume();
+      }
+    }
+  }
+
+  private pauseConn(conn: Connection): void {
+    // A connection that also reads (has subscriptions) is never paused: it would hold itself up.
+    if (conn.subs.size > 0 || conn.dropped) return;
+    conn.paused = true;
+    conn.ws.pause();
   }
 
   /** Hand each subscription's next events to the socket while its buffer is below the high-water mark. */
@@ -345,7 +455,10 @@ export class HubServer {
         }
         sub.cursor = next.event.seq;
         ws.send(`{"type": "event", "subscription": ${sub.idJson}, "event": ${next.json}}`, (err) => {
-          if (!err && !conn.dropped) this.pump(conn);
+          if (!err && !conn.dropped) {
+            this.pump(conn);
+            if (this.holding) this.balance();
+          }
         });
       }
     }

@@ -84,7 +84,11 @@ function seqField(o: JsonObject, field: string, id: RequestId): number {
 function stringField(o: JsonObject, field: string, id: RequestId, nonEmpty = true): string {
   const v = o.get(field);
   if (typeof v !== "string" || (nonEmpty && v === "")) {
-    throw new RequestError("bad_request", `"${field}" must be a ${nonEmpty ? "non-empty " : ""}string, got ${v === "" ? "an empty string" : describeJsonValue(v)}`, id);
+    throw new RequestError(
+      "bad_request",
+      `"${field}" must be a ${nonEmpty ? "non-empty " : ""}string, got ${v === "" ? "an empty string" : describeJsonValue(v)}`,
+      id,
+    );
   }
   return v;
 }
@@ -198,16 +202,20 @@ export function settingsValueFromJson(v: JsonValue | undefined, where: string): 
 export function eventFromJson(v: JsonValue | undefined, where = "event"): SourceSettingsEvent {
   if (!isJsonObject(v)) throw new HubError("bad_request", `${where}: expected an object, got ${describeJsonValue(v)}`);
   const seq = v.get("seq");
-  if (typeof seq !== "bigint" || seq < 0n || seq > BigInt(Number.MAX_SAFE_INTEGER)) throw new HubError("bad_request", `${where}: "seq" must be a non-negative integer, got ${describeJsonValue(seq)}`);
+  if (typeof seq !== "bigint" || seq < 0n || seq > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new HubError("bad_request", `${where}: "seq" must be a non-negative integer, got ${describeJsonValue(seq)}`);
   const ts = v.get("timestamp");
   const timestamp = typeof ts === "bigint" ? Number(ts) : ts;
-  if (typeof timestamp !== "number" || !Number.isFinite(timestamp)) throw new HubError("bad_request", `${where}: "timestamp" must be a finite number, got ${describeJsonValue(ts)}`);
+  if (typeof timestamp !== "number" || !Number.isFinite(timestamp))
+    throw new HubError("bad_request", `${where}: "timestamp" must be a finite number, got ${describeJsonValue(ts)}`);
   const address = v.get("component_address");
   if (typeof address !== "string") throw new HubError("bad_request", `${where}: "component_address" must be a string, got ${describeJsonValue(address)}`);
   const type = v.get("event_type");
-  if (type !== "INITIAL_SETTINGS" && type !== "SETTINGS_UPDATED") throw new HubError("bad_request", `${where}: unknown "event_type" ${describeJsonValue(type)}`);
+  if (type !== "INITIAL_SETTINGS" && type !== "SETTINGS_UPDATED")
+    throw new HubError("bad_request", `${where}: unknown "event_type" ${describeJsonValue(type)}`);
   const session = v.get("source_session_id");
-  if (session !== null && session !== undefined && typeof session !== "string") throw new HubError("bad_request", `${where}: "source_session_id" must be a string or null`);
+  if (session !== null && session !== undefined && typeof session !== "string")
+    throw new HubError("bad_request", `${where}: "source_session_id" must be a string or null`);
   return {
     seq: Number(seq),
     timestamp,

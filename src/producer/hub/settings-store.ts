@@ -14,6 +14,8 @@ export interface StoredEvent {
   readonly event: SourceSettingsEvent;
   readonly json: string;
   readonly bytes: number;
+  /** Bytes of all events appended up to and including this one (to measure a reader's lag in bytes). */
+  readonly endBytes: number;
 }
 
 export interface SettingsStoreOptions {
@@ -43,6 +45,7 @@ export class SettingsStore {
   private history: (StoredEvent | undefined)[] = []; // slots before `head` are released
   private head = 0; // index of the oldest retained event in `history`
   private retainedBytes = 0;
+  private appendedBytes = 0;
   private seq = 0;
   private readonly listeners = new Set<(e: StoredEvent) => void>();
 
@@ -178,13 +181,27 @@ export class SettingsStore {
       source_session_id: session,
     };
     const json = stringifyJson(eventToJson(event));
-    const stored: StoredEvent = { event, json, bytes: byteLength(json) };
+    const bytes = byteLength(json);
+    this.appendedBytes += bytes;
+    const stored: StoredEvent = { event, json, bytes, endBytes: this.appendedBytes };
     this.seq = event.seq;
     this.history.push(stored);
     this.retainedBytes += stored.bytes;
     this.trim();
     for (const l of this.listeners) l(stored);
     return stored;
+  }
+
+  /** Bytes of the retained events after `seq` (what a reader at cursor `seq` still has to take). */
+  bytesAfter(seq: number): number {
+    if (seq >= this.seq) return 0;
+    const first = this.eventAt(Math.max(seq + 1, this.oldestRetainedSeq));
+    return first ? this.appendedBytes - (first.endBytes - first.bytes) : 0;
+  }
+
+  /** How full a reader at cursor `seq` keeps the history (0 … 1: at 1 its next event is about to be dropped). */
+  lagFraction(seq: number): number {
+    return Math.max((this.seq - seq) / this.historyLimit, this.bytesAfter(seq) / this.historyMaxBytes);
   }
 
   private trim(): void {

@@ -6,16 +6,51 @@
  */
 import type { PipelineSettingsEvent } from "../../events/event.js";
 import { scanEvent } from "../../events/event-text.js";
-import { decodeLine, readRawLines } from "../../events/jsonl-lines.js";
+import { type ReadLogOptions, MAX_LINE_BYTES, decodeLine, readRawLines } from "../../events/jsonl-lines.js";
 
 export type LogRecord =
   | { kind: "event"; line: number; event: PipelineSettingsEvent }
+  /** The optional end record: when the log ended, on the events' clock (docs/event-log.md). */
+  | { kind: "end"; line: number; time: number }
   | { kind: "error"; line: number; message: string };
 
+/** The key of the optional end record line `{"nwb_settings_end": {"timestamp": t}}`. */
+export const LOG_END_KEY = "nwb_settings_end";
+
+/** Whether a line is an end record (so it is never read as an event). */
+export function isLogEndLine(text: string): boolean {
+  return /^\s*\{\s*"nwb_settings_end"\s*:/.test(text);
+}
+
+/** The end record's time; throws naming the problem. */
+export function decodeLogEnd(text: string): number {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`end record is not valid JSON (${(err as Error).message})`);
+  }
+  const end = (obj as Record<string, unknown>)[LOG_END_KEY];
+  const t = typeof end === "object" && end !== null ? (end as Record<string, unknown>)["timestamp"] : undefined;
+  if (typeof t !== "number" || !Number.isFinite(t)) {
+    throw new Error(`end record needs {"${LOG_END_KEY}": {"timestamp": <finite number>}}, got ${JSON.stringify(end)}`);
+  }
+  return t;
+}
+
 /** Read a JSONL event log record by record. I/O errors (missing file, …) are thrown. */
-export async function* readEventLog(path: string): AsyncGenerator<LogRecord> {
-  for await (const raw of readRawLines(path)) {
+export async function* readEventLog(path: string, options: ReadLogOptions = {}): AsyncGenerator<LogRecord> {
+  const max = options.maxLineBytes ?? MAX_LINE_BYTES;
+  for await (const raw of readRawLines(path, 1 << 20, options)) {
     const lineNo = raw.line;
+    if (raw.tooLong !== undefined) {
+      yield {
+        kind: "error",
+        line: lineNo,
+        message: `${path}:${lineNo}: line is ${raw.tooLong} bytes, longer than the limit of ${formatLimit(max)} per line; skipped without reading it into memory`,
+      };
+      continue;
+    }
     let text: string;
     try {
       text = decodeLine(raw.bytes);
@@ -26,9 +61,17 @@ export async function* readEventLog(path: string): AsyncGenerator<LogRecord> {
     if (lineNo === 1) text = text.replace(/^\uFEFF/, "");
     if (text.trim() === "") continue;
     try {
+      if (isLogEndLine(text)) {
+        yield { kind: "end", line: lineNo, time: decodeLogEnd(text) };
+        continue;
+      }
       yield { kind: "event", line: lineNo, event: scanEvent(text) };
     } catch (err) {
       yield { kind: "error", line: lineNo, message: `${path}:${lineNo}: ${(err as Error).message}` };
     }
   }
+}
+
+function formatLimit(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
 }

@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseJson } from "../../../src/events/json.js";
-import {
-  ColumnNamer,
-  flattenComponentSettings,
-  flattenSettings,
-  sanitizeColumnName,
-  sanitizeSettingsValue,
-} from "../../../src/events/sanitize.js";
+import { ColumnNamer, flattenComponentSettings, flattenSettings, sanitizeColumnName, sanitizeSettingsValue } from "../../../src/events/sanitize.js";
 import { SettingArray, cellsEqual, dtypeOf, shapeOf } from "../../../src/events/settings-values.js";
 
 const sv = (json: string) => sanitizeSettingsValue(parseJson(json));
@@ -99,14 +93,17 @@ describe("sanitizeSettingsValue", () => {
     expect((sv("[1, 2.5]") as SettingArray).toNested()).toEqual([1, 2.5]);
     expect((sv("[true, 2.5]") as SettingArray).toNested()).toEqual([1, 2.5]);
     expect((sv('[1, "a", 2.5, true]') as SettingArray).toNested()).toEqual(["1", "a", "2.5", "True"]);
-    expect((sv('[null, 1]') as SettingArray).toNested()).toEqual(["None", "1"]);
+    expect((sv("[null, 1]") as SettingArray).toNested()).toEqual(["None", "1"]);
   });
 
   it("nested regular sequences become multi-dimensional arrays", () => {
     const m = sv("[[1, 2, 3], [4, 5, 6]]") as SettingArray;
     expect(m.shape).toEqual([2, 3]);
     expect(m.dtype).toBe("int64");
-    expect(m.toNested()).toEqual([[1n, 2n, 3n], [4n, 5n, 6n]]);
+    expect(m.toNested()).toEqual([
+      [1n, 2n, 3n],
+      [4n, 5n, 6n],
+    ]);
     const mixed = sv("[[1, 2], [3.5, 4]]") as SettingArray;
     expect(mixed.dtype).toBe("float64");
     expect(mixed.nd.get(1, 0)).toBe(3.5);
@@ -155,7 +152,11 @@ describe("flattenComponentSettings", () => {
   it("colliding names get deterministic suffixes instead of overwriting", () => {
     const namer = new ColumnNamer();
     const a = flattenComponentSettings("a", parseJson('{"b/c": 1, "b.c": 2, "b c": 3}'), namer);
-    expect([...a]).toEqual([["a.b.c", 1n], ["a.b.c__2", 2n], ["a.b.c__3", 3n]]);
+    expect([...a]).toEqual([
+      ["a.b.c", 1n],
+      ["a.b.c__2", 2n],
+      ["a.b.c__3", 3n],
+    ]);
     const b = flattenComponentSettings("a/b", parseJson('{"c": 4}'), namer);
     expect([...b]).toEqual([["a.b.c__4", 4n]]);
     // the same field keeps its name on later events

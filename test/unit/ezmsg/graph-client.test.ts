@@ -147,7 +147,11 @@ describe("GraphClient: subscription", () => {
     const { events, error } = await collect(sub);
     expect(error).toBeNull();
     expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
-    expect(events[10]).toMatchObject({ event_type: "SETTINGS_UPDATED", component_address: "SYS/GAIN", source_session_id: "723b5a16-eb35-11f1-a886-02fc00000001" });
+    expect(events[10]).toMatchObject({
+      event_type: "SETTINGS_UPDATED",
+      component_address: "SYS/GAIN",
+      source_session_id: "723b5a16-eb35-11f1-a886-02fc00000001",
+    });
     expect(sub.endReason).toBe("eof");
     expect(sub.lastSeq).toBe(12);
     expect(server.connections[1]!.received).toEqual(cap("sub0_subscribe_tx_transcript.bin"));

@@ -112,11 +112,21 @@ describe("ezmsg messages from vectors generated with ezmsg 3.9 (protocols 2-5)",
 
 describe("ezmsg messages: wrong shapes are clear errors naming the source and the field", () => {
   it("an event missing a field", () => {
-    const e = shapeError(() => settingsEventFromPickle(eventWith((f) => f.delete("seq")), "SUB on ezmsg://h:1"));
+    const e = shapeError(() =>
+      settingsEventFromPickle(
+        eventWith((f) => f.delete("seq")),
+        "SUB on ezmsg://h:1",
+      ),
+    );
     expect(e.message).toBe("SUB on ezmsg://h:1: settings event: missing field 'seq'");
   });
   it("an event value that is not a SettingsSnapshotValue", () => {
-    const e = shapeError(() => settingsEventFromPickle(eventWith((f) => f.set("value", new Map())), SRC));
+    const e = shapeError(() =>
+      settingsEventFromPickle(
+        eventWith((f) => f.set("value", new Map())),
+        SRC,
+      ),
+    );
     expect(e.message).toMatch(/settings event\.value: expected a SettingsSnapshotValue, got dict/);
   });
   it("a repr_value that is neither dict nor str", () => {
@@ -128,7 +138,9 @@ describe("ezmsg messages: wrong shapes are clear errors naming the source and th
     expect(shapeError(() => settingsEventFromPickle(ev, SRC)).message).toMatch(/structured_value: expected a dict or None/);
   });
   it("settings data containing bytes or a non-str key", () => {
-    const withBytes = eventWith((f) => (objectFields(f.get("value") as PickleObject)!.get("repr_value") as Map<PickleValue, PickleValue>).set("raw", new Uint8Array(2)));
+    const withBytes = eventWith((f) =>
+      (objectFields(f.get("value") as PickleObject)!.get("repr_value") as Map<PickleValue, PickleValue>).set("raw", new Uint8Array(2)),
+    );
     expect(shapeError(() => settingsEventFromPickle(withBytes, SRC)).message).toMatch(/repr_value\.raw: bytes is not settings data/);
     const intKey = eventWith((f) => (objectFields(f.get("value") as PickleObject)!.get("repr_value") as Map<PickleValue, PickleValue>).set(1n, 2n));
     expect(shapeError(() => settingsEventFromPickle(intKey, SRC)).message).toMatch(/dict key of type int/);
@@ -138,14 +150,30 @@ describe("ezmsg messages: wrong shapes are clear errors naming the source and th
     expect(shapeError(() => settingsEventFromPickle(ev, SRC)).message).toMatch(/event_type: .*got SettingsEventType\("SETTINGS_REMOVED"\)/);
   });
   it("a seq that is a float or negative", () => {
-    expect(shapeError(() => settingsEventFromPickle(eventWith((f) => f.set("seq", 1.5)), SRC)).message).toMatch(/seq: expected a non-negative int/);
-    expect(shapeError(() => settingsEventFromPickle(eventWith((f) => f.set("seq", -1n)), SRC)).message).toMatch(/seq/);
+    expect(
+      shapeError(() =>
+        settingsEventFromPickle(
+          eventWith((f) => f.set("seq", 1.5)),
+          SRC,
+        ),
+      ).message,
+    ).toMatch(/seq: expected a non-negative int/);
+    expect(
+      shapeError(() =>
+        settingsEventFromPickle(
+          eventWith((f) => f.set("seq", -1n)),
+          SRC,
+        ),
+      ).message,
+    ).toMatch(/seq/);
   });
   it("a reply of the wrong kind", () => {
     expect(shapeError(() => settingsSnapshotFromPickle([], SRC)).message).toMatch(/settings snapshot: expected a dict, got list/);
     expect(shapeError(() => settingsEventsFromPickle(new Map(), SRC)).message).toMatch(/settings events: expected a list, got dict/);
     expect(shapeError(() => settingsEventsFromPickle([null], SRC)).message).toMatch(/settings events\[0\]: expected a SettingsChangedEvent, got None/);
-    expect(shapeError(() => settingsSnapshotFromPickle(new Map([["SYS", "x"]]), SRC)).message).toMatch(/settings snapshot\["SYS"\]: expected a SettingsSnapshotValue, got str/);
+    expect(shapeError(() => settingsSnapshotFromPickle(new Map([["SYS", "x"]]), SRC)).message).toMatch(
+      /settings snapshot\["SYS"\]: expected a SettingsSnapshotValue, got str/,
+    );
     expect(shapeError(() => sessionComponentsFromPickle(new Map(), "s", SRC)).message).toMatch(/graph snapshot: expected a GraphSnapshot/);
   });
   it("an object with the right name but no field dict", () => {

@@ -15,8 +15,53 @@ describe("ezmsg client: hostile but legal settings values", () => {
     // Python 3.11: pickle.dumps("\ud800x", 4)
     expect(decodePickle(u8(128, 4, 149, 8, 0, 0, 0, 0, 0, 0, 0, 140, 4, 237, 160, 128, 120, 148, 46))).toBe("\ud800x");
     // pickle.dumps({"s": "a\udc00b", "k\udfff": 1}, 4)
-    const d = decodePickle(u8(128, 4, 149, 26, 0, 0, 0, 0, 0, 0, 0, 125, 148, 40, 140, 1, 115, 148, 140, 5, 97, 237, 176, 128, 98, 148, 140, 4, 107, 237, 191, 191, 148, 75, 1, 117, 46));
-    expect(d).toEqual(new Map<string, unknown>([["s", "a\udc00b"], ["k\udfff", 1n]]));
+    const d = decodePickle(
+      u8(
+        128,
+        4,
+        149,
+        26,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        125,
+        148,
+        40,
+        140,
+        1,
+        115,
+        148,
+        140,
+        5,
+        97,
+        237,
+        176,
+        128,
+        98,
+        148,
+        140,
+        4,
+        107,
+        237,
+        191,
+        191,
+        148,
+        75,
+        1,
+        117,
+        46,
+      ),
+    );
+    expect(d).toEqual(
+      new Map<string, unknown>([
+        ["s", "a\udc00b"],
+        ["k\udfff", 1n],
+      ]),
+    );
   });
 
   it("other invalid UTF-8 is still refused", () => {
@@ -37,7 +82,12 @@ describe("ezmsg client: hostile but legal settings values", () => {
     // nested dicts {"a": {"a": ... 1}} of MAX_SETTINGS_VALUE_DEPTH levels, as a journal line would hold it
     let v: Map<string, unknown> | bigint = 1n;
     for (let i = 0; i < MAX_SETTINGS_VALUE_DEPTH; i++) v = new Map([["a", v]]);
-    const line = stringifyJson(new Map([["seq", 1n], ["structured_value", v as never]]));
+    const line = stringifyJson(
+      new Map([
+        ["seq", 1n],
+        ["structured_value", v as never],
+      ]),
+    );
     expect(() => parseJson(line)).not.toThrow();
   });
 });

@@ -90,7 +90,10 @@ describe("pickle decoder: payloads captured from a live ezmsg 3.9 GraphServer", 
 
   it("agrees with the README's decoded summary of every pushed frame", () => {
     const readme = JSON.parse(readFileSync(join(CAPTURED, "README.json"), "utf8")) as {
-      files: Record<string, { decoded?: { seq: number; event_type: string; component_address: string; source_session_id: string | null; source_process_id: string | null } }>;
+      files: Record<
+        string,
+        { decoded?: { seq: number; event_type: string; component_address: string; source_session_id: string | null; source_process_id: string | null } }
+      >;
     };
     let n = 0;
     for (const [file, meta] of Object.entries(readme.files)) {

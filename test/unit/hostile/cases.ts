@@ -94,9 +94,17 @@ export const CASES: HostileCase[] = [
   { name: "timestamp overflowing to infinity", line: event({ timestamp: "1e400" }), ...both(/"timestamp" must be a finite number/) },
   { name: "NaN seq", line: event({ seq: "NaN" }), ...both(/"seq" must be/) },
   // integers past int64
-  { name: "integers past int64 in settings", line: settings(`{"a": 9223372036854775808, "b": -9223372036854775809, "c": 1${"0".repeat(400)}}`), ...both("accept") },
+  {
+    name: "integers past int64 in settings",
+    line: settings(`{"a": 9223372036854775808, "b": -9223372036854775809, "c": 1${"0".repeat(400)}}`),
+    ...both("accept"),
+  },
   { name: "integer timestamp past 1e308", line: event({ timestamp: `1${"0".repeat(400)}` }), ...both(/"timestamp" must be a finite number/) },
-  { name: "seq past 2^53", line: event({ seq: "9007199254740993" }), ...both(/"seq" must be a non-negative integer below 2\^53, got the integer 9007199254740993/) },
+  {
+    name: "seq past 2^53",
+    line: event({ seq: "9007199254740993" }),
+    ...both(/"seq" must be a non-negative integer below 2\^53, got the integer 9007199254740993/),
+  },
   { name: "seq past int64", line: event({ seq: "18446744073709551616" }), ...both(/"seq" must be/) },
   // deep nesting
   { name: "1,000-deep objects", line: settings(nested(999)), ...both("accept") },
@@ -110,7 +118,12 @@ export const CASES: HostileCase[] = [
   { name: "10 MB repr_value", line: event({ structured_value: "null", repr_value: `"${"r".repeat(MB10)}"` }), ...both("accept"), big: true },
   { name: "10 MB component address", line: event({ component_address: `"${"c".repeat(MB10)}"` }), ...both("accept"), big: true },
   // Unicode: lone surrogates, invalid UTF-8, NUL
-  { name: "lone surrogate in a value", line: settings('{"s": "\\ud800 x \\udfff"}'), annotations: "accept", both: /lone UTF-16 surrogate \(\\ud800\), which has no UTF-8 form/ },
+  {
+    name: "lone surrogate in a value",
+    line: settings('{"s": "\\ud800 x \\udfff"}'),
+    annotations: "accept",
+    both: /lone UTF-16 surrogate \(\\ud800\), which has no UTF-8 form/,
+  },
   { name: "lone surrogate in the component address", line: event({ component_address: '"A\\udc00"' }), annotations: "accept", both: /lone UTF-16 surrogate/ },
   { name: "lone surrogate in a key", line: settings('{"k\\ud800": 1}'), annotations: "accept", both: /setting "k\\ud800" .*lone UTF-16 surrogate/ },
   { name: "surrogate pair", line: settings('{"s": "\\ud83c\\udf89"}'), ...both("accept") },

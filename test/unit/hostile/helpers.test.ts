@@ -29,7 +29,15 @@ describe("column names from hostile component addresses and keys", () => {
   });
 
   it("never gives two settings one column, and names by first appearance (deterministic)", () => {
-    const fields: [string, string][] = [["a", "b/c"], ["a/b", "c"], ["a.b", "c"], ["a", "b c"], ["a", "b/c"], ["", ""], ["/", "/"]];
+    const fields: [string, string][] = [
+      ["a", "b/c"],
+      ["a/b", "c"],
+      ["a.b", "c"],
+      ["a", "b c"],
+      ["a", "b/c"],
+      ["", ""],
+      ["/", "/"],
+    ];
     const name = (order: [string, string][]) => {
       const n = new ColumnNamer(["id", "start_time"]);
       return order.map(([c, k]) => n.columnFor(c, k));
@@ -38,7 +46,12 @@ describe("column names from hostile component addresses and keys", () => {
     expect(first).toEqual(["a.b.c", "a.b.c__2", "a.b.c__3", "a.b.c__4", "a.b.c", "setting", "setting__2"]);
     expect(name(fields)).toEqual(first);
     // The same fields in another order: the first to appear keeps the plain name.
-    expect(name([["a/b", "c"], ["a", "b/c"]])).toEqual(["a.b.c", "a.b.c__2"]);
+    expect(
+      name([
+        ["a/b", "c"],
+        ["a", "b/c"],
+      ]),
+    ).toEqual(["a.b.c", "a.b.c__2"]);
     // A name that is itself "x__2" cannot steal a suffixed name either.
     const n = new ColumnNamer();
     expect([n.columnFor("x", ""), n.columnFor("x", "_"), n.columnFor("x__2", "")]).toEqual(["x.", "x.__2", "x__2."]);
@@ -82,7 +95,12 @@ describe("settings values", () => {
   it("keeps every value when paths collide after joining, each in its own column", () => {
     const n = new ColumnNamer();
     const flat = [...flattenSettings(parseJson('{"a": {"b": 1}, "a.b": 2, "": 3, "value": 4}'))].map(([k, v]) => [n.columnFor("C", k), v]);
-    expect(flat).toEqual([["C.a.b", 1n], ["C.a.b__2", 2n], ["C.", 3n], ["C.value", 4n]]);
+    expect(flat).toEqual([
+      ["C.a.b", 1n],
+      ["C.a.b__2", 2n],
+      ["C.", 3n],
+      ["C.value", 4n],
+    ]);
   });
 
   it.each([
@@ -108,7 +126,11 @@ describe("the JSON codec with hostile strings", () => {
     ["all C0 controls", Array.from({ length: 32 }, (_, i) => String.fromCharCode(i)).join("")],
     ["quotes and backslashes", '"\\\\"'],
   ])("%s round-trips through an event line", (_n, s) => {
-    const e = eventFromJson(parseJson(`{"seq": 1, "timestamp": 0.5, "component_address": ${JSON.stringify(s)}, "event_type": "UPDATED", "structured_value": {${JSON.stringify(s)}: ${JSON.stringify(s)}}}`));
+    const e = eventFromJson(
+      parseJson(
+        `{"seq": 1, "timestamp": 0.5, "component_address": ${JSON.stringify(s)}, "event_type": "UPDATED", "structured_value": {${JSON.stringify(s)}: ${JSON.stringify(s)}}}`,
+      ),
+    );
     const line = serializeEvent(e);
     expect(line).not.toMatch(/[\n\r]/); // one line, whatever the content
     const back = parseEvent(line);

@@ -101,7 +101,8 @@ async function check(cases: HostileCase[], sinks: SinkName[], outcome: (c: Hosti
     const c = info.kase!;
     const want = outcome(c);
     if (want instanceof RegExp) {
-      if (!problem || !want.test(problem)) failures.push(`${c.name} (line ${line}): expected rejection ${want}, got ${problem ? JSON.stringify(problem.slice(0, 200)) : "none"}`);
+      if (!problem || !want.test(problem))
+        failures.push(`${c.name} (line ${line}): expected rejection ${want}, got ${problem ? JSON.stringify(problem.slice(0, 200)) : "none"}`);
       if (got.length > 0) failures.push(`${c.name}: rejected but written`);
     } else if (want === "ignore") {
       if (problem || got.length > 0) failures.push(`${c.name}: expected to be ignored`);
@@ -125,7 +126,11 @@ const small = CASES.filter((c) => !c.big);
 const big = CASES.filter((c) => c.big);
 
 describe("hostile JSONL lines at the convert entry point", () => {
-  it("annotations: each case written faithfully or rejected as FILE:LINE, canaries all kept", () => check(small, ["annotations"], (c) => c.annotations), 120_000);
+  it(
+    "annotations: each case written faithfully or rejected as FILE:LINE, canaries all kept",
+    () => check(small, ["annotations"], (c) => c.annotations),
+    120_000,
+  );
   it("annotations+table: the same, an event is written by both sinks or by none", () => check(small, ["annotations", "table"], (c) => c.both), 180_000);
   it.each(big.map((c) => [c.name, c] as const))("10 MB: %s (both sinks)", (_n, c) => check([c], ["annotations", "table"], (k) => k.both), 180_000);
 });
@@ -134,7 +139,23 @@ describe("hostile case table", () => {
   it("has distinct names and covers every item of #5 that applies to JSON", () => {
     expect(new Set(CASES.map((c) => c.name)).size).toBe(CASES.length);
     const names = CASES.map((c) => c.name).join("\n");
-    for (const topic of [/truncated object/, /seq as text/, /missing seq/, /DELETED/, /NaN/, /past int64/, /1,000-deep/, /10 MB/, /lone surrogate/, /with \/ \. and spaces/, /empty component/, /colliding/, /settings: a number/, /invalid UTF-8/, /NUL/]) {
+    for (const topic of [
+      /truncated object/,
+      /seq as text/,
+      /missing seq/,
+      /DELETED/,
+      /NaN/,
+      /past int64/,
+      /1,000-deep/,
+      /10 MB/,
+      /lone surrogate/,
+      /with \/ \. and spaces/,
+      /empty component/,
+      /colliding/,
+      /settings: a number/,
+      /invalid UTF-8/,
+      /NUL/,
+    ]) {
       expect(names).toMatch(topic);
     }
     expect(isJsonObject(new Map())).toBe(true);

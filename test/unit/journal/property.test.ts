@@ -45,7 +45,11 @@ const { tree } = fc.letrec<{ tree: JsonValue; node: JsonValue }>((tie) => ({
   tree: fc.array(fc.tuple(text, tie("node")), { maxLength: 4 }).map((es) => new Map(es) as JsonValue),
 }));
 /** Settings: usually a mapping, sometimes not (numbers, text, lists are valid settings too). */
-const settings: fc.Arbitrary<JsonValue> = fc.oneof({ weight: 4, arbitrary: tree }, { weight: 1, arbitrary: leaf }, { weight: 1, arbitrary: fc.array(leaf, { maxLength: 3 }) });
+const settings: fc.Arbitrary<JsonValue> = fc.oneof(
+  { weight: 4, arbitrary: tree },
+  { weight: 1, arbitrary: leaf },
+  { weight: 1, arbitrary: fc.array(leaf, { maxLength: 3 }) },
+);
 
 const eventSpec = fc.record({
   kind: fc.constantFrom("INITIAL", "UPDATED", "UPDATED", "SENTINEL"),
@@ -62,7 +66,16 @@ const stream = fc.array(eventSpec, { minLength: 1, maxLength: 12 }).map((specs) 
   return specs.map((s, i): PipelineSettingsEvent => {
     t += s.dt;
     if (s.kind === "SENTINEL") {
-      return { seq: i, timestamp: t, component_address: INIT_FINAL_COMPONENT_ADDRESS, event_type: "INITIAL", repr_value: "", structured_value: null, source_session_id: null, table_name: s.table };
+      return {
+        seq: i,
+        timestamp: t,
+        component_address: INIT_FINAL_COMPONENT_ADDRESS,
+        event_type: "INITIAL",
+        repr_value: "",
+        structured_value: null,
+        source_session_id: null,
+        table_name: s.table,
+      };
     }
     return {
       seq: i,
@@ -78,7 +91,13 @@ const stream = fc.array(eventSpec, { minLength: 1, maxLength: 12 }).map((specs) 
 });
 
 const START = new Date("2026-03-01T10:00:00Z");
-const headerFor = (nwbPath: string) => ({ nwbPath, sinks: ["annotations"], meta: { session_description: "p" }, sessionStartTime: START, timestampsReferenceTime: START });
+const headerFor = (nwbPath: string) => ({
+  nwbPath,
+  sinks: ["annotations"],
+  meta: { session_description: "p" },
+  sessionStartTime: START,
+  timestampsReferenceTime: START,
+});
 
 describe("journal property: lossless", () => {
   it("readJournal gives back exactly the appended events, and a torn tail costs only its line", async () => {
@@ -97,7 +116,10 @@ describe("journal property: lossless", () => {
         const extra = serializeEvent(events[0]!);
         const piece = extra.slice(0, Math.min(tornBytes, extra.length - 1));
         const torn = join(root, `t${n}.journal.jsonl`);
-        const body = readFileSync(journalPathFor(nwb), "utf8").split("\n").filter((l) => !l.includes("nwb_settings_journal_end")).join("\n");
+        const body = readFileSync(journalPathFor(nwb), "utf8")
+          .split("\n")
+          .filter((l) => !l.includes("nwb_settings_journal_end"))
+          .join("\n");
         writeFileSync(torn, body);
         if (piece) appendFileSync(torn, piece);
         const t = await readJournal(torn);
@@ -128,12 +150,20 @@ describe("convert property: pynwb reads every event", () => {
     for (const [i, events] of cases.entries()) {
       const log = join(root, `s${i}.jsonl`);
       writeFileSync(log, events.map((e) => `${serializeEvent(e)}\n`).join(""));
-      const r = await convertLog(log, join(root, `s${i}.nwb`), { sinks: ["annotations"], timeOrigin: "raw", meta: { session_description: "p" }, overwrite: false });
+      const r = await convertLog(log, join(root, `s${i}.nwb`), {
+        sinks: ["annotations"],
+        timeOrigin: "raw",
+        meta: { session_description: "p" },
+        overwrite: false,
+      });
       expect(r.problems, `stream ${i}`).toEqual([]);
       if (r.outputs.length > 0) files.push({ path: r.outputs[0]!, events });
       else expect(events.every(isSentinel), `stream ${i} wrote no file`).toBe(true);
     }
-    const read = JSON.parse(execFileSync(PYTHON, ["-c", READ_ALL, ...files.map((f) => f.path)], { maxBuffer: 1 << 28, encoding: "utf8" })) as Record<string, Record<string, { data: string[]; timestamps: number[] }>>;
+    const read = JSON.parse(execFileSync(PYTHON, ["-c", READ_ALL, ...files.map((f) => f.path)], { maxBuffer: 1 << 28, encoding: "utf8" })) as Record<
+      string,
+      Record<string, { data: string[]; timestamps: number[] }>
+    >;
     const failures: string[] = [];
     for (const [i, f] of files.entries()) {
       const series = read[f.path]!;

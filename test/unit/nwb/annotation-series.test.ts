@@ -60,7 +60,12 @@ describe("AnnotationSeries", () => {
     const r = await NwbFileReader.open(p);
     try {
       const [found] = r.findByType("AnnotationSeries");
-      expect(readAnnotationSeries(r, found!.path)).toMatchObject({ name: "notes", description: "pynwb notes", data: ["first", "second ✓"], timestamps: [0.5, 1.5] });
+      expect(readAnnotationSeries(r, found!.path)).toMatchObject({
+        name: "notes",
+        description: "pynwb notes",
+        data: ["first", "second ✓"],
+        timestamps: [0.5, 1.5],
+      });
       expect(() => readAnnotationSeries(r, "intervals/trials_like")).toThrow(/is not an AnnotationSeries/);
     } finally {
       r.close();

@@ -9,7 +9,10 @@ class FakeSub implements SettingsSubscription {
   private wake: (() => void) | null = null;
   private ended: "open" | "end" | Error = "open";
   closed = false;
-  constructor(replay: SourceSettingsEvent[], private readonly onClose: (s: FakeSub) => void) {
+  constructor(
+    replay: SourceSettingsEvent[],
+    private readonly onClose: (s: FakeSub) => void,
+  ) {
     this.queue.push(...replay);
   }
   push(e: SourceSettingsEvent) {
@@ -65,7 +68,14 @@ export class FakeServer {
   ) {}
 
   private append(address: string, type: SourceEventType, value: SettingsValue, session: string | null, ts?: number): SourceSettingsEvent {
-    const e: SourceSettingsEvent = { seq: ++this.seq, timestamp: ts ?? this.clock(), component_address: address, event_type: type, value, source_session_id: session };
+    const e: SourceSettingsEvent = {
+      seq: ++this.seq,
+      timestamp: ts ?? this.clock(),
+      component_address: address,
+      event_type: type,
+      value,
+      source_session_id: session,
+    };
     this.events.push(e);
     while (this.events.length > this.historyLimit) this.events.shift();
     for (const s of this.subs) if (!this.skipLive.has(e.seq)) s.push(e);

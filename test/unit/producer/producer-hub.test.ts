@@ -14,7 +14,10 @@ afterEach(async () => {
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
   let t: NodeJS.Timeout;
-  return Promise.race([p.finally(() => clearTimeout(t)), new Promise<never>((_, j) => (t = setTimeout(() => j(new Error(`timed out after ${ms} ms: ${what()}`)), ms)))]);
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<never>((_, j) => (t = setTimeout(() => j(new Error(`timed out after ${ms} ms: ${what()}`)), ms))),
+  ]);
 }
 
 async function hub(port = 0, opts = {}): Promise<HubServer> {

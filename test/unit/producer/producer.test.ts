@@ -18,7 +18,10 @@ afterEach(async () => {
 function withTimeout<T>(p: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
   let t: NodeJS.Timeout;
   const text = () => (typeof what === "string" ? what : what());
-  return Promise.race([p.finally(() => clearTimeout(t)), new Promise<never>((_, j) => (t = setTimeout(() => j(new Error(`timed out after ${ms} ms: ${text()}`)), ms)))]);
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<never>((_, j) => (t = setTimeout(() => j(new Error(`timed out after ${ms} ms: ${text()}`)), ms))),
+  ]);
 }
 
 interface Harness {
@@ -432,9 +435,12 @@ describe("producer: staying connected", () => {
   });
 
   it("gives up after maxAttempts and the iteration throws", async () => {
-    const h = harness(async () => {
-      throw new Error("nope");
-    }, { reconnect: { initialDelayMs: 1, maxAttempts: 3, jitter: 0 } });
+    const h = harness(
+      async () => {
+        throw new Error("nope");
+      },
+      { reconnect: { initialDelayMs: 1, maxAttempts: 3, jitter: 0 } },
+    );
     const err = await h.take(1).catch((e) => e);
     expect(err).toBeInstanceOf(ProducerGaveUpError);
     expect(String(err.message)).toMatch(/gave up after 3 attempts: nope/);

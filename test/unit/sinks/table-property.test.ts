@@ -33,7 +33,8 @@ const SEED = Number(process.env["TABLE_PROPERTY_SEED"] ?? 20261128);
 const int64 = fc.bigInt(-(2n ** 63n), 2n ** 63n - 1n);
 const smallInt = fc.bigInt(-5n, 5n);
 const text = fc.string({ unit: "binary", maxLength: 6 }).filter((s) => !s.includes("\u0000"));
-const scalar: fc.Arbitrary<JsonValue> = fc.oneof(int64, smallInt, fc.double(), fc.boolean(), text);
+const integralFloat = fc.integer({ min: -3, max: 3 }).map((n) => n + 0.5); // float columns that later get ints
+const scalar: fc.Arbitrary<JsonValue> = fc.oneof(int64, smallInt, fc.double(), integralFloat, fc.boolean(), text);
 const arr = <T extends JsonValue>(a: fc.Arbitrary<T>, n: number) => fc.array(a, { minLength: n, maxLength: n });
 const array: fc.Arbitrary<JsonValue> = fc.oneof(
   fc.integer({ min: 0, max: 3 }).chain((n) => fc.oneof(arr(smallInt, n), arr(fc.double(), n), arr(fc.boolean(), n), arr(text, n))),
@@ -61,7 +62,7 @@ const step: fc.Arbitrary<Step> = fc.record({
   kind: fc.constantFrom<Step["kind"]>("INITIAL", "UPDATED", "UPDATED", "UPDATED"),
   component,
   settings: tree,
-  dt: fc.constantFrom(0, 0.25, 1, 1.5, -0.5), // a step back in time exercises the stop >= start clamp
+  dt: fc.constantFrom(0, 0.25, 1, 1.5, -0.5), // 0 and a step back in time: merged into the open state
 });
 
 /** A startup snapshot (INITIALs, sentinel usually present) then updates; times mostly non-decreasing. */
@@ -115,24 +116,37 @@ function model(events: PipelineSettingsEvent[], closeTime: number): { columns: s
   let schema: Map<string, string> | undefined;
   let state = new Map<string, CellValue>();
   let since: number | undefined;
-  let prev = "";
+  let opener = "";
   let pending: { state: Map<string, CellValue>; first: number } | undefined;
   const kind = (v: CellValue) => `${dtypeOf(v)}(${shapeOf(v).join(",")})`;
-  const emit = (start: number, stop: number, c: string) =>
-    segments[segments.length - 1]!.rows.push({ start, stop: Math.max(start, stop), component: c, cells: new Map(state) });
+  const last = (): ModelRow | undefined => segments[segments.length - 1]?.rows.at(-1);
+  // The open interval is the last row, its stop unknown (NaN) until a later event or the close.
+  const openRow = (t: number, c: string) => {
+    segments[segments.length - 1]!.rows.push({ start: t, stop: Number.NaN, component: c, cells: new Map(state) });
+    since = t;
+    opener = c;
+  };
   const openSegment = (s: Map<string, CellValue>, t: number, c: string) => {
     schema = new Map([...s].map(([k, v]) => [k, kind(v)]));
     state = new Map(s);
     segments.push({ columns: [...s.keys()], rows: [] });
-    since = t;
-    prev = c;
-    emit(t, t, c);
+    openRow(t, c);
   };
   const flushPending = () => {
     if (!pending) return;
     const p = pending;
     pending = undefined;
     openSegment(p.state, p.first, INIT_FINAL_COMPONENT_ADDRESS);
+  };
+  // A float64 column takes integers within ±2^53 as floats (scalars, and int arrays of its shape).
+  const widen = (k: string, v: CellValue): CellValue => {
+    const col = schema!.get(k);
+    const exact = (n: bigint) => n >= -(2n ** 53n) && n <= 2n ** 53n;
+    if (typeof v === "bigint" && col === "float64()" && exact(v)) return Number(v);
+    if (v instanceof SettingArray && v.dtype === "int64" && col === `float64(${v.shape.join(",")})` && [...(v.data as BigInt64Array)].every(exact)) {
+      return new SettingArray("float64", v.shape, Float64Array.from(v.data as BigInt64Array, Number));
+    }
+    return v;
   };
   for (const e of events) {
     if (e.component_address === INIT_FINAL_COMPONENT_ADDRESS) {
@@ -151,18 +165,33 @@ function model(events: PipelineSettingsEvent[], closeTime: number): { columns: s
       openSegment(flat, e.timestamp, e.component_address);
       continue;
     }
+    for (const [k, v] of flat) flat.set(k, widen(k, v));
+    // A change at (or before) the instant the open state began belongs to that state.
+    const sameInstant = e.timestamp <= since!;
     const incompatible = [...flat].some(([k, v]) => schema!.get(k) !== kind(v));
-    emit(since!, e.timestamp, prev);
     if (incompatible) {
-      openSegment(new Map([...state, ...flat]), e.timestamp, e.component_address);
+      const merged = new Map([...state, ...flat]);
+      const [start, c] = sameInstant ? [since!, opener] : [e.timestamp, e.component_address];
+      if (sameInstant) {
+        segments[segments.length - 1]!.rows.pop();
+        if (segments[segments.length - 1]!.rows.length === 0) segments.pop();
+      } else {
+        last()!.stop = e.timestamp;
+      }
+      openSegment(merged, start, c);
       continue;
     }
     for (const [k, v] of flat) state.set(k, v);
-    since = e.timestamp;
-    prev = e.component_address;
+    if (sameInstant) {
+      last()!.cells = new Map(state);
+      continue;
+    }
+    last()!.stop = e.timestamp;
+    openRow(e.timestamp, e.component_address);
   }
   flushPending();
-  if (since !== undefined) emit(since, closeTime, prev);
+  const end = last();
+  if (end) end.stop = closeTime > end.start ? closeTime : Number.NaN;
   return segments;
 }
 
@@ -232,7 +261,15 @@ function compare(expected: ReturnType<typeof model>, files: string[], tables: Re
       const got = t.rows[ri];
       if (!got) continue;
       const where = `segment ${si} row ${ri}`;
-      const times = [cellMismatch(want.start, got["start_time"]), cellMismatch(want.stop, got["stop_time"]), cellMismatch(want.component, got["updated_component"])];
+      // No row of zero or negative length; only the very last row may have an unknown end.
+      if (!(want.stop > want.start) && !(Number.isNaN(want.stop) && si === expected.length - 1 && ri === seg.rows.length - 1)) {
+        problems.push(`${where}: model row [${want.start}, ${want.stop}] is not a positive interval`);
+      }
+      const times = [
+        cellMismatch(want.start, got["start_time"]),
+        cellMismatch(want.stop, got["stop_time"]),
+        cellMismatch(want.component, got["updated_component"]),
+      ];
       for (const [k, m] of times.entries()) if (m) problems.push(`${where} ${cols[k]}: ${m}`);
       for (const [c, v] of want.cells) {
         const m = cellMismatch(v, got[c]);
@@ -240,7 +277,8 @@ function compare(expected: ReturnType<typeof model>, files: string[], tables: Re
       }
     }
     for (const [c, v] of seg.rows[0]?.cells ?? []) {
-      if (!(v instanceof SettingArray) && !NUMPY_DTYPE[dtypeOf(v)]!.includes(t.dtypes[c] ?? "")) problems.push(`segment ${si} ${c}: dtype ${t.dtypes[c]} for ${dtypeOf(v)}`);
+      if (!(v instanceof SettingArray) && !NUMPY_DTYPE[dtypeOf(v)]!.includes(t.dtypes[c] ?? ""))
+        problems.push(`segment ${si} ${c}: dtype ${t.dtypes[c]} for ${dtypeOf(v)}`);
     }
   }
   return problems;

@@ -37,7 +37,12 @@ describe("convertLog time origin", () => {
     writeFileSync(log, `${lines.join("\n")}\n`);
     // An existing output is replaced (--overwrite), also after the first attempt was discarded.
     writeFileSync(join(dir, "out.nwb"), "old");
-    const r = await convertLog(log, join(dir, "out.nwb"), { sinks: ["annotations"], timeOrigin: "first-event", meta: { session_description: "t" }, overwrite: true });
+    const r = await convertLog(log, join(dir, "out.nwb"), {
+      sinks: ["annotations"],
+      timeOrigin: "first-event",
+      meta: { session_description: "t" },
+      overwrite: true,
+    });
     expect(r.problems).toEqual([]);
     expect(r.outputs).toEqual([join(dir, "out.nwb")]);
     expect(readdirSync(dir).sort()).toEqual(["late-earliest.jsonl", "out.nwb"]);
@@ -53,13 +58,23 @@ describe("convertLog time origin", () => {
     const dir = mkdtempSync(join(tmpdir(), "convert-once-"));
     const log = join(dir, "short.jsonl");
     writeFileSync(log, `${[line(0, 5.0, "INITIAL"), line(1, 2.0, "INITIAL", "__init_final__"), line(2, 6.0)].join("\n")}\n`);
-    const r = await convertLog(log, join(dir, "short.nwb"), { sinks: ["annotations"], timeOrigin: "first-event", meta: { session_description: "t" }, overwrite: false });
+    const r = await convertLog(log, join(dir, "short.nwb"), {
+      sinks: ["annotations"],
+      timeOrigin: "first-event",
+      meta: { session_description: "t" },
+      overwrite: false,
+    });
     expect(r.events).toBe(3);
     expect((await readSeries(join(dir, "short.nwb"))).times).toEqual([3.0, 4.0]);
     const empty = join(dir, "empty.jsonl");
     writeFileSync(empty, `${line(0, 1.0, "INITIAL", "__init_final__")}\n{bad\n`);
     writeFileSync(join(dir, "empty.nwb"), "keep me");
-    const e = await convertLog(empty, join(dir, "empty.nwb"), { sinks: ["annotations"], timeOrigin: "first-event", meta: { session_description: "t" }, overwrite: true });
+    const e = await convertLog(empty, join(dir, "empty.nwb"), {
+      sinks: ["annotations"],
+      timeOrigin: "first-event",
+      meta: { session_description: "t" },
+      overwrite: true,
+    });
     expect(e).toMatchObject({ events: 0, outputs: [] });
     expect(e.problems).toHaveLength(1);
     expect(readdirSync(dir)).toContain("empty.nwb");

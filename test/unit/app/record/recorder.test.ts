@@ -95,9 +95,9 @@ describe("Recorder", () => {
     expect(journaled.map((e) => e.timestamp)).toEqual([5, 0, 5, 11]); // file time = t - 90
     expect(closedAt).toBe(14);
     expect(await timestamps(out, "acquisition/settings_annotations/timestamps")).toEqual([0, 5, 11]);
-    // the table anchors at the first buffered INITIAL (B, in arrival order), as the reference does
-    expect(await timestamps(out, "intervals/pipeline_settings/start_time")).toEqual([5, 5, 11]);
-    expect(await timestamps(out, "intervals/pipeline_settings/stop_time")).toEqual([5, 11, 14]);
+    // the startup state starts at the first buffered INITIAL (B, in arrival order); no anchor rows
+    expect(await timestamps(out, "intervals/pipeline_settings/start_time")).toEqual([5, 11]);
+    expect(await timestamps(out, "intervals/pipeline_settings/stop_time")).toEqual([11, 14]);
   });
 
   it("does not wait forever for a startup snapshot, and keeps the event that arrives late", async () => {
@@ -188,7 +188,14 @@ describe("Recorder", () => {
   it("ends the recording when a timed flush fails, even while no event arrives", async () => {
     const dir = await mkdtemp(join(tmpdir(), "rec-"));
     const out = join(dir, "r.nwb");
-    const rec = new Recorder({ outPath: out, sinks: ["annotations"], meta: { session_description: "t" }, overwrite: false, startupWaitMs: 10, flushIntervalMs: 20 });
+    const rec = new Recorder({
+      outPath: out,
+      sinks: ["annotations"],
+      meta: { session_description: "t" },
+      overwrite: false,
+      startupWaitMs: 10,
+      flushIntervalMs: 20,
+    });
     const stream = new Stream();
     const done = rec.run(stream);
     stream.push(ev(1, 1, "A", "UPDATED", 1));
@@ -197,7 +204,13 @@ describe("Recorder", () => {
     const sinks = (rec as unknown as { sinks: { output: { open?: { file: { close(): void } } } } }).sinks;
     sinks.output.open!.file.close();
     stream.push(ev(2, 2, "A", "UPDATED", 2));
-    const err = await Promise.race([done.then(() => "resolved", (e: unknown) => e), new Promise((r) => setTimeout(() => r("still running"), 5000))]);
+    const err = await Promise.race([
+      done.then(
+        () => "resolved",
+        (e: unknown) => e,
+      ),
+      new Promise((r) => setTimeout(() => r("still running"), 5000)),
+    ]);
     expect(isNwbSettingsError(err, "ERR_OUTPUT_FAILED")).toBe(true);
     expect((err as Error).message).toContain(out);
     stream.end();

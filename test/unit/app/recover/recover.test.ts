@@ -35,7 +35,9 @@ function stream(n: number, rotateAt?: number): PipelineSettingsEvent[] {
   const out = [ev(0, "A", "INITIAL", '{"gain": 1}'), ev(0.5, "B", "INITIAL", '{"mode": "x"}'), makeSentinel(++seq, 1)];
   for (let i = 0; i < n; i++) {
     const t = 2 + i * 0.1;
-    out.push(i === rotateAt ? ev(t, "A", "UPDATED", '{"gain": "now text"}') : ev(t, i % 2 ? "A" : "B", "UPDATED", i % 2 ? `{"gain": ${i}}` : `{"mode": "m${i}"}`));
+    out.push(
+      i === rotateAt ? ev(t, "A", "UPDATED", '{"gain": "now text"}') : ev(t, i % 2 ? "A" : "B", "UPDATED", i % 2 ? `{"gain": ${i}}` : `{"mode": "m${i}"}`),
+    );
   }
   return out;
 }
@@ -48,12 +50,22 @@ interface Live {
 }
 
 /** Record like the recorder: journal.append then sinks.write; flush every `flushEvery`; close cleanly or not. */
-async function record(events: PipelineSettingsEvent[], opts: { sinks?: SinkName[]; clean?: boolean; snapshotAfter?: number; flushEvery?: number } = {}): Promise<Live> {
+async function record(
+  events: PipelineSettingsEvent[],
+  opts: { sinks?: SinkName[]; clean?: boolean; snapshotAfter?: number; flushEvery?: number } = {},
+): Promise<Live> {
   const d = dir();
   const nwb = join(d, "rec.nwb");
   const sinks = opts.sinks ?? ["annotations"];
   const meta = { session_description: "recover test", identifier: "id-1", session_start_time: START };
-  const journal = await JournalWriter.create(journalPathFor(nwb), { nwbPath: nwb, sinks, meta, sessionStartTime: START, timestampsReferenceTime: START, created: START });
+  const journal = await JournalWriter.create(journalPathFor(nwb), {
+    nwbPath: nwb,
+    sinks,
+    meta,
+    sessionStartTime: START,
+    timestampsReferenceTime: START,
+    created: START,
+  });
   const output = new SegmentedOutput(nwb, meta, { timestampsReferenceTime: START, now: START });
   const set = new SinkSet(sinks, output);
   const snapshot: string[] = [];
@@ -153,12 +165,12 @@ describe("recover", () => {
     expect(again.action).toBe("none");
   });
 
-  it("reports a killed-but-flushed recording as behind only by its unclosed rows", async () => {
+  it("finds a killed-but-flushed table recording complete: its open row was on disk, rewritten in place", async () => {
     const live = await record(stream(10), { sinks: ["table"], clean: false });
     const check = await recoverRecording(live.journal, { checkOnly: true });
-    expect(check.state).toBe("behind");
+    expect(check.cleanClose).toBe(false);
+    expect(check.state).toBe("complete");
     expect(check.behindEvents).toBe(0);
-    expect(describeState(check)).toMatch(/every event is in it but it was not closed \(1 final row missing\)/);
   });
 
   it("calls a garbage file damaged and a deleted one missing", async () => {
@@ -195,7 +207,9 @@ describe("recover", () => {
 
   it("checks and rebuilds every segment of a rotating table", async () => {
     const live = await record(stream(12, 6), { sinks: ["annotations", "table"] });
-    const names = readdirSync(join(live.nwb, "..")).filter((n) => n.endsWith(".nwb")).sort();
+    const names = readdirSync(join(live.nwb, ".."))
+      .filter((n) => n.endsWith(".nwb"))
+      .sort();
     expect(names).toEqual(["rec.nwb", "rec_01.nwb", "rec_02.nwb"]); // int → text → int
     expect((await recoverRecording(live.journal, { checkOnly: true })).state).toBe("complete");
     unlinkSync(join(live.nwb, "..", "rec_02.nwb"));

@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AppendableDataset } from "../../../../src/nwb/hdf5/appendable-dataset.js";
@@ -23,8 +24,9 @@ import { type H5File, type H5Module, h5wasm, loadHdf5 } from "../../../../src/nw
 import { NwbFile } from "../../../../src/nwb/nwb-file.js";
 import { TimeIntervals } from "../../../../src/nwb/time-intervals.js";
 
-const PYTHON = resolve(process.env["NWB_SETTINGS_PYTHON"] ?? ".venv/bin/python");
-const CHECK = resolve("test/unit/nwb/hdf5/bool-check.py");
+// The repo's own venv (npm run setup:python), found from this file, so the test runs from any clone and any cwd.
+const PYTHON = resolve(process.env["NWB_SETTINGS_PYTHON"] ?? fileURLToPath(new URL("../../../../.venv/bin/python", import.meta.url)));
+const CHECK = fileURLToPath(new URL("./bool-check.py", import.meta.url));
 
 // biome-ignore lint/suspicious/noExplicitAny: whatever JSON the Python side prints; each test checks its fields
 function py(...args: string[]): any {
@@ -79,7 +81,10 @@ describe("encodings", () => {
 
   it("the enum body is byte for byte what HDF5 writes for h5py's bool (libver v108)", () => {
     const p = file("h5py-ref.h5");
-    execFileSync(PYTHON, ["-c", `import h5py\nwith h5py.File(${JSON.stringify(p)}, "w", libver=("v108", "latest")) as f:\n    f.create_dataset("b", shape=(0,), maxshape=(None,), chunks=(64,), dtype=bool)`]);
+    execFileSync(PYTHON, [
+      "-c",
+      `import h5py\nwith h5py.File(${JSON.stringify(p)}, "w", libver=("v108", "latest")) as f:\n    f.create_dataset("b", shape=(0,), maxshape=(None,), chunks=(64,), dtype=bool)`,
+    ]);
     const bytes = readFileSync(p);
     // Message header (type 3, size 33, flags constant) followed by the body.
     const needle = Buffer.concat([Buffer.from([0x03, 0x21, 0x00, 0x01]), Buffer.from(BOOL_ENUM_DTYPE_BODY)]);
@@ -108,14 +113,29 @@ describe("convertToBoolEnum", () => {
     // Appends through the NWB layer's low-level writer, in several batches and two sessions.
     appendRows(p, "t/flag", [], [[1, 0, 1], [1]]);
     appendRows(p, "t/flag", [], [[0, 0]]);
-    appendRows(p, "t/mask", [3], [[[1, 0, 1]], [[0, 0, 0], [1, 1, 1]]]);
+    appendRows(
+      p,
+      "t/mask",
+      [3],
+      [
+        [[1, 0, 1]],
+        [
+          [0, 0, 0],
+          [1, 1, 1],
+        ],
+      ],
+    );
 
     const flag = py("h5py", p, "t/flag");
     expect(flag).toMatchObject({ dtype: "bool", numpy_bool: true, enum: { FALSE: 0, TRUE: 1 }, shape: [6], maxshape: [null], chunks: [defaultChunkRows([])] }); // the default every column shares
     expect(flag.values).toEqual([true, false, true, true, false, false]);
     const mask = py("h5py", p, "t/mask");
     expect(mask).toMatchObject({ dtype: "bool", shape: [3, 3], maxshape: [null, 3], chunks: [8, 3] });
-    expect(mask.values).toEqual([[true, false, true], [false, false, false], [true, true, true]]);
+    expect(mask.values).toEqual([
+      [true, false, true],
+      [false, false, false],
+      [true, true, true],
+    ]);
 
     // h5py appends too, and h5wasm can append after it.
     expect(py("h5py", p, "t/flag", "[true, false]").values).toEqual([true, false, true, true, false, false, true, false]);
@@ -173,8 +193,24 @@ describe("convertToBoolEnum", () => {
     createBoolPlaceholder(f, "b", { rowShape: [2] });
     f.close();
     expect((await convertToBoolEnum(p, ["b"])).converted).toEqual(["b"]);
-    appendRows(p, "b", [2], [[[1, 0], [0, 1]]]);
-    expect(py("h5py", p, "b")).toMatchObject({ dtype: "bool", values: [[true, false], [false, true]] });
+    appendRows(
+      p,
+      "b",
+      [2],
+      [
+        [
+          [1, 0],
+          [0, 1],
+        ],
+      ],
+    );
+    expect(py("h5py", p, "b")).toMatchObject({
+      dtype: "bool",
+      values: [
+        [true, false],
+        [false, true],
+      ],
+    });
   });
 
   describe("refuses, leaving the file untouched,", () => {
@@ -293,7 +329,11 @@ describe("NWB TimeIntervals with bool columns", () => {
     expect(r.dtypes).toMatchObject({ start_time: "float64", gain: "float64", enabled: "bool", mask: "object" });
     expect(r.cell_dtypes).toMatchObject({ enabled: "bool", mask: "bool" });
     expect(r.values.enabled).toEqual([true, false, true]);
-    expect(r.values.mask).toEqual([[true, false, false], [false, true, false], [true, true, true]]);
+    expect(r.values.mask).toEqual([
+      [true, false, false],
+      [false, true, false],
+      [true, true, true],
+    ]);
     expect(r.validate).toEqual([]);
   });
 

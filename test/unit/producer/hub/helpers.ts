@@ -13,7 +13,12 @@ export function track<T extends { close(): Promise<unknown> | undefined }>(thing
 
 afterEach(async () => {
   const all = closers.splice(0).reverse();
-  for (const c of all) await withTimeout(Promise.resolve(c()).catch(() => {}), 5000, "closing test resources");
+  for (const c of all)
+    await withTimeout(
+      Promise.resolve(c()).catch(() => {}),
+      5000,
+      "closing test resources",
+    );
 });
 
 export async function startHub(options: HubServerOptions = {}): Promise<HubServer> {
@@ -52,7 +57,14 @@ export class RawClient {
   static async open(url: string): Promise<RawClient> {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     const c = new RawClient(ws);
-    await withTimeout(new Promise((r, j) => { ws.once("open", r); ws.once("error", j); }), 3000, "raw client open");
+    await withTimeout(
+      new Promise((r, j) => {
+        ws.once("open", r);
+        ws.once("error", j);
+      }),
+      3000,
+      "raw client open",
+    );
     track({ close: async () => ws.terminate() });
     return c;
   }

@@ -1,3 +1,4 @@
+import type { JsonObject } from "../../../../src/events/json.js";
 import { describe, expect, it } from "vitest";
 import { jsonObject, stringifyJson } from "../../../../src/events/json.js";
 import { HubPublisher } from "../../../../src/producer/hub/hub-publisher.js";
@@ -130,7 +131,9 @@ describe("hub server over real sockets", () => {
     // per component, values arrive in publish order
     const events = await readers[0]!.settingsEvents(0);
     for (const c of ["C0", "C1", "C2"]) {
-      const vs = events.filter((e) => e.component_address === c && e.event_type === "SETTINGS_UPDATED").map((e) => (e.value.structured_value as Map<string, unknown>).get("v"));
+      const vs = events
+        .filter((e) => e.component_address === c && e.event_type === "SETTINGS_UPDATED")
+        .map((e) => (e.value.structured_value as Map<string, unknown>).get("v"));
       expect(vs).toEqual(Array.from({ length: 200 }, (_, k) => BigInt(k + 1)));
     }
   });
@@ -235,15 +238,15 @@ describe("hub server over real sockets", () => {
     expect(events.map((e) => e.seq)).toEqual(Array.from({ length: events.length }, (_, i) => 42 - events.length + i));
   });
 
-  it("a slow reader does not block publishers and is dropped with a clear reason past the bound", async () => {
-    const hub = await startHub({ historyLimit: 200, readerHighWaterBytes: 64 * 1024, closeGraceMs: 30_000 });
+  it("without publisher backpressure, a slow reader does not block publishers and is dropped with a clear reason past the bound", async () => {
+    const hub = await startHub({ historyLimit: 200, readerHighWaterBytes: 64 * 1024, closeGraceMs: 30_000, holdPublishersAt: 0 });
     const pub = track(await HubPublisher.connect(hub.url));
     await pub.register("A", s({ v: "" }));
     const slow = await RawClient.open(hub.url);
     slow.send('{"type": "subscribe", "id": "s", "after_seq": 0}');
     await slow.waitFor((m) => m.get("type") === "subscribed");
     (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause(); // stop reading at the TCP level
-    const fast = track(await HubReader.connect(hub.url));
+    const fast = track(await HubReader.connect(hub.url, { maxQueuedBytes: 256 * 1024 * 1024 })); // takes its events after the publishing
     const fastSub = await fast.subscribe(0);
 
     const payload = "y".repeat(100_000);
@@ -267,8 +270,65 @@ describe("hub server over real sockets", () => {
     expect(maxPublishMs).toBeLessThan(1000);
   });
 
+  it("a reader that falls behind holds the publishers back instead of losing events, and every event arrives", async () => {
+    const logs: string[] = [];
+    const hub = await startHub({ historyLimit: 100, readerHighWaterBytes: 16 * 1024, readerStallMs: 20_000, onLog: (m) => logs.push(m) });
+    const pub = track(await HubPublisher.connect(hub.url));
+    await pub.register("A", s({ v: "" }));
+    const slow = await RawClient.open(hub.url);
+    slow.send('{"type": "subscribe", "id": "s", "after_seq": 0}');
+    await slow.waitFor((m) => m.get("type") === "subscribed");
+    const sock = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    sock.pause(); // the reader stops reading for a while
+    const payload = "z".repeat(100_000);
+    let published = 0;
+    const publishing = (async () => {
+      for (let k = 1; k <= 300; k++) {
+        await pub.update("A", s({ v: payload, k: BigInt(k) }), {});
+        published = k;
+      }
+    })();
+    const deadline = Date.now() + 15_000;
+    while (hub.stats().publishersHeld === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(hub.stats().publishersHeld).toBe(1);
+    const heldAt = published;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(published).toBeLessThanOrEqual(heldAt + 1); // the publisher waits (its update is not acknowledged)
+    expect(published).toBeLessThan(300);
+    sock.resume(); // the reader catches up; the publisher goes on
+    await publishing;
+    const seqOf = (m: JsonObject): number => Number((m.get("event") as JsonObject).get("seq"));
+    await slow.waitFor((m) => m.get("type") === "event" && seqOf(m) === 301, 30_000);
+    const seqs = slow.messages.filter((m) => m.get("type") === "event").map(seqOf);
+    expect(seqs).toEqual(Array.from({ length: 301 }, (_, i) => i + 1));
+    expect(hub.stats().droppedReaders).toBe(0);
+    expect(logs.some((l) => /holding publishers/.test(l))).toBe(true);
+    expect(logs.some((l) => /publishers released/.test(l))).toBe(true);
+    slow.ws.close();
+  }, 60_000);
+
+  it("a reader that stops reading altogether holds publishers at most readerStallMs, then is dropped (4008)", async () => {
+    const hub = await startHub({ historyLimit: 100, readerHighWaterBytes: 16 * 1024, readerStallMs: 1500, closeGraceMs: 30_000 });
+    const pub = track(await HubPublisher.connect(hub.url));
+    await pub.register("A", s({ v: "" }));
+    const stalled = await RawClient.open(hub.url);
+    stalled.send('{"type": "subscribe", "id": "t", "after_seq": 1}');
+    await stalled.waitFor((m) => m.get("type") === "subscribed");
+    (stalled.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const payload = "z".repeat(100_000);
+    const t0 = performance.now();
+    for (let k = 1; k <= 300; k++) await pub.update("A", s({ v: payload, k: BigInt(k) }));
+    const ms = performance.now() - t0;
+    expect(hub.stats().droppedReaders).toBe(1);
+    expect(ms).toBeLessThan(10_000);
+    (stalled.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    const closed = await stalled.waitClosed();
+    expect(closed.code).toBe(4008);
+    expect(closed.reason).toMatch(/reader stalled/);
+  }, 60_000);
+
   it("a HubReader whose consumer stalls is dropped and its subscription throws slow_reader", async () => {
-    const hub = await startHub({ historyLimit: 50, readerHighWaterBytes: 16 * 1024 });
+    const hub = await startHub({ historyLimit: 50, readerHighWaterBytes: 16 * 1024, readerStallMs: 1000 });
     const pub = track(await HubPublisher.connect(hub.url));
     await pub.register("A", s({ v: "" }));
     const reader = track(await HubReader.connect(hub.url, { maxQueuedEvents: 8 }));
@@ -277,7 +337,9 @@ describe("hub server over real sockets", () => {
     const err = await withTimeout(
       (async () => {
         try {
-          for await (const _ of sub) { /* drain what was queued */ }
+          for await (const _ of sub) {
+            /* drain what was queued */
+          }
         } catch (e) {
           return e;
         }
