@@ -230,7 +230,7 @@ describe("canonicalJson (text scanner) against parseJson + stringifyJson", () =>
     () => {
       const array = (n: number, sep: string) => `[${Array.from({ length: n }, () => "0").join(sep)}]`;
       const object = (n: number, sep: string) => `{${Array.from({ length: n }, (_, i) => `"k${i}":${sep.slice(1)}${i}`).join(sep)}}`;
-      const refusedAsByParser = (t: string, scan: () => string, parse: () => string) => {
+      const refusedAsByParser = (scan: () => string, parse: () => string) => {
         const got = outcome(scan);
         expect(got).toEqual(outcome(parse));
         expect(got.ok ? "" : got.error).toMatch(/\(the limit\)/);
@@ -244,21 +244,18 @@ describe("canonicalJson (text scanner) against parseJson + stringifyJson", () =>
           expect(canonicalJson(make(max, sep))).toBe(make(max, ", "));
           const over = make(max + 1, sep);
           refusedAsByParser(
-            over,
             () => canonicalJson(over),
             () => stringifyJson(parseJson(over)),
           );
         }
         const nested = `{"a": [${make(max + 1, ", ")}]}`;
         refusedAsByParser(
-          nested,
           () => canonicalJson(nested),
           () => stringifyJson(parseJson(nested)),
         );
         // In an event line, as the settings payload.
         const line = `{"seq": 1, "timestamp": 1.5, "component_address": "A", "event_type": "UPDATED", "repr_value": "", "structured_value": {"v": ${make(max + 1, ", ")}}}`;
         refusedAsByParser(
-          line,
           () => eventOutcomeText(() => scanEvent(line)),
           () => eventOutcomeText(() => parseEvent(line)),
         );
@@ -266,7 +263,6 @@ describe("canonicalJson (text scanner) against parseJson + stringifyJson", () =>
       // The event object itself with too many keys.
       const wide = `{"seq": 1, "timestamp": 1.5, "component_address": "A", "event_type": "UPDATED", ${Array.from({ length: MAX_OBJECT_KEYS }, (_, i) => `"x${i}": 0`).join(", ")}}`;
       refusedAsByParser(
-        wide,
         () => eventOutcomeText(() => scanEvent(wide)),
         () => eventOutcomeText(() => parseEvent(wide)),
       );
