@@ -10,6 +10,7 @@
  *   dist/nwb-settings.mjs   the CLI (bin/nwb-settings.js imports it)
  *   dist/convert-worker.js  convert's worker thread (found next to the CLI bundle)
  */
+import { dirname } from "node:path";
 import { build } from "esbuild";
 
 const common = {
@@ -27,5 +28,28 @@ const common = {
   banner: { js: 'import { createRequire as __nwbsCreateRequire } from "node:module"; const require = __nwbsCreateRequire(import.meta.url);' },
 };
 
-await build({ ...common, entryPoints: { "nwb-settings": "src/cli/main.ts" }, outExtension: { ".js": ".mjs" }, outdir: "dist" });
+/**
+ * yargs lays out help with cliui, whose string-width and wrap-ansi build Unicode tables when they
+ * are imported (an RGI_Emoji regex, an Intl.Segmenter, ansi-styles' colour tables): ~35 ms of CPU
+ * at every start, for text that only `--help` and usage errors print. This plugin gives each of
+ * them a stand-in that loads the real module (bundled as it is) on its first call.
+ */
+const lazyHelpLayout = {
+  name: "lazy-help-layout",
+  setup(b) {
+    b.onResolve({ filter: /^(string-width|wrap-ansi)$/ }, async (args) => {
+      if (args.pluginData?.real) return undefined;
+      const real = await b.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, pluginData: { real: true } });
+      if (real.errors.length > 0) return { errors: real.errors };
+      return { path: real.path, namespace: "lazy-help-layout" };
+    });
+    b.onLoad({ filter: /.*/, namespace: "lazy-help-layout" }, (args) => ({
+      contents: `let real; export default function lazy(...a) { real ??= require(${JSON.stringify(args.path)}).default; return real(...a); }`,
+      loader: "js",
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
+await build({ ...common, plugins: [lazyHelpLayout], entryPoints: { "nwb-settings": "src/cli/main.ts" }, outExtension: { ".js": ".mjs" }, outdir: "dist" });
 await build({ ...common, entryPoints: { "convert-worker": "src/app/convert/convert-worker.ts" }, outdir: "dist" });
