@@ -122,7 +122,6 @@ async function scan(input: string, read: Parameters<typeof readEventLog>[1]): Pr
  * discarded and the log is scanned and converted again, so the file is the same either way.
  */
 export async function convertLog(input: string, outPath: string, options: ConvertOptions, hooks: ConvertHooks = {}): Promise<ConvertResult> {
-  SegmentedOutput.preload(); // HDF5 loads while the first lines are read
   const inputStat = await stat(input).catch((err: NodeJS.ErrnoException) => {
     throw new Error(`cannot read ${input}: ${err.code === "ENOENT" ? "no such file" : err.code === "EACCES" ? "permission denied" : err.message}`);
   });
@@ -189,6 +188,9 @@ async function writePass(
     }
   }
 
+  // HDF5 loads while the first events are handed to the sinks (which stage them until a file is
+  // needed). Not earlier: loading it is CPU on this thread and would delay reading the first lines.
+  SegmentedOutput.preload();
   const clock = fileClock(options.timeOrigin, earliest);
   // The metadata's own session_start_time wins over the one derived from the events.
   const meta: NwbMetadata = { ...options.meta, session_start_time: options.meta.session_start_time ?? clock.sessionStartTime };
