@@ -132,19 +132,19 @@ export class TableSink implements SettingsSink {
     return this.rows;
   }
 
-  async write(given: PipelineSettingsEvent): Promise<void> {
+  async write(event: PipelineSettingsEvent): Promise<void> {
     if (this.closed) throw new Error("table sink is closed");
-    const event = given.timestamp < this.notBefore ? { ...given, timestamp: this.notBefore } : given;
-    if (this.checked?.event === given) this.checked = { ...this.checked, event };
+    // Events before `notBefore` count as happening at it (the event itself is not changed: other
+    // sinks share it, and events may be text-backed objects that a spread would not copy).
+    const t = Math.max(event.timestamp, this.notBefore);
     if (isSentinel(event)) {
       await this.flushPending();
-      this.seen(event.timestamp);
+      this.seen(t);
       return;
     }
     // Everything that can reject the event happens before any state changes.
     const flat = this.flatten(event);
     this.events++;
-    const t = event.timestamp;
     if (flat.size === 0) {
       this.seen(t);
       return;

@@ -234,6 +234,13 @@ def test_refuses_bad_settings(cli, originals, tmp_path):
     run = cli.run("attach", rec, changing, "--sinks", "table")
     assert run.returncode == 1 and "--sinks annotations" in run.stdout, run.describe()
     assert sha(rec) == digest and hidden(tmp_path) == []
+    # Every event rejected by the sinks: nothing to add, so the recording is not replaced.
+    rejected = tmp_path / "rejected.jsonl"
+    rejected.write_text(json.dumps({"seq": 1, "timestamp": base, "component_address": "a", "event_type": "UPDATED", "repr_value": {"x": 1}, "structured_value": {"x": 1}, "source_session_id": None, "table_name": "not/one/name"}) + "\n")
+    run = cli.run("attach", rec, rejected)
+    assert run.returncode == 1 and "FAILED" in run.stdout and "none of the 1 events could be attached" in run.stdout, run.describe()
+    assert "cannot name an NWB AnnotationSeries" in run.stderr, run.describe()
+    assert sha(rec) == digest and hidden(tmp_path) == []
     ok = cli.run("attach", rec, changing, "--sinks", "annotations")
     assert ok.returncode == 0, ok.describe()
 

@@ -123,7 +123,10 @@ export async function attachRecording(recordingPath: string, settingsPath: strin
           await output.close().catch(() => undefined);
           throw err;
         }
-        return checkAdded(copy, plan.names);
+        const added = await checkAdded(copy, plan.names);
+        // Every event rejected: the recording is not replaced by a copy that gained nothing.
+        if (Object.values(added).every((n) => n === 0)) throw new Error(`none of the ${result.events} events could be attached (the problems are listed)`);
+        return added;
       },
       {
         onPhase: (p) => options.onPhase?.(p),
@@ -219,7 +222,7 @@ async function preflight(recording: string, settingsPath: string, options: Attac
       const msg = ioMessage(err).replace(/^: /, "");
       throw new Refusal(`${msg.startsWith(settingsPath) ? msg : `${settingsPath}: ${msg}`}; ${recording} was left untouched`);
     }
-    if (options.annotationName !== undefined) for (const e of settings.events) e.event = { ...e.event, table_name: options.annotationName };
+    if (options.annotationName !== undefined) for (const e of settings.events) e.event.table_name = options.annotationName;
     const names: string[] = [];
     if (options.sinks.includes("annotations")) {
       for (const e of settings.events) if (!isSentinel(e.event)) names.push(`acquisition/${e.event.table_name}`);

@@ -85,7 +85,9 @@ async function readLog(path: string, clock: RecordingClock): Promise<SettingsInp
         `${path}:${rec.line}: timestamp ${t} is not Unix time (seconds since 1970), so it cannot be placed on the recording's clock; attach needs wall-clock event times (ezmsg's time.time())`,
       );
     }
-    out.events.push({ where: `${path}:${rec.line}`, event: { ...rec.event, timestamp: clock.fromUnixSeconds(t) } });
+    // Set in place: events read from text are objects whose values a spread would not copy.
+    rec.event.timestamp = clock.fromUnixSeconds(t);
+    out.events.push({ where: `${path}:${rec.line}`, event: rec.event });
   }
   const latest = Math.max(...out.events.map((e) => e.event.timestamp));
   if (out.end !== undefined && out.end < latest) {
@@ -101,7 +103,8 @@ async function readJournalInput(path: string, clock: RecordingClock): Promise<Se
   const ref = reader.header.timestampsReferenceTime.getTime() * 1000;
   const out: SettingsInput = { path, kind: "journal", events: [], problems: [] };
   for await (const e of reader.events()) {
-    out.events.push({ where: `${path}:${e.line}`, event: { ...e.event, timestamp: clock.fromRelative(ref, e.event.timestamp) } });
+    e.event.timestamp = clock.fromRelative(ref, e.event.timestamp);
+    out.events.push({ where: `${path}:${e.line}`, event: e.event });
   }
   if (reader.torn) out.problems.push(`${path}:${reader.torn.line}: torn last line (${reader.torn.problem}); ignored`);
   if (reader.closeTime !== undefined) out.end = clock.fromRelative(ref, reader.closeTime);
@@ -129,7 +132,8 @@ async function readNwbInput(path: string, clock: RecordingClock): Promise<Settin
           const where = `${file}:/${s.path}[${i}]`;
           try {
             const event = eventFromRow(text, data.timestamps[i]!, data.name);
-            found.push({ seq: event.seq, order: found.length, where, event: { ...event, timestamp: clock.fromRelative(ref, event.timestamp) } });
+            event.timestamp = clock.fromRelative(ref, event.timestamp);
+            found.push({ seq: event.seq, order: found.length, where, event });
           } catch (err) {
             out.problems.push(`${where}: ${(err as Error).message}`);
           }
