@@ -27,7 +27,7 @@ import { AttachedOutput } from "../../output/attached-output.js";
 import { DEFAULT_SETTINGS_TABLE_NAME } from "../../sinks/table-sink.js";
 import { type SinkName, SinkSet } from "../../sinks/sink-set.js";
 import { recordingClock } from "./recording-clock.js";
-import { type SettingsInput, readSettings } from "./settings-source.js";
+import { type SettingsInput, latestTime, readSettings } from "./settings-source.js";
 
 export interface AttachOptions {
   sinks: readonly SinkName[];
@@ -235,8 +235,7 @@ async function preflight(recording: string, settingsPath: string, options: Attac
         `${recording} already holds ${taken.map((n) => `/${n}`).join(", ")} (settings attached before?); nothing was written (choose other names with --table-name / --annotation-name)`,
       );
     }
-    const times = settings.events.map((e) => e.event.timestamp);
-    const latest = times.length > 0 ? Math.max(...times) : 0;
+    const latest = settings.events.length > 0 ? latestTime(settings.events) : 0;
     return { settings, closeTime: settings.end ?? latest, names: unique };
   } finally {
     reader.close();

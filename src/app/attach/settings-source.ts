@@ -39,6 +39,13 @@ export interface SettingsInput {
   problems: string[];
 }
 
+/** The latest event time (a loop: a spread of a long log's times would overflow the call stack). */
+export function latestTime(events: readonly { event: PipelineSettingsEvent }[]): number {
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const e of events) if (e.event.timestamp > latest) latest = e.event.timestamp;
+  return latest;
+}
+
 /** What kind of settings input a file is (reads its first bytes). */
 export async function settingsKind(path: string): Promise<SettingsKind> {
   if (isHdf5File(path)) return "nwb";
@@ -89,7 +96,7 @@ async function readLog(path: string, clock: RecordingClock): Promise<SettingsInp
     rec.event.timestamp = clock.fromUnixSeconds(t);
     out.events.push({ where: `${path}:${rec.line}`, event: rec.event });
   }
-  const latest = Math.max(...out.events.map((e) => e.event.timestamp));
+  const latest = latestTime(out.events);
   if (out.end !== undefined && out.end < latest) {
     out.problems.push(`${path}: the end record is earlier than an event; ignored, the settings' end is unknown`);
     delete out.end;
@@ -158,7 +165,7 @@ async function readNwbInput(path: string, clock: RecordingClock): Promise<Settin
   for (const f of found) out.events.push({ where: f.where, event: f.event });
   if (initials.length > 0) {
     const last = initials[initials.length - 1]!.event;
-    const sentinel = makeSentinel(last.seq, Math.max(...initials.map((f) => f.event.timestamp)), last.table_name);
+    const sentinel = makeSentinel(last.seq, latestTime(initials), last.table_name);
     out.events.splice(initials.length, 0, { where: `${path} (end of the startup snapshot)`, event: sentinel });
   }
   return out;
