@@ -185,7 +185,8 @@ function laneMarks(lane: Lane, index: number, y: number, x: (t: number) => numbe
           x: { value: L.plotWidth + 6 },
           y: { value: h / 2 },
           text: {
-            value: last === undefined ? "" : fitText(numeric(last) && !(last instanceof SettingArray) ? fmtNumber(numberOf(last)) : textOf(last), L.rightWidth - 6),
+            value:
+              last === undefined ? "" : fitText(numeric(last) && !(last instanceof SettingArray) ? fmtNumber(numberOf(last)) : textOf(last), L.rightWidth - 6),
           },
           baseline: { value: "middle" },
           fill: { value: "#333" },
