@@ -116,6 +116,18 @@ function timeDomain(history: SettingsHistory, lanes: Lane[], series: SeriesInfo[
   return [t0, t1];
 }
 
+/** About 10 axis ticks at round times: seconds for short spans, whole minutes/hours for long ones. */
+function tickValues(t0: number, t1: number, clock: boolean): number[] {
+  const span = t1 - t0;
+  const steps = clock
+    ? [60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600, 43200, 86400]
+    : [1e-6, 2e-6, 5e-6].flatMap((b) => Array.from({ length: 12 }, (_, k) => b * 10 ** k));
+  const step = steps.sort((a, b) => a - b).find((st) => span / st <= 12) ?? span / 10;
+  const out: number[] = [];
+  for (let v = Math.ceil(t0 / step) * step; v <= t1 + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
 const BAND_COLORS = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
 const BOOL_COLORS: Record<string, string> = { true: "#59a14f", false: "#d3d3d3" };
 
@@ -303,6 +315,7 @@ export async function renderPlot(history: SettingsHistory, options: PlotOptions 
   const tickLabel = long
     ? "floor(datum.value/3600) + ':' + (floor(datum.value%3600/60) < 10 ? '0' : '') + floor(datum.value%3600/60) + ':' + (floor(datum.value%60) < 10 ? '0' : '') + floor(datum.value%60)"
     : "format(datum.value, '~g')";
+  const ticks = tickValues(t0, t1, long);
   const data: object[] = [];
   const marks: object[] = [];
   if (strip && channels > 0) {
@@ -425,15 +438,15 @@ export async function renderPlot(history: SettingsHistory, options: PlotOptions 
   const axis = (orient: "top" | "bottom"): object => ({
     orient,
     scale: "x",
-    labelExpr: tickLabel,
+    values: ticks,
+    encode: { labels: { update: { text: { signal: tickLabel } } } },
     labelFont: L.font,
     labelFontSize: 11,
-    tickCount: 12,
     grid: orient === "bottom",
     gridColor: "#e2e2e2",
     domainColor: "#888",
     tickColor: "#888",
-    zindex: 0,
+    zindex: 1,
   });
   const spec = {
     $schema: "https://vega.github.io/schema/vega/v6.json",

@@ -281,3 +281,43 @@ describe("show output", () => {
     );
   });
 });
+
+describe("nwb-settings show (command line)", () => {
+  async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+    const { main } = await import("../../../../src/cli/main.js");
+    let out = "";
+    let err = "";
+    const o = process.stdout.write.bind(process.stdout);
+    const e = process.stderr.write.bind(process.stderr);
+    process.stdout.write = ((s: string) => {
+      out += s;
+      return true;
+    }) as typeof process.stdout.write;
+    process.stderr.write = ((s: string) => {
+      err += s;
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      const code = await main(args);
+      return { code, out, err };
+    } finally {
+      process.stdout.write = o;
+      process.stderr.write = e;
+    }
+  }
+
+  it("exits 2 on a file without settings, naming what it looked for; 0 with --at on a recording", async () => {
+    const empty = join(dir, "empty-cli.nwb");
+    (await NwbFile.create(empty, { session_description: "nothing of ours" })).close();
+    const bad = await run(["show", empty]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/no pipeline settings in .*empty-cli\.nwb: looked for an AnnotationSeries/);
+    const out = await convert("cli", generateLog(9, 10), ["table"]);
+    const ok = await run(["show", out, "--at", "100.0025", "--format", "csv", "--component", "DECODER"]);
+    expect(ok.code).toBe(0);
+    expect(ok.out.split("\n")[0]).toBe("component,setting,value,since");
+    expect(ok.out.trim().split("\n").length).toBe(4);
+    expect((await run(["show", out, "--at", "soon"])).code).toBe(2);
+    expect((await run(["show", out, "--plot", "x.gif"])).code).toBe(2);
+  });
+});
