@@ -66,7 +66,9 @@ function stepJumps(d: string): number[] {
 
 function expectNear(actual: number[], expected: number[], what: string): void {
   expect(actual.length, `${what}: ${actual} vs ${expected}`).toBe(expected.length);
-  actual.forEach((a, i) => expect(Math.abs(a - expected[i]!), `${what} #${i}: ${a} vs ${expected[i]}`).toBeLessThanOrEqual(1));
+  actual.forEach((a, i) => {
+    expect(Math.abs(a - expected[i]!), `${what} #${i}: ${a} vs ${expected[i]}`).toBeLessThanOrEqual(1);
+  });
 }
 
 describe("show --plot", () => {
