@@ -444,6 +444,7 @@ export async function renderPlot(history: SettingsHistory, options: PlotOptions 
     labelFontSize: 11,
     grid: orient === "bottom",
     gridColor: "#e2e2e2",
+    gridOpacity: 0.5,
     domainColor: "#888",
     tickColor: "#888",
     zindex: 1,
