@@ -42,6 +42,8 @@ export interface PlotOptions {
   filter?: ShowFilter;
   /** Draw a data strip when the files have one (default true). */
   strip?: boolean;
+  /** Mark this file time with a dashed line across all lanes (`show --at T --plot`). */
+  at?: number;
 }
 
 export interface PlotResult {
@@ -63,6 +65,24 @@ interface Lane {
   style: "step" | "band";
   changes: SettingChange[];
 }
+
+/** Min and max of numbers (no spread: lanes can have millions of changes). */
+function extent(values: Iterable<number>): [number, number] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
+/**
+ * More points than this per lane are drawn per pixel column (its first, lowest, highest and last
+ * value; for bands, a grey band where several values follow within one column; one tick per
+ * column), so a lane of a million changes stays a small picture.
+ */
+const DENSE = 2 * 1100;
 
 const numeric = (v: CellValue): boolean => typeof v === "number" || typeof v === "bigint";
 
@@ -101,17 +121,17 @@ function lanesOf(history: SettingsHistory, filter: ShowFilter): Lane[] {
 
 /** The time axis: from the first change (or file time 0, when values set before it are older) to the end. */
 function timeDomain(history: SettingsHistory, lanes: Lane[], series: SeriesInfo[]): [number, number] {
-  const times = lanes.flatMap((l) => l.changes.map((c) => c.time));
-  let t0 = times.length > 0 ? Math.min(...times) : history.start;
-  let t1 = Math.max(history.end, ...times);
+  const [first, last] = extent(lanes.flatMap((l) => l.changes.map((c) => c.time)));
+  let t0 = Number.isFinite(first) ? first : history.start;
+  let t1 = Math.max(history.end, last);
   for (const s of series) {
     if (Number.isFinite(s.start)) t0 = Math.min(t0, s.start);
     if (Number.isFinite(s.end)) t1 = Math.max(t1, s.end);
   }
   // A startup snapshot carries each component's last-change time, which may lie long before the
   // recording: the axis starts at file time 0 then, and such values are drawn from there.
-  const updates = lanes.flatMap((l) => l.changes.filter((c) => c.eventType !== "INITIAL").map((c) => c.time));
-  if (t0 < 0 && (updates.length === 0 || Math.min(...updates) >= 0)) t0 = 0;
+  const [firstUpdate] = extent(lanes.flatMap((l) => l.changes.filter((c) => c.eventType !== "INITIAL").map((c) => c.time)));
+  if (t0 < 0 && firstUpdate >= 0) t0 = 0;
   if (!(t1 > t0)) t1 = t0 + 1;
   return [t0, t1];
 }
@@ -209,16 +229,17 @@ function laneMarks(lane: Lane, index: number, y: number, x: (t: number) => numbe
     },
   ];
   if (lane.style === "step") {
-    const finite = visible.map((c) => numberOf(c.value)).filter(Number.isFinite);
-    let lo = finite.length > 0 ? Math.min(...finite) : 0;
-    let hi = finite.length > 0 ? Math.max(...finite) : 1;
+    const [vmin, vmax] = extent(visible.map((c) => numberOf(c.value)).filter(Number.isFinite));
+    let lo = Number.isFinite(vmin) ? vmin : 0;
+    let hi = Number.isFinite(vmax) ? vmax : 1;
     if (lo === hi) {
       lo -= Math.abs(lo) * 0.1 || 1;
       hi += Math.abs(hi) * 0.1 || 1;
     }
     const sy = (v: number): number => h - 5 - ((v - lo) / (hi - lo)) * (h - 10);
     // Step-after: each value holds until the next change; the last holds to the end of the axis.
-    const points = visible.map((c) => ({ x: x(Math.max(c.time, t0)), y: Number.isFinite(numberOf(c.value)) ? sy(numberOf(c.value)) : Number.NaN }));
+    let points = visible.map((c) => ({ x: x(Math.max(c.time, t0)), y: Number.isFinite(numberOf(c.value)) ? sy(numberOf(c.value)) : Number.NaN }));
+    if (points.length > DENSE) points = perColumn(points);
     if (visible.length > 0) points.push({ x: x(t1), y: points.at(-1)!.y });
     marks.push({
       type: "line",
@@ -242,7 +263,7 @@ function laneMarks(lane: Lane, index: number, y: number, x: (t: number) => numbe
           x: { value: -8 },
           y: { value: h - 1 },
           text: {
-            value: `${fmtNumber(finite.length > 0 ? Math.min(...finite) : Number.NaN)} … ${fmtNumber(finite.length > 0 ? Math.max(...finite) : Number.NaN)}`,
+            value: `${fmtNumber(vmin)} … ${fmtNumber(vmax)}`,
           },
           align: { value: "right" },
           baseline: { value: "bottom" },
@@ -256,13 +277,14 @@ function laneMarks(lane: Lane, index: number, y: number, x: (t: number) => numbe
   }
   // Bands: one rect per interval during which the value held, coloured per value, labelled when wide enough.
   const colors = new Map<string, string>();
-  const bands = visible.map((c, i) => {
+  let bands = visible.map((c, i) => {
     const text = textOf(c.value);
     if (!colors.has(text)) colors.set(text, BOOL_COLORS[text] ?? BAND_COLORS[colors.size % BAND_COLORS.length]!);
     const xa = x(Math.max(c.time, t0));
     const xb = x(i + 1 < visible.length ? visible[i + 1]!.time : t1);
     return { x: xa, x2: xb, fill: colors.get(text)!, label: fitText(text, xb - xa) };
   });
+  if (bands.length > DENSE) bands = mergeDenseBands(bands);
   marks.push({
     type: "rect",
     name: `band-${index}`,
@@ -296,6 +318,66 @@ function laneMarks(lane: Lane, index: number, y: number, x: (t: number) => numbe
     },
   });
   return { group: marks, data: { name: `lane${index}`, values: bands }, y };
+}
+
+/** A step line's points reduced to four per pixel column: first, lowest, highest, last. */
+function perColumn(points: { x: number; y: number }[]): { x: number; y: number }[] {
+  const out: { x: number; y: number }[] = [];
+  for (let i = 0; i < points.length; ) {
+    const col = Math.floor(points[i]!.x);
+    let j = i;
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    while (j < points.length && Math.floor(points[j]!.x) === col) {
+      const y = points[j]!.y;
+      if (y < lo) lo = y;
+      if (y > hi) hi = y;
+      j++;
+    }
+    const x0 = points[i]!.x;
+    out.push(points[i]!);
+    if (j - i > 1) {
+      if (Number.isFinite(lo)) out.push({ x: x0, y: lo }, { x: x0, y: hi });
+      out.push({ x: x0, y: points[j - 1]!.y });
+    }
+    i = j;
+  }
+  return out;
+}
+
+interface Band {
+  x: number;
+  x2: number;
+  fill: string;
+  label: string;
+}
+
+/** Bands where several start within one pixel column become one grey band ("many changes"). */
+function mergeDenseBands(bands: Band[]): Band[] {
+  const out: Band[] = [];
+  for (let i = 0; i < bands.length; ) {
+    const col = Math.floor(bands[i]!.x);
+    let j = i;
+    while (j < bands.length && Math.floor(bands[j]!.x) === col) j++;
+    if (j - i === 1) out.push(bands[i]!);
+    else {
+      const lastInColumn = bands[j - 1]!;
+      const prev = out.at(-1);
+      if (prev && prev.fill === "#777777" && prev.x2 >= bands[i]!.x) prev.x2 = lastInColumn.x;
+      else out.push({ x: bands[i]!.x, x2: lastInColumn.x, fill: "#777777", label: "" });
+      out.push(lastInColumn);
+    }
+    i = j;
+  }
+  return out;
+}
+
+/** One tick per pixel column when a lane has more changes than DENSE. */
+function tickXs(xs: number[]): number[] {
+  if (xs.length <= DENSE) return xs;
+  const out: number[] = [];
+  for (const v of xs) if (out.length === 0 || Math.floor(out.at(-1)!) !== Math.floor(v)) out.push(v);
+  return out;
 }
 
 /** Build the Vega spec and render the SVG. */
@@ -412,7 +494,7 @@ export async function renderPlot(history: SettingsHistory, options: PlotOptions 
     const y = lanesTop + i * (L.laneHeight + L.laneGap);
     const built = laneMarks(lane, i, y, x, t0, t1) as { group: object[]; data: object };
     data.push(built.data);
-    const ticks = lane.changes.filter((c) => c.time >= t0 && c.time <= t1).map((c) => ({ x: x(c.time) }));
+    const ticks = tickXs(lane.changes.filter((c) => c.time >= t0 && c.time <= t1).map((c) => x(c.time))).map((v) => ({ x: v }));
     changeCount += lane.changes.length;
     data.push({ name: `ticks${i}`, values: ticks });
     marks.push({
@@ -433,6 +515,38 @@ export async function renderPlot(history: SettingsHistory, options: PlotOptions 
       ],
     });
   });
+  if (options.at !== undefined && options.at >= t0 && options.at <= t1) {
+    const ax = x(options.at);
+    marks.push({
+      type: "rule",
+      name: "at-marker",
+      encode: {
+        enter: {
+          x: { value: ax },
+          y: { value: -34 },
+          y2: { value: height },
+          stroke: { value: "#000" },
+          strokeWidth: { value: 1.2 },
+          strokeDash: { value: [5, 3] },
+        },
+      },
+    });
+    marks.push({
+      type: "text",
+      encode: {
+        enter: {
+          x: { value: ax + 4 },
+          y: { value: -24 },
+          text: { value: `at ${fmtNumber(options.at)} s${ref ? ` (${formatWallClock(options.at, ref)})` : ""}` },
+          baseline: { value: "bottom" },
+          fill: { value: "#000" },
+          font: { value: L.font },
+          fontSize: { value: 11 },
+          fontWeight: { value: "bold" },
+        },
+      },
+    });
+  }
   const title = `${history.files.map((f) => f.slice(f.lastIndexOf("/") + 1)).join(", ")} — ${lanes.length} setting${lanes.length === 1 ? "" : "s"}, ${changeCount} change${changeCount === 1 ? "" : "s"}`;
   const subtitle = `time axis: file time (${long ? "h:mm:ss" : "s"}) from ${ref ? formatWallClock(0, ref, true) : history.referenceTime}${ref ? ` (UTC${ref.offsetMinutes >= 0 ? "+" : "-"}${String(Math.floor(Math.abs(ref.offsetMinutes) / 60)).padStart(2, "0")}:${String(Math.abs(ref.offsetMinutes) % 60).padStart(2, "0")})` : ""}; red ticks: changes`;
   const axis = (orient: "top" | "bottom"): object => ({
@@ -455,7 +569,7 @@ export async function renderPlot(history: SettingsHistory, options: PlotOptions 
     width: L.plotWidth,
     height,
     autosize: "none",
-    padding: { left: L.labelWidth, top: L.top, right: L.rightWidth, bottom: L.bottom },
+    padding: { left: L.labelWidth, top: L.top + (options.at !== undefined ? 22 : 0), right: L.rightWidth, bottom: L.bottom },
     background: "white",
     title: { text: title, subtitle, anchor: "start", offset: 26, font: L.font, subtitleFont: L.font, fontSize: 14, subtitleFontSize: 11, frame: "group" },
     data,
@@ -496,8 +610,8 @@ async function readStrip(files: readonly string[]): Promise<{ series: SeriesInfo
     const starts = same.map((x) => x.s.start).filter(Number.isFinite);
     const ends = same.map((x) => x.s.end).filter(Number.isFinite);
     if (starts.length === 0) return undefined;
-    const t0 = Math.min(...starts);
-    const t1 = Math.max(...ends, t0 + 1e-9);
+    const t0 = extent(starts)[0];
+    const t1 = Math.max(extent(ends)[1], t0 + 1e-9);
     const buckets = PLOT_LAYOUT.plotWidth;
     let merged: Envelope | undefined;
     for (const { reader, s } of same) {

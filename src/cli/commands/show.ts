@@ -39,7 +39,7 @@ export function showCommand(ctx: CommandContext): CommandModule<object, ShowArgs
           default: "auto" as HistorySource,
           describe: "Read the JSON rows (annotations) or the typed table; auto: JSON rows when present",
         })
-        .option("plot", { type: "string", describe: "Draw the settings over time into this file (.svg or .png)" })
+        .option("plot", { type: "string", describe: "Draw the settings over time into this file (.svg or .png); with --at, T is marked" })
         .check((a) => {
           if (a.plot !== undefined && !/\.(svg|png)$/i.test(a.plot)) throw new UsageError(`--plot ${a.plot}: the file must end in .svg or .png`);
           return true;
@@ -48,17 +48,17 @@ export function showCommand(ctx: CommandContext): CommandModule<object, ShowArgs
       const history = await readSettingsHistory(args.files, { source: args.source });
       for (const p of history.problems) ctx.stderr.write(`nwb-settings: ${p}\n`);
       const filter = { components: args.component, settings: args.setting };
+      const at = args.at === undefined ? undefined : parseTimeArg(args.at, history.referenceTime, history);
       if (args.plot !== undefined) {
         const { writePlot } = await import("../../app/show/plot.js");
-        const result = await writePlot(history, args.plot, { filter });
+        const result = await writePlot(history, args.plot, { filter, ...(at !== undefined ? { at } : {}) });
         ctx.stderr.write(
           `wrote ${args.plot}: ${result.lanes} setting lane${result.lanes === 1 ? "" : "s"}, ${result.changes} change${result.changes === 1 ? "" : "s"}${result.strip ? `, data strip of ${result.strip}` : ""}\n`,
         );
         if (args.at === undefined) return;
       }
-      if (args.at !== undefined) {
-        const t = parseTimeArg(args.at, history.referenceTime, history);
-        ctx.stdout.write(formatState(history, t, history.stateAt(t), filter, args.format));
+      if (at !== undefined) {
+        ctx.stdout.write(formatState(history, at, history.stateAt(at), filter, args.format));
         return;
       }
       ctx.stdout.write(formatTimeline(history, filter, args.format));

@@ -205,4 +205,29 @@ describe("show --plot", () => {
     if (process.env["NWB_SETTINGS_PLOT_OUT"]) await writeFile(process.env["NWB_SETTINGS_PLOT_OUT"], await readFile(png));
     expect((await readFile(png)).length).toBeGreaterThan(50_000);
   });
+
+  it("a lane with 6,000 changes is drawn per pixel column; --at is marked where T falls", async () => {
+    const evs: Ev[] = [{ t: 0, c: "FAST", s: '{"level": 0.0, "state": "a"}', type: "INITIAL" }];
+    for (let i = 1; i <= 6_000; i++) evs.push({ t: i / 100, c: "FAST", s: `{"level": ${(Math.sin(i / 300) * 10).toFixed(3)}, "state": "${"abc"[i % 3]}"}` });
+    const history = await readSettingsHistory([await convert("dense", evs)]);
+    const r = await renderPlot(history, { at: 50 });
+    const x = (t: number): number => ((t - r.t0) / (r.t1 - r.t0)) * PLOT_LAYOUT.plotWidth;
+    let levelChanges = 1;
+    for (let i = 1; i <= 6_000; i++)
+      if ((Math.sin(i / 300) * 10).toFixed(3) !== (i === 1 ? "0.000" : (Math.sin((i - 1) / 300) * 10).toFixed(3))) levelChanges++;
+    expect(r.changes).toBe(levelChanges + 6_001);
+    expect(r.svg.length).toBeLessThan(1_500_000);
+    for (let i = 0; i < 2; i++) {
+      const ticks = [...(markSvg(laneSvg(r.svg, i), `change-${i}`) ?? "").matchAll(/<line transform="translate\((-?[\d.]+),/g)];
+      expect(ticks.length).toBeLessThanOrEqual(PLOT_LAYOUT.plotWidth + 1);
+      expect(ticks.length).toBeGreaterThan(PLOT_LAYOUT.plotWidth - 5);
+    }
+    // the step line still reaches the extremes (±10 → the lane's top and bottom)
+    const d = /<path d="([^"]+)"/.exec(markSvg(laneSvg(r.svg, 0), "step-0")!)![1]!;
+    const ys = [...d.matchAll(/[ML]\s*-?[\d.e+-]+\s*,\s*(-?[\d.e+-]+)/g)].map((m) => Number(m[1]));
+    expect(Math.min(...ys)).toBeCloseTo(5, 0);
+    expect(Math.max(...ys)).toBeCloseTo(PLOT_LAYOUT.laneHeight - 5, 0);
+    const marker = /role-mark at-marker"[^>]*>\s*<line transform="translate\((-?[\d.]+),/.exec(r.svg);
+    expect(Math.abs(Number(marker![1]) - x(50))).toBeLessThanOrEqual(1);
+  });
 });
