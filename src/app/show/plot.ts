@@ -15,10 +15,9 @@
  */
 import { writeFile } from "node:fs/promises";
 import { stringifyJson } from "../../events/json.js";
-import { type CellValue, SettingArray } from "../../events/settings-values.js";
 import { NwbFileReader } from "../../nwb/nwb-file.js";
 import { type Envelope, type SeriesInfo, acquisitionSeries, readEnvelope } from "../../nwb/series-reader.js";
-import type { SettingChange, SettingsHistory } from "./settings-history.js";
+import type { SettingChange, SettingValue, SettingsHistory } from "./settings-history.js";
 import { type ShowFilter, filterPredicate, valueJson } from "./show-format.js";
 import { formatWallClock, parseIsoTime } from "./wall-clock.js";
 
@@ -84,15 +83,15 @@ function extent(values: Iterable<number>): [number, number] {
  */
 const DENSE = 2 * 1100;
 
-const numeric = (v: CellValue): boolean => typeof v === "number" || typeof v === "bigint";
+const numeric = (v: SettingValue): boolean => typeof v === "number" || typeof v === "bigint";
 
-function textOf(v: CellValue): string {
+function textOf(v: SettingValue): string {
   if (typeof v === "string") return v;
   if (typeof v === "boolean") return v ? "true" : "false";
   return stringifyJson(valueJson(v));
 }
 
-function numberOf(v: CellValue): number {
+function numberOf(v: SettingValue): number {
   return typeof v === "bigint" ? Number(v) : (v as number);
 }
 
@@ -113,7 +112,7 @@ function lanesOf(history: SettingsHistory, filter: ShowFilter): Lane[] {
     lane.changes.push(c);
   }
   for (const lane of byKey.values()) {
-    lane.style = lane.changes.every((c) => numeric(c.value) && !(c.value instanceof SettingArray)) ? "step" : "band";
+    lane.style = lane.changes.every((c) => numeric(c.value)) ? "step" : "band";
   }
   const lanes = [...byKey.values()];
   return lanes.sort((a, b) => components.indexOf(a.component) - components.indexOf(b.component));
@@ -217,8 +216,7 @@ function laneMarks(lane: Lane, index: number, y: number, x: (t: number) => numbe
           x: { value: L.plotWidth + 6 },
           y: { value: h / 2 },
           text: {
-            value:
-              last === undefined ? "" : fitText(numeric(last) && !(last instanceof SettingArray) ? fmtNumber(numberOf(last)) : textOf(last), L.rightWidth - 6),
+            value: last === undefined ? "" : fitText(numeric(last) ? fmtNumber(numberOf(last)) : textOf(last), L.rightWidth - 6),
           },
           baseline: { value: "middle" },
           fill: { value: "#333" },

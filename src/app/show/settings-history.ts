@@ -32,9 +32,8 @@
  */
 import { realpath } from "node:fs/promises";
 import { UsageError } from "../../errors.js";
-import { type JsonValue, isJsonObject, parseJson } from "../../events/json.js";
-import { flattenSettings, sanitizeSettingsValue } from "../../events/sanitize.js";
-import { type CellValue, SettingArray, type Scalar, allocate, cellsEqual, dtypeOf, storeScalar } from "../../events/settings-values.js";
+import { type JsonValue, isJsonObject, parseJson, stringifyJson } from "../../events/json.js";
+import { flattenSettings } from "../../events/sanitize.js";
 import { readAnnotationSeries } from "../../nwb/annotation-series.js";
 import { NwbFileReader } from "../../nwb/nwb-file.js";
 import { readTimeIntervals } from "../../nwb/time-intervals.js";
@@ -42,6 +41,26 @@ import { readNwbIdentifier, segmentsOf } from "../../output/segment-names.js";
 import { UPDATED_COMPONENT_COLUMN } from "../../sinks/table-sink.js";
 
 export type HistorySource = "auto" | "annotations" | "table";
+
+/**
+ * A setting's value as recorded: JSON (lossless: an integer is a bigint, a float a number, arrays
+ * nested, null kept). From JSON rows it is the value the event carried; from the typed table it is
+ * the cell as stored (which the sink sanitized: null as "None", ragged lists as JSON text).
+ */
+export type SettingValue = JsonValue;
+
+/** Two values are the same setting value when their JSON text is (so 2 and 2.0 differ, NaN equals NaN). */
+export function sameValue(a: SettingValue, b: SettingValue): boolean {
+  return a === b || stringifyJson(a) === stringifyJson(b);
+}
+
+/** Kind of a value: "float64", "int64", "bool", "string", "null", "array" or "object". */
+export function kindOf(v: SettingValue): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "array";
+  if (isJsonObject(v)) return "object";
+  return typeof v === "bigint" ? "int64" : typeof v === "number" ? "float64" : typeof v === "boolean" ? "bool" : "string";
+}
 
 /** One change of one setting. */
 export interface SettingChange {
@@ -51,8 +70,8 @@ export interface SettingChange {
   /** Field path within the component's settings (`cutoff`, `filter.order`; `.` in a key is `\.`). */
   setting: string;
   /** The value in effect before; undefined for the first value. */
-  old: CellValue | undefined;
-  value: CellValue;
+  old: SettingValue | undefined;
+  value: SettingValue;
   /** INITIAL (startup snapshot) or UPDATED; from the table: INITIAL for the startup row. */
   eventType: string;
   /** The event's sequence number (JSON rows only). */
@@ -64,12 +83,12 @@ export interface SettingChange {
 export interface SettingInfo {
   component: string;
   setting: string;
-  /** Kind of its values: "float64", "int64", "bool", "string", "array" or "mixed". */
+  /** Kind of its values ({@link kindOf}), or "mixed" when it changed. */
   kind: string;
 }
 
 export interface StateEntry {
-  value: CellValue;
+  value: SettingValue;
   /** Time of the change that set it. */
   since: number;
 }
@@ -266,7 +285,7 @@ function readAnnotationRows(o: FileObjects, path: string, builder: HistoryBuilde
   // the builder orders all rows by time.
   for (const { time, row } of events) {
     for (const [field, v] of flattenSettings(row.settings)) {
-      builder.set(time, row.component, field, sanitizeSettingsValue(v), row.eventType, row.seq, o.file);
+      builder.set(time, row.component, field, v, row.eventType, row.seq, o.file);
     }
     builder.seen(time);
   }
@@ -297,38 +316,30 @@ function readTableRows(o: FileObjects, path: string, builder: HistoryBuilder): v
   }
 }
 
-/** A table cell (as readTimeIntervals gives it) as a settings value. */
-function cellOf(cell: unknown, type: string, shape: readonly number[]): CellValue {
-  if (shape.length === 0) {
-    if (type === "int64") return typeof cell === "bigint" ? cell : BigInt(cell as number);
-    if (type === "float64") return Number(cell);
-    if (type === "bool") return cell === true || cell === 1;
-    return String(cell);
-  }
-  const flat = Array.from(cell as ArrayLike<unknown>);
-  const dtype = type === "text" ? "string" : (type as "int64" | "float64" | "bool");
-  const data = allocate(dtype, flat.length);
-  flat.forEach((x, i) => {
-    const s: Scalar =
-      dtype === "int64"
-        ? typeof x === "bigint"
-          ? x
-          : BigInt(x as number)
-        : dtype === "bool"
-          ? x === true || x === 1
-          : dtype === "string"
-            ? String(x)
-            : Number(x);
-    storeScalar(data, i, s);
-  });
-  return new SettingArray(dtype, shape, data);
+/** A table cell (as readTimeIntervals gives it: flat arrays for array columns) as a settings value. */
+function cellOf(cell: unknown, type: string, shape: readonly number[]): SettingValue {
+  const scalar = (x: unknown): SettingValue => {
+    if (type === "int64") return typeof x === "bigint" ? x : BigInt(x as number);
+    if (type === "float64") return Number(x);
+    if (type === "bool") return x === true || x === 1;
+    return String(x);
+  };
+  if (shape.length === 0) return scalar(cell);
+  const flat = Array.from(cell as ArrayLike<unknown>, scalar);
+  const build = (dim: number, offset: number): SettingValue[] => {
+    const n = shape[dim]!;
+    if (dim === shape.length - 1) return flat.slice(offset, offset + n);
+    const stride = shape.slice(dim + 1).reduce((a, b) => a * b, 1);
+    return Array.from({ length: n }, (_, i) => build(dim + 1, offset + i * stride));
+  };
+  return build(0, 0);
 }
 
 interface RawSet {
   time: number;
   component: string;
   setting: string;
-  value: CellValue;
+  value: SettingValue;
   eventType: string;
   seq: number | undefined;
   file: string;
@@ -343,7 +354,7 @@ class HistoryBuilder {
   private readonly sets: RawSet[] = [];
   private latest = Number.NEGATIVE_INFINITY;
 
-  set(time: number, component: string, setting: string, value: CellValue, eventType: string, seq: number | undefined, file: string): void {
+  set(time: number, component: string, setting: string, value: SettingValue, eventType: string, seq: number | undefined, file: string): void {
     this.sets.push({ time, component, setting, value, eventType, seq, file });
   }
 
@@ -353,7 +364,7 @@ class HistoryBuilder {
 
   finish(files: string[], source: "annotations" | "table", objects: { file: string; paths: string[] }[], referenceTime: string): SettingsHistory {
     const order = this.sets.map((_, i) => i).sort((a, b) => this.sets[a]!.time - this.sets[b]!.time || a - b);
-    const current = new Map<string, Map<string, CellValue>>();
+    const current = new Map<string, Map<string, SettingValue>>();
     const kinds = new Map<string, SettingInfo>();
     const changes: SettingChange[] = [];
     for (const i of order) {
@@ -364,10 +375,10 @@ class HistoryBuilder {
         current.set(component, byField);
       }
       const old = byField.get(setting);
-      if (old !== undefined && cellsEqual(old, value)) continue;
+      if (old !== undefined && sameValue(old, value)) continue;
       byField.set(setting, value);
       const key = `${component}\u0000${setting}`;
-      const kind = value instanceof SettingArray ? "array" : dtypeOf(value);
+      const kind = kindOf(value);
       const info = kinds.get(key);
       if (!info) kinds.set(key, { component, setting, kind });
       else if (info.kind !== kind) info.kind = "mixed";

@@ -4,8 +4,7 @@
  * CSV (values as JSON text). Filters select components and settings by glob (`*`, `?`).
  */
 import { type JsonValue, stringifyJson } from "../../events/json.js";
-import { type CellValue, SettingArray } from "../../events/settings-values.js";
-import type { SettingChange, SettingsHistory, SettingsState } from "./settings-history.js";
+import type { SettingChange, SettingValue, SettingsHistory, SettingsState } from "./settings-history.js";
 import { type ReferenceTime, formatWallClock, parseIsoTime, spansDates } from "./wall-clock.js";
 
 export type ShowFormat = "text" | "json" | "csv";
@@ -32,13 +31,13 @@ export function filterPredicate(filter: ShowFilter): (component: string, setting
   return (c, s) => (comps.length === 0 || comps.some((r) => r.test(c))) && (sets.length === 0 || sets.some((r) => r.test(s)));
 }
 
-/** A settings value as JSON (arrays nested). */
-export function valueJson(v: CellValue): JsonValue {
-  return v instanceof SettingArray ? (v.toNested() as JsonValue) : v;
+/** A settings value as JSON (it is one). */
+export function valueJson(v: SettingValue): JsonValue {
+  return v;
 }
 
 /** A settings value as text: JSON, so `5` (int), `5.0` (float), `"5"` (text) and `true` differ. */
-export function valueText(v: CellValue | undefined): string {
+export function valueText(v: SettingValue | undefined): string {
   return v === undefined ? "–" : stringifyJson(valueJson(v));
 }
 
@@ -144,7 +143,7 @@ function changeJson(c: SettingChange, clock: Clock): JsonValue {
 export function formatState(history: SettingsHistory, t: number, state: SettingsState, filter: ShowFilter, format: ShowFormat): string {
   const keep = filterPredicate(filter);
   const clock = new Clock(history);
-  const rows: { component: string; setting: string; value: CellValue; since: number }[] = [];
+  const rows: { component: string; setting: string; value: SettingValue; since: number }[] = [];
   for (const [component, fields] of [...state].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     for (const [setting, e] of fields) if (keep(component, setting)) rows.push({ component, setting, value: e.value, since: e.since });
   }

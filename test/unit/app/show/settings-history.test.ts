@@ -11,7 +11,7 @@ import { convertLog } from "../../../../src/app/convert/convert-log.js";
 import { NoSettingsError, readSettingsHistory, type SettingsHistory, type SettingsState } from "../../../../src/app/show/settings-history.js";
 import { formatState, formatTimeline } from "../../../../src/app/show/show-format.js";
 import { NwbFile } from "../../../../src/nwb/nwb-file.js";
-import { SettingArray, type CellValue } from "../../../../src/events/settings-values.js";
+import type { JsonValue } from "../../../../src/events/json.js";
 
 /** A float in the generated log: always written with a fraction, so it stays a float. */
 class F {
@@ -155,8 +155,9 @@ function modelStateAt(events: GenEvent[], T: number, initialsAtFirst: boolean): 
   return state;
 }
 
-function fromCell(v: CellValue): ModelValue {
-  if (v instanceof SettingArray) return { kind: "array", value: (v.toNested() as unknown[]).map((x) => (typeof x === "bigint" ? Number(x) : x)) };
+function fromCell(v: JsonValue): ModelValue {
+  const plain = (x: JsonValue): unknown => (typeof x === "bigint" ? Number(x) : Array.isArray(x) ? x.map(plain) : x);
+  if (Array.isArray(v)) return { kind: "array", value: plain(v) };
   if (typeof v === "bigint") return { kind: "int", value: Number(v) };
   if (typeof v === "number") return { kind: "float", value: v };
   if (typeof v === "string") return { kind: "str", value: v };
