@@ -81,7 +81,7 @@ function extent(values: Iterable<number>): [number, number] {
  * value; for bands, a grey band where several values follow within one column; one tick per
  * column), so a lane of a million changes stays a small picture.
  */
-const DENSE = 2 * 1100;
+const DENSE = 1100;
 
 const numeric = (v: SettingValue): boolean => typeof v === "number" || typeof v === "bigint";
 
@@ -302,7 +302,7 @@ function laneMarks(lane: Lane, index: number, y: number, x: (t: number) => numbe
   });
   marks.push({
     type: "text",
-    from: { data: `lane${index}` },
+    from: { data: `labels${index}` },
     encode: {
       enter: {
         x: { signal: "datum.x + 3" },
@@ -315,7 +315,7 @@ function laneMarks(lane: Lane, index: number, y: number, x: (t: number) => numbe
       },
     },
   });
-  return { group: marks, data: { name: `lane${index}`, values: bands }, y };
+  return { group: marks, data: { name: `lane${index}`, values: bands }, labels: { name: `labels${index}`, values: bands.filter((b) => b.label !== "") }, y };
 }
 
 /** A step line's points reduced to four per pixel column: first, lowest, highest, last. */
@@ -490,8 +490,9 @@ export async function renderPlot(history: SettingsHistory, options: PlotOptions 
   let changeCount = 0;
   lanes.forEach((lane, i) => {
     const y = lanesTop + i * (L.laneHeight + L.laneGap);
-    const built = laneMarks(lane, i, y, x, t0, t1) as { group: object[]; data: object };
+    const built = laneMarks(lane, i, y, x, t0, t1) as { group: object[]; data: object; labels?: object };
     data.push(built.data);
+    if (built.labels) data.push(built.labels);
     const ticks = tickXs(lane.changes.filter((c) => c.time >= t0 && c.time <= t1).map((c) => x(c.time))).map((v) => ({ x: v }));
     changeCount += lane.changes.length;
     data.push({ name: `ticks${i}`, values: ticks });

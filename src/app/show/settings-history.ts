@@ -303,17 +303,28 @@ function readTableRows(o: FileObjects, path: string, builder: HistoryBuilder): v
       const m = DESCRIPTION.exec(c.description);
       return { column: c.name, shape: c.cellShape ?? [], type: c.type, component: m ? m[2]! : "", setting: m ? m[1]! : c.name };
     });
+  const columns = names.map((n) => table.cells.get(n.column)!);
   for (let r = 0; r < table.id.length; r++) {
     const t = table.startTime[r]!;
     const eventType = opener[r] === "__init_final__" ? "INITIAL" : "UPDATED";
-    for (const n of names) {
-      const cell = table.cells.get(n.column)![r];
-      builder.set(t, n.component, n.setting, cellOf(cell, n.type, n.shape), eventType, undefined, o.file);
-    }
+    names.forEach((n, i) => {
+      const cells = columns[i]!;
+      // Rows are states in time order: only a cell that differs from the row before is a candidate
+      // change (the builder compares across tables and segments), so a wide table costs its changes.
+      if (r > 0 && sameCell(cells[r], cells[r - 1])) return;
+      builder.set(t, n.component, n.setting, cellOf(cells[r], n.type, n.shape), eventType, undefined, o.file);
+    });
     builder.seen(t);
     const stop = table.stopTime[r]!;
     if (Number.isFinite(stop)) builder.seen(stop);
   }
+}
+
+/** Two cells of one column as readTimeIntervals gives them (scalars, or flat arrays) are equal. */
+function sameCell(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
+  return false;
 }
 
 /** A table cell (as readTimeIntervals gives it: flat arrays for array columns) as a settings value. */
