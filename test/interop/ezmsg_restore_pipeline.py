@@ -2,7 +2,7 @@
 schedule, then left running so `nwb-settings restore` can put an earlier state back.
 
 Usage:
-    python test/interop/ezmsg_restore_pipeline.py --graph-address HOST:PORT [--interval S] [--start-delay S]
+    python test/interop/ezmsg_restore_pipeline.py --graph-address HOST:PORT [--interval S] [--go-file PATH]
 
 Pipeline (root collection "RIG"; both units have dynamic settings via INPUT_SETTINGS):
     RIG/FILT  Filt  FiltSettings(gain: float, order: int, taps: tuple[float, ...], mode: Mode (an
@@ -17,7 +17,8 @@ Changes (whole objects published on INPUT_SETTINGS, as GraphContext.update_setti
     3  RIG/FILT  gain, order, taps, enabled, spec.order, spec.kind, extra
     4  RIG/TICK  rate_hz
 
-stdout is JSON lines: {"event": "started"}, one {"event": "update", "index": i, "component": ...,
+The changes start once PATH exists (--go-file; the test creates it when the recorder is live),
+else right away. stdout is JSON lines: {"event": "started"}, one {"event": "update", "index": i, "component": ...,
 "seq": n, "value": <settings_structured_value>} per change once the GraphServer reported it, then
 {"event": "done", "last_seq": n}; the pipeline then runs until SIGTERM/SIGINT ({"event": "stopped"}).
 EZMSG_ALLOW_LOCAL defaults to 0 (see ezmsg_pipeline.py: with ezmsg 3.9's same-process fast path a
@@ -33,6 +34,7 @@ import enum
 import signal
 import sys
 import threading
+import time
 import typing
 from pathlib import Path
 
@@ -110,13 +112,18 @@ def changes() -> list[tuple[str, object]]:
     return [("RIG/FILT", f1), ("RIG/FILT", f2), ("RIG/TICK", t1), ("RIG/FILT", f3), ("RIG/TICK", t2)]
 
 
-async def apply_changes(address: tuple[str, int], interval: float, start_delay: float, stop: threading.Event) -> None:
+async def apply_changes(address: tuple[str, int], interval: float, go_file: str | None, stop: threading.Event) -> None:
     async with ez.GraphContext(address, auto_start=False) as ctx:
-        await asyncio.sleep(start_delay)
         pubs: dict[str, typing.Any] = {}
         for comp in ("RIG/FILT", "RIG/TICK"):
             pubs[comp] = await ctx.publisher(await ctx.settings_input_topic(comp))
             await wait_for_channel(pubs[comp], 10.0)
+        emit({"event": "ready"})
+        deadline = time.monotonic() + 120
+        while go_file is not None and not Path(go_file).exists():
+            if stop.is_set() or time.monotonic() > deadline:
+                return
+            await asyncio.sleep(0.05)
         last_seq = max((ev.seq for ev in await ctx.settings_events(0)), default=0)
         for i, (comp, value) in enumerate(changes()):
             if stop.is_set():
@@ -140,7 +147,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--graph-address", required=True, help="GraphServer address HOST:PORT")
     parser.add_argument("--interval", type=float, default=0.3, help="seconds between changes (default 0.3)")
-    parser.add_argument("--start-delay", type=float, default=2.0, help="seconds before the first change (default 2)")
+    parser.add_argument("--go-file", default=None, help="wait until this file exists before the first change")
     args = parser.parse_args()
     host, port_text = args.graph_address.split(":")
     address = (host, int(port_text))
@@ -153,7 +160,7 @@ def main() -> int:
     runner.start()
     try:
         emit({"event": "started"})
-        asyncio.run(apply_changes(address, args.interval, args.start_delay, stop))
+        asyncio.run(apply_changes(address, args.interval, args.go_file, stop))
         while not stop.wait(0.2):
             pass
     finally:

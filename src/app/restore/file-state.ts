@@ -79,6 +79,8 @@ export async function readStateFromAnnotations(file: string, at: number): Promis
     try {
       reader = await NwbFileReader.open(path);
     } catch (err) {
+      // The file named on the command line not being an NWB file is a wrong call (exit 2).
+      if (path === file) throw new UsageError(`cannot restore from ${path}: ${(err as Error).message}`);
       throw new NwbSettingsError("ERR_INPUT_UNREADABLE", `cannot read ${path}: ${(err as Error).message}`, { input: path, cause: err });
     }
     try {

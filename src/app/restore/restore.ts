@@ -12,6 +12,7 @@ import type { JsonValue } from "../../events/json.js";
 import { type ComponentPlan, type LiveComponent, type RestorePlan, planRestore, sameValue } from "./plan.js";
 import { annotationStateReader, type SettingsState, type SettingsStateReader } from "./file-state.js";
 import { EzmsgTarget } from "./ezmsg-target.js";
+import { parseGraphAddress } from "../../ezmsg/graph-client.js";
 
 /** What a pipeline must offer restore. */
 export interface RestoreTarget {
@@ -61,7 +62,25 @@ export async function openTarget(to: string, fieldTimeoutSeconds: number): Promi
   throw new UsageError(`--to ${JSON.stringify(to)} is not a pipeline to restore into; give ezmsg://HOST:PORT (a GraphServer) or ws://HOST:PORT (a hub)`);
 }
 
+/** Refuse a `--to` that cannot name a target before anything is read or opened (a wrong call: exit 2). */
+export function checkTarget(to: string): void {
+  if (to.startsWith("ezmsg://")) {
+    const addr = to.slice("ezmsg://".length);
+    if (addr !== "") {
+      try {
+        parseGraphAddress(addr);
+      } catch (err) {
+        throw new UsageError(`--to ${to}: ${(err as Error).message}`);
+      }
+    }
+    return;
+  }
+  if (to.startsWith("ws://") || to.startsWith("wss://")) return;
+  throw new UsageError(`--to ${JSON.stringify(to)} is not a pipeline to restore into; give ezmsg://HOST:PORT (a GraphServer) or ws://HOST:PORT (a hub)`);
+}
+
 export async function restore(file: string, options: RestoreOptions): Promise<RestoreReport> {
+  if (options.target === undefined) checkTarget(options.to);
   const reader = options.reader ?? annotationStateReader;
   const state: SettingsState = await reader.stateAt(file, options.at);
   const fieldTimeout = options.fieldTimeoutSeconds ?? 5;

@@ -7,7 +7,7 @@ import { type CommandContext, UsageError } from "../context.js";
 
 interface RestoreArgs {
   file: string;
-  at: number;
+  at: string;
   to: string;
   "dry-run": boolean;
   format: string;
@@ -21,7 +21,7 @@ export function restoreCommand(ctx: CommandContext): CommandModule<object, Resto
     builder: (y) =>
       y
         .positional("file", { type: "string", demandOption: true, describe: "A recording (its segments <stem>_01.nwb, … are read too)" })
-        .option("at", { type: "number", demandOption: true, describe: "File time in seconds (the recording's timestamps)" })
+        .option("at", { type: "string", demandOption: true, describe: "File time in seconds (the recording's timestamps)" })
         .option("to", {
           type: "string",
           demandOption: true,
@@ -31,16 +31,33 @@ export function restoreCommand(ctx: CommandContext): CommandModule<object, Resto
         .option("format", { type: "string", default: "text", choices: ["text", "json"], describe: "Report format" })
         .option("timeout", { type: "number", default: 5, describe: "Seconds the pipeline may take to apply one change" })
         .check((a) => {
-          if (typeof a.at !== "number" || !Number.isFinite(a.at)) throw new UsageError(`--at must be a time in seconds, got ${JSON.stringify(a.at)}`);
+          parseAt(a.at);
+          if (!/^(ezmsg|ws|wss):\/\//.test(a.to)) {
+            throw new UsageError(
+              `--to ${JSON.stringify(a.to)} is not a pipeline to restore into; give ezmsg://HOST:PORT (a GraphServer) or ws://HOST:PORT (a hub)`,
+            );
+          }
           if (!(a.timeout > 0 && a.timeout <= 600)) throw new UsageError(`--timeout must be between 0 and 600 seconds, got ${a.timeout}`);
           return true;
         }) as never,
     handler: async (args) => {
-      const r = await restore(args.file, { at: args.at, to: args.to, dryRun: args["dry-run"], fieldTimeoutSeconds: args.timeout });
+      const r = await restore(args.file, { at: parseAt(args.at), to: args.to, dryRun: args["dry-run"], fieldTimeoutSeconds: args.timeout });
       ctx.stdout.write(args.format === "json" ? `${stringifyJson(reportToJson(r))}\n` : reportText(r));
       ctx.exitCode = r.complete ? 0 : 1;
     },
   };
+}
+
+/** A file time for people: at most 6 decimals (µs). */
+function seconds(t: number): string {
+  return String(Number(t.toFixed(6)));
+}
+
+/** `--at`: file time in seconds. */
+function parseAt(text: unknown): number {
+  const t = typeof text === "string" && text.trim() !== "" ? Number(text) : Number.NaN;
+  if (!Number.isFinite(t)) throw new UsageError(`--at must be a file time in seconds (e.g. 12.5), got ${JSON.stringify(text)}`);
+  return t;
 }
 
 function reportText(r: RestoreReport): string {
@@ -55,7 +72,9 @@ function reportText(r: RestoreReport): string {
     const outcome = r.outcomes.get(c.component);
     const matched = c.fields.filter((f) => f.kind === "match").length;
     const other = c.fields.filter((f) => f.kind !== "match");
-    lines.push(`${c.component} (state from ${c.time} s): ${other.length === 0 ? `all ${matched} settings already match` : `${matched} already match`}`);
+    lines.push(
+      `${c.component} (state from ${seconds(c.time)} s): ${other.length === 0 ? `all ${matched} settings already match` : `${matched} already match`}`,
+    );
     for (const f of other) {
       if (f.kind === "cannot") {
         lines.push(`  ${f.path}: could not be set: ${f.reason}${f.from !== undefined ? ` (pipeline ${showValue(f.from)}, file ${showValue(f.to)})` : ""}`);
