@@ -12,6 +12,7 @@ import type { JsonValue } from "../../events/json.js";
 import { type ComponentPlan, type LiveComponent, type RestorePlan, planRestore, sameValue } from "./plan.js";
 import { annotationStateReader, type SettingsState, type SettingsStateReader } from "./file-state.js";
 import { EzmsgTarget } from "./ezmsg-target.js";
+import { HubTarget } from "./hub-target.js";
 import { parseGraphAddress } from "../../ezmsg/graph-client.js";
 
 /** What a pipeline must offer restore. */
@@ -59,6 +60,7 @@ export interface RestoreOptions {
 /** Open the target a `--to` names: `ezmsg://HOST:PORT` (bare `ezmsg://`: the default GraphServer) or `ws://HOST:PORT` (a hub). */
 export async function openTarget(to: string, fieldTimeoutSeconds: number): Promise<RestoreTarget> {
   if (to.startsWith("ezmsg://")) return EzmsgTarget.open(to.slice("ezmsg://".length), fieldTimeoutSeconds);
+  if (to.startsWith("ws://") || to.startsWith("wss://")) return HubTarget.open(to, fieldTimeoutSeconds);
   throw new UsageError(`--to ${JSON.stringify(to)} is not a pipeline to restore into; give ezmsg://HOST:PORT (a GraphServer) or ws://HOST:PORT (a hub)`);
 }
 
