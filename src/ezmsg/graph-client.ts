@@ -13,6 +13,7 @@
  *   identifies a server instance, so after any reconnect the caller must resync (snapshot, then
  *   history from 0) — see docs/ezmsg-client.md.
  */
+import { formatFloat } from "../events/json.js";
 import type { SettingsChangedEvent, SettingsValue } from "./settings-types.js";
 import { type GraphAddress, defaultGraphAddress, parseGraphAddress } from "./address.js";
 import { describeAddress } from "./connection.js";
@@ -198,7 +199,7 @@ export class GraphClient {
     const label = `UPDATE_SETTING_FIELD(${component}, ${fieldPath})`;
     const session = await this.currentSession();
     const source = session.describe(label);
-    const request = encodeCommandWithPayload(Command.SESSION_PROCESS_REQUEST, [component, "UPDATE_SETTING_FIELD", String(timeoutSeconds)], payload);
+    const request = encodeCommandWithPayload(Command.SESSION_PROCESS_REQUEST, [component, "UPDATE_SETTING_FIELD", formatFloat(timeoutSeconds)], payload);
     const bytes = await session.requestPickledBytes(label, request);
     const decode = (b: Uint8Array, what: string): PickleValue => {
       try {
