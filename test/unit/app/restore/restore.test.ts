@@ -211,7 +211,12 @@ describe("restore flow", () => {
 
   it("refuses a --to it cannot use before reading anything (exit 2)", async () => {
     let read = false;
-    const spy = { stateAt: async () => ((read = true), recorded) };
+    const spy = {
+      stateAt: async () => {
+        read = true;
+        return recorded;
+      },
+    };
     await expect(restore("x.nwb", { at: 3, to: "http://h:1", reader: spy })).rejects.toMatchObject({ code: "ERR_USAGE" });
     await expect(restore("x.nwb", { at: 3, to: "ezmsg://h:0", reader: spy })).rejects.toMatchObject({ code: "ERR_USAGE" });
     expect(read).toBe(false);
