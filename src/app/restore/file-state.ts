@@ -6,7 +6,9 @@
  * reader of our JSON rows (the `annotations` sink, `record`'s default): every AnnotationSeries in
  * the file and its segments whose rows are our events (`{"component", "event_type", "seq",
  * "settings"}`). Each row holds a component's whole settings value (ezmsg events and hub updates
- * are whole values), so the last row of a component at or before T is its state at T.
+ * are whole values), so the last row of a component at or before T is its state at T. A row's time
+ * is its event's own time (the `timestamp` key of a row the sink stored later, else the row's
+ * timestamp), as `show` reads it.
  */
 import { readAnnotationSeries } from "../../nwb/annotation-series.js";
 import { NwbFileReader } from "../../nwb/nwb-file.js";
@@ -53,7 +55,7 @@ interface Row {
 }
 
 /** Our JSON row, or null when the text is not one (then the series is not ours). */
-function parseRow(text: string): { component: string; settings: JsonValue; seq: number | null } | null {
+function parseRow(text: string): { component: string; settings: JsonValue; seq: number | null; ownTime: number | null } | null {
   let v: JsonValue;
   try {
     v = parseJson(text);
@@ -65,7 +67,10 @@ function parseRow(text: string): { component: string; settings: JsonValue; seq: 
   const eventType = v.get("event_type");
   if (typeof component !== "string" || (eventType !== "INITIAL" && eventType !== "UPDATED") || !v.has("settings")) return null;
   const seq = v.get("seq");
-  return { component, settings: v.get("settings")!, seq: typeof seq === "bigint" ? Number(seq) : null };
+  // A row moved later to keep the series ascending keeps the event's own time here (annotation-sink.md).
+  const own = v.get("timestamp");
+  const ownTime = typeof own === "number" ? own : typeof own === "bigint" ? Number(own) : null;
+  return { component, settings: v.get("settings")!, seq: typeof seq === "bigint" ? Number(seq) : null, ownTime };
 }
 
 /** Read the state at `at` from the JSON rows of `file` and its segments (`<stem>_01.nwb`, …). */
@@ -89,7 +94,8 @@ export async function readStateFromAnnotations(file: string, at: number): Promis
         const parsed = series.data.map(parseRow);
         if (parsed.length === 0 || parsed.some((p) => p === null)) continue; // not our rows
         parsed.forEach((p, i) => {
-          rows.push({ ...p!, time: series.timestamps[i]!, source: `${path}:/${obj.path}`, order: order++ });
+          const { ownTime, ...row } = p!;
+          rows.push({ ...row, time: ownTime ?? series.timestamps[i]!, source: `${path}:/${obj.path}`, order: order++ });
         });
       }
     } finally {
