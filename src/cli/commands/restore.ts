@@ -29,7 +29,7 @@ export function restoreCommand(ctx: CommandContext): CommandModule<object, Resto
         })
         .option("dry-run", { type: "boolean", default: false, describe: "Show what would change; send nothing" })
         .option("format", { type: "string", default: "text", choices: ["text", "json"], describe: "Report format" })
-        .option("timeout", { type: "number", default: 5, describe: "Seconds the pipeline may take to apply one change" })
+        .option("timeout", { type: "number", default: 5, describe: "Seconds the pipeline may take to apply one change, and to show all changes afterwards" })
         .check((a) => {
           parseAt(a.at);
           if (!/^(ezmsg|ws|wss):\/\//.test(a.to)) {
@@ -41,7 +41,13 @@ export function restoreCommand(ctx: CommandContext): CommandModule<object, Resto
           return true;
         }) as never,
     handler: async (args) => {
-      const r = await restore(args.file, { at: parseAt(args.at), to: args.to, dryRun: args["dry-run"], fieldTimeoutSeconds: args.timeout });
+      const r = await restore(args.file, {
+        at: parseAt(args.at),
+        to: args.to,
+        dryRun: args["dry-run"],
+        fieldTimeoutSeconds: args.timeout,
+        verifyTimeoutMs: args.timeout * 1000,
+      });
       ctx.stdout.write(args.format === "json" ? `${stringifyJson(reportToJson(r))}\n` : reportText(r));
       ctx.exitCode = r.complete ? 0 : 1;
     },
