@@ -1,7 +1,7 @@
 /**
  * restore's plan (field by field against the live settings, shaped by the live object's types) and
  * its flow (dry run sends nothing; failures and changes that never show are reported), against a
- * scripted target. The real-pipeline test is test/conformance/test_restore_ezmsg.py.
+ * scripted target. The real-pipeline test is test/conformance/test_restore.py.
  */
 import { describe, expect, it } from "vitest";
 import type { SettingsState } from "../../../../src/app/restore/file-state.js";

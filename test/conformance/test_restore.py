@@ -1,4 +1,5 @@
-"""End-to-end (#14): `nwb-settings restore FILE --at T --to ezmsg://` against a real ezmsg 3.9 pipeline.
+"""End-to-end (#14): `nwb-settings restore FILE --at T --to ezmsg://` against a real ezmsg 3.9 pipeline
+(and `--to ws://` into hub publishers, test_restore_into_hub_publishers).
 
 A GraphServer and test/interop/ezmsg_restore_pipeline.py (floats, ints past 2**53, a tuple, an
 Enum, a nested dataclass, a dict, text, a bool) run as children; the pipeline changes its settings
@@ -21,10 +22,9 @@ Wrong calls exit 2. 127.0.0.1 and free ports only; every child is killed in the 
 
 from __future__ import annotations
 
-import io
 import json
 import math
-import pickle
+import re
 import signal
 import subprocess
 import time
@@ -34,7 +34,7 @@ from typing import Any
 import pytest
 from pynwb import NWBHDF5IO
 
-from conftest import META, Cli
+from conftest import META, NODE, Cli
 from liverec import INTEROP, PYTHON, REPO, Child, server_history, start_graph_server, start_record, wait_journal
 
 
@@ -275,3 +275,43 @@ def test_restore_wrong_calls(tmp_path: Path, cli: Cli) -> None:
         run = cli.run(*args)
         assert run.returncode == 2, run.describe()
         assert message in run.stderr, run.describe()
+
+
+def test_restore_into_hub_publishers(tmp_path: Path, children: list[Child], cli: Cli) -> None:
+    """--to ws://: a standalone hub, a publisher that honours `apply` (hub_publisher.mjs
+    --honour-apply), `record --source ws://`; restore at an earlier time reaches the publisher,
+    whose settings then equal the file's state at that time."""
+    hub = Child("nwb-settings hub", [NODE, str(REPO / "bin" / "nwb-settings.js"), "hub", "--port", "0"])
+    children.append(hub)
+    url = hub.wait_until("the hub's url", lambda: re.search(r"listening on (ws://\S+)", hub.stdout), 30).group(1)
+    out = tmp_path / "hub.nwb"
+    rec = start_record("--source", url, "--out", str(out), "--meta", str(META), "--flush-interval", "200")
+    children.append(rec)
+    rec.wait_stderr(r"live after seq", 20)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({
+        "session": "rig", "interval_ms": 150,
+        "register": [["RIG/GAIN", {"gain": 1.0, "mode": "a", "spec": {"order": 2}}], ["RIG/TICK", {"rate": 10}]],
+        "updates": [["RIG/GAIN", {"gain": 2.5, "mode": "b", "spec": {"order": 3}}], ["RIG/TICK", {"rate": 20}],
+                    ["RIG/GAIN", {"gain": 4.0, "mode": "c", "spec": {"order": 5}}]],
+    }))
+    pub = Child("hub publisher", [NODE, str(REPO / "test" / "conformance" / "hub_publisher.mjs"), url, str(plan), "--honour-apply"])
+    children.append(pub)
+    done = pub.wait_event("done", 30)
+    wait_journal(out, done["last_seq"], 10, rec)
+    rec.send(signal.SIGINT)
+    assert rec.wait(20) == 0, rec.describe()
+
+    _, rows = file_rows(out)
+    times = {row["seq"]: t for t, row in rows}
+    t_mid = (times[3] + times[4]) / 2  # after the first GAIN update (seq 3), before the TICK update (seq 4)
+    want = state_at(rows, t_mid)
+    assert want == {"RIG/GAIN": {"gain": 2.5, "mode": "b", "spec": {"order": 3}}, "RIG/TICK": {"rate": 10}}
+
+    run = cli.run("restore", out, "--at", repr(t_mid), "--to", url, "--format", "json")
+    assert run.returncode == 0, run.describe()
+    report = json.loads(run.stdout)
+    assert report["complete"] is True and report["counts"]["changed"] == 4, report  # gain, mode, spec.order, rate
+    applied = {e["component"]: e["settings"] for e in pub.events if e.get("event") == "applied"}
+    for comp, settings in want.items():
+        assert same(applied[comp], settings), (comp, applied[comp], settings)
