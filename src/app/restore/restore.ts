@@ -85,6 +85,11 @@ export async function restore(file: string, options: RestoreOptions): Promise<Re
   if (options.target === undefined) checkTarget(options.to);
   const reader = options.reader ?? annotationStateReader;
   const state: SettingsState = await reader.stateAt(file, options.at);
+  if (state.components.size === 0) {
+    throw new UsageError(
+      `no settings were in effect at ${options.at} s in ${file}: its settings start at ${state.first} s (file time; --at takes seconds on that axis)`,
+    );
+  }
   const fieldTimeout = options.fieldTimeoutSeconds ?? 5;
   const target = options.target ?? (await openTarget(options.to, fieldTimeout));
   try {

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readStateFromAnnotations } from "../../../../src/app/restore/file-state.js";
+import { restore } from "../../../../src/app/restore/restore.js";
 import { convertLog } from "../../../../src/app/convert/convert-log.js";
 import { jsonObject, type JsonValue } from "../../../../src/events/json.js";
 
@@ -51,6 +52,14 @@ describe("restore: the state at T from JSON rows", () => {
       ["B", 3.0, 5],
     ]);
     expect(s.files).toEqual([file]);
+  });
+
+  it("restore refuses a time before the recording's first settings (exit 2)", async () => {
+    const file = await convert("early", [line(1, 5.0, "A", "INITIAL", '{"g": 1.0}')]);
+    await expect(restore(file, { at: 1, to: "ezmsg://127.0.0.1:9" })).rejects.toMatchObject({
+      code: "ERR_USAGE",
+      message: expect.stringMatching(/no settings were in effect at 1 s .* its settings start at 5 s/),
+    });
   });
 
   it("uses the event's own time for a row the sink stored later", async () => {
