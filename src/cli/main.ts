@@ -37,6 +37,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(recoverCommand(ctx))
     .command(metaCommand(ctx))
     .command(restoreCommand(ctx));
+  skipHelpCache(parser);
   try {
     checkRawArguments(argv);
     await parser.parseAsync();
@@ -49,4 +50,16 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   return ctx.exitCode;
+}
+
+/**
+ * yargs renders a command's whole help text right after starting its handler, to have it at hand
+ * should the handler fail. We never show help on a failure (`.fail` throws; main prints one line),
+ * and the rendering (string widths, wrapping) cost ~40 ms of CPU on the way to the first event.
+ * `--help` still renders it when asked. A yargs without this internal hook keeps its behaviour.
+ */
+function skipHelpCache(parser: Argv): void {
+  const internal = parser as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } };
+  const usage = internal.getInternalMethods?.()?.getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === "function") usage.cacheHelpMessage = () => undefined;
 }
