@@ -89,6 +89,11 @@ export class StreamRecording {
     return this.options.bufferBytes ?? DEFAULT_STREAM_BUFFER_BYTES;
   }
 
+  /** The buffer's size in bytes (shared by all topics). */
+  get bufferBytes(): number {
+    return this.limit;
+  }
+
   private log(m: string): void {
     this.options.onLog?.(m);
   }
