@@ -141,6 +141,8 @@ describe("the monitor page in headless Chromium", () => {
     const shot = join(testOutputDir("monitor"), "monitor-page.png");
     await page.screenshot({ path: shot, fullPage: true });
     console.log(`monitor page screenshot: ${shot}`);
+    // docs/img/monitor.png is this screenshot, refreshed on request
+    if (process.env["NWB_SETTINGS_UPDATE_DOCS_IMG"]) await page.screenshot({ path: join("docs", "img", "monitor.png"), fullPage: true });
 
     await session.stop();
     await monitor.close(); // sends the last status
