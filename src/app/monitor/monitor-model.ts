@@ -6,6 +6,7 @@
  */
 import type { PipelineSettingsEvent } from "../../events/event.js";
 import { isSentinel, settingsPayload } from "../../events/event.js";
+import { createHash } from "node:crypto";
 import { stringifyJson } from "../../events/json.js";
 import { flattenSettings } from "../../events/sanitize.js";
 import type { DurabilityReport, DurableWhere, RecordingObserver } from "../record/recording-observer.js";
@@ -14,6 +15,8 @@ import type { DurabilityReport, DurableWhere, RecordingObserver } from "../recor
 export const MAX_VALUE_CHARS = 400;
 /** Changes the page is sent when it connects (it keeps as many). */
 export const FEED_LENGTH = 500;
+/** Changed settings listed per feed entry (a wide component's registration lists them all otherwise). */
+export const FEED_CHANGES = 50;
 /** Durability: the window of the "max" figure. */
 export const DURABILITY_WINDOW_SECONDS = 60;
 /** Durability steps kept for the window (a journal under load syncs about 10 times a second). */
@@ -41,7 +44,10 @@ export interface FeedEntry {
   t: number;
   component: string;
   type: "INITIAL" | "UPDATED";
+  /** The first {@link FEED_CHANGES} changed settings, in the settings' order. */
   changes: SettingChange[];
+  /** How many more settings changed. */
+  more: number;
   /** Set when no sink could hold the event (it is in the journal only). */
   rejected?: string;
 }
@@ -67,37 +73,52 @@ export interface MonitorSnapshot {
   durability: DurabilityView;
 }
 
-/** One update for the page: the change and the component as it now is. */
+/**
+ * One update for the page: the feed entry, and (unless the event was rejected) the component's
+ * settings that changed, `[path, new value]` (null: the setting is gone). Only what changed is
+ * sent, so a change of one setting of a wide component stays small.
+ */
 export interface ChangeMessage {
   entry: FeedEntry;
-  component: ComponentView | null;
+  values: [string, string | null][];
 }
 
-export function valueText(v: Parameters<typeof stringifyJson>[0]): string {
+/** A setting's value as shown (`text`) and as compared (`key`: the whole value, hashed when long). */
+interface Shown {
+  text: string;
+  key: string;
+}
+
+function shown(v: Parameters<typeof stringifyJson>[0]): Shown {
   const s = stringifyJson(v);
-  return s.length > MAX_VALUE_CHARS ? `${s.slice(0, MAX_VALUE_CHARS - 1)}…` : s;
+  if (s.length <= MAX_VALUE_CHARS) return { text: s, key: s };
+  // a long value is cut for the page, but a change after its first 400 characters is still a change
+  return { text: `${s.slice(0, MAX_VALUE_CHARS - 1)}…`, key: `${s.length}:${createHash("sha256").update(s).digest("base64")}` };
 }
 
-function viewOf(event: PipelineSettingsEvent): ComponentView {
-  const flat = flattenSettings(settingsPayload(event));
-  return {
-    address: event.component_address,
-    session: event.source_session_id,
-    seq: event.seq,
-    t: event.timestamp,
-    settings: [...flat].map(([k, v]) => [k, valueText(v)]),
-  };
+/** Exported for tests: a value as the page shows it. */
+export const valueText = (v: Parameters<typeof stringifyJson>[0]): string => shown(v).text;
+
+interface ComponentState {
+  session: string | null;
+  seq: number;
+  t: number;
+  settings: Map<string, Shown>;
 }
 
-function diff(before: ComponentView | undefined, after: ComponentView): SettingChange[] {
-  const old = new Map(before?.settings ?? []);
+function stateOf(event: PipelineSettingsEvent): ComponentState {
+  const settings = new Map<string, Shown>();
+  for (const [k, v] of flattenSettings(settingsPayload(event))) settings.set(k, shown(v));
+  return { session: event.source_session_id, seq: event.seq, t: event.timestamp, settings };
+}
+
+function diff(before: ComponentState | undefined, after: ComponentState): SettingChange[] {
   const out: SettingChange[] = [];
   for (const [k, v] of after.settings) {
-    const o = old.get(k);
-    if (o !== v) out.push({ setting: k, old: o ?? null, new: v });
-    old.delete(k);
+    const o = before?.settings.get(k);
+    if (o?.key !== v.key) out.push({ setting: k, old: o ? o.text : null, new: v.text });
   }
-  if (before) for (const [k, o] of old) out.push({ setting: k, old: o, new: null });
+  if (before) for (const [k, o] of before.settings) if (!after.settings.has(k)) out.push({ setting: k, old: o.text, new: null });
   return out;
 }
 
@@ -107,43 +128,29 @@ function emptyStat(): DurabilityStat {
 
 /** Keeps the page's model; `listener` hears each change as it is applied. */
 export class MonitorModel implements RecordingObserver {
-  private readonly components = new Map<string, ComponentView>();
+  private readonly components = new Map<string, ComponentState>();
   private readonly feed: FeedEntry[] = [];
   private readonly durability: DurabilityView = { journal: emptyStat(), file: emptyStat() };
 
   constructor(private readonly listener: (message: ChangeMessage) => void = () => {}) {}
 
   current(latest: readonly PipelineSettingsEvent[]): void {
-    for (const e of latest) if (!isSentinel(e)) this.components.set(e.component_address, viewOf(e));
+    for (const e of latest) if (!isSentinel(e)) this.components.set(e.component_address, stateOf(e));
   }
 
   accepted(event: PipelineSettingsEvent): void {
     if (isSentinel(event)) return;
-    const view = viewOf(event);
-    const entry: FeedEntry = {
-      seq: event.seq,
-      t: event.timestamp,
-      component: event.component_address,
-      type: event.event_type,
-      changes: diff(this.components.get(event.component_address), view),
-    };
-    this.components.set(event.component_address, view);
-    this.push(entry);
-    this.listener({ entry, component: view });
+    const state = stateOf(event);
+    const changes = diff(this.components.get(event.component_address), state);
+    this.components.set(event.component_address, state);
+    const entry = this.push(event, changes);
+    this.listener({ entry, values: changes.map((c) => [c.setting, c.new]) });
   }
 
   rejected(event: PipelineSettingsEvent, reason: string): void {
     if (isSentinel(event)) return;
-    const entry: FeedEntry = {
-      seq: event.seq,
-      t: event.timestamp,
-      component: event.component_address,
-      type: event.event_type,
-      changes: diff(this.components.get(event.component_address), viewOf(event)),
-      rejected: reason,
-    };
-    this.push(entry);
-    this.listener({ entry, component: null });
+    const entry = this.push(event, diff(this.components.get(event.component_address), stateOf(event)), reason);
+    this.listener({ entry, values: [] });
   }
 
   durable(report: DurabilityReport): void {
@@ -158,9 +165,19 @@ export class MonitorModel implements RecordingObserver {
     s.maxRecent = Math.max(...s.recent.map((r) => r[1]));
   }
 
-  private push(entry: FeedEntry): void {
+  private push(event: PipelineSettingsEvent, changes: SettingChange[], rejected?: string): FeedEntry {
+    const entry: FeedEntry = {
+      seq: event.seq,
+      t: event.timestamp,
+      component: event.component_address,
+      type: event.event_type,
+      changes: changes.slice(0, FEED_CHANGES),
+      more: Math.max(0, changes.length - FEED_CHANGES),
+      ...(rejected !== undefined ? { rejected } : {}),
+    };
     this.feed.push(entry);
     if (this.feed.length > FEED_LENGTH) this.feed.splice(0, this.feed.length - FEED_LENGTH);
+    return entry;
   }
 
   durabilityView(): DurabilityView {
@@ -172,7 +189,9 @@ export class MonitorModel implements RecordingObserver {
 
   snapshot(): MonitorSnapshot {
     return {
-      components: [...this.components.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)),
+      components: [...this.components]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([address, c]) => ({ address, session: c.session, seq: c.seq, t: c.t, settings: [...c.settings].map(([k, v]) => [k, v.text]) })),
       feed: [...this.feed],
       durability: this.durabilityView(),
     };

@@ -5,7 +5,7 @@
  */
 import { type IncomingMessage, get, request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import { MonitorModel } from "../../../../src/app/monitor/monitor-model.js";
+import { MAX_VALUE_CHARS, MonitorModel } from "../../../../src/app/monitor/monitor-model.js";
 import { MonitorServer } from "../../../../src/app/monitor/monitor-server.js";
 import type { ObservableRecording, RecordingObserver, RecordingStatus } from "../../../../src/app/record/recording-observer.js";
 import { type PipelineSettingsEvent, makeSentinel } from "../../../../src/events/event.js";
@@ -156,6 +156,30 @@ describe("MonitorModel", () => {
       [4, "G", [{ setting: "gain", old: "1152921504606846976", new: '"x\\u0000"' }], "NUL in a string"],
     ]);
     expect(messages).toHaveLength(3); // the sentinel is not a change
+    expect(messages[0]).toMatchObject({
+      values: [
+        ["cutoff", "45.5"],
+        ["sub.on", null],
+      ],
+    }); // what the page applies
+    expect(messages[2]).toMatchObject({ values: [] }); // a rejected event changes nothing on the page
+  });
+
+  it("sees a change past the cut of a long value, and lists at most 50 changed settings per feed entry", () => {
+    const m = new MonitorModel();
+    const long = (c: string) => `${"x".repeat(1000)}${c}`;
+    m.accepted(ev(1, 0, "L", "INITIAL", { text: long("a") }));
+    m.accepted(ev(2, 1, "L", "UPDATED", { text: long("b") }));
+    const [first, second] = m.snapshot().feed;
+    expect(second!.changes).toHaveLength(1);
+    expect(second!.changes[0]!.new).toHaveLength(MAX_VALUE_CHARS);
+    expect(second!.changes[0]!.new!.endsWith("…")).toBe(true);
+    expect(first!.more).toBe(0);
+    const wide = Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`s${i}`, BigInt(i)]));
+    m.accepted(ev(3, 2, "W", "INITIAL", wide));
+    const entry = m.snapshot().feed.at(-1)!;
+    expect([entry.changes.length, entry.more]).toEqual([50, 70]);
+    expect(m.snapshot().components.find((c) => c.address === "W")!.settings).toHaveLength(120);
   });
 
   it("reports the worst latency of each durability step, recent and overall", () => {
@@ -197,7 +221,7 @@ describe("MonitorServer", () => {
     const change = await s.next("change");
     expect(s.events.filter((e) => e.event === "change")).toHaveLength(1);
     expect(change.entry.changes).toEqual([{ setting: "cutoff", old: "45.5", new: "60.0" }]);
-    expect(change.component.settings).toEqual([["cutoff", "60.0"]]);
+    expect(change.values).toEqual([["cutoff", "60.0"]]);
     const status = await s.next("status");
     expect(status.status.state).toBe("recording");
     expect(status.durability.file.events).toBe(0);
