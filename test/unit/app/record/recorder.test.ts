@@ -218,6 +218,15 @@ describe("Recorder", () => {
   });
 });
 
+/** Wait (event loop turns) until `cond` holds; a loaded machine may take a while to create the file. */
+async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 describe("Recorder observers (the monitor's view)", () => {
   it("tells accepted events, the latest state to a late observer, and each event's time to durable in the journal and in the file", async () => {
     const dir = await mkdtemp(join(tmpdir(), "rec-"));
@@ -247,15 +256,14 @@ describe("Recorder observers (the monitor's view)", () => {
     const stream = new Stream();
     stream.push(ev(2, 95, "B", "INITIAL", 2.0), ev(1, 90, "A", "INITIAL", 1.0), makeSentinel(2, 95));
     const done = rec.run(stream);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(rec.state).toBe("recording");
+    await until("the startup snapshot", () => rec.state === "recording" && seen.length === 3);
     expect(seen).toEqual(["B@5", "A@0", "__init_final__@5"]);
     // startup INITIALs carry the time of an old change: not a latency
     syncJournal!(3);
     expect(durable).toEqual([]);
 
     stream.push(ev(3, 101, "A", "UPDATED", 3.0), ev(4, 102, "B", "UPDATED", 4.0));
-    await new Promise((r) => setTimeout(r, 20));
+    await until("both updates", () => seen.length === 5);
     mono = 102.25; // the journal's fdatasync of both ends at 102.25
     syncJournal!(5);
     expect(durable).toEqual([{ where: "journal", at: 12.25, events: 2, oldestSeconds: 1.25, newestSeconds: 0.25 }]);
@@ -291,7 +299,7 @@ describe("Recorder observers (the monitor's view)", () => {
     const stream = new Stream();
     const done = rec.run(stream);
     stream.push(ev(1, performance.now() / 1000, "A", "UPDATED", 1.0));
-    await new Promise((r) => setTimeout(r, 30));
+    await until("the event", () => rec.stats.events === 1);
     rec.requestStop();
     stream.end();
     expect((await done).events).toBe(1);
