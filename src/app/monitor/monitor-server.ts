@@ -12,7 +12,7 @@
  * Bound to 127.0.0.1 by default. While bound to a loopback address it answers only requests whose
  * Host header names a loopback host, so a web page elsewhere cannot read it through DNS rebinding.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ObservableRecording, RecordingStatus } from "../record/recording-observer.js";
@@ -33,9 +33,15 @@ export interface MonitorServerOptions {
 }
 
 let pageCache: string | undefined;
+/** assets/ from this module in dist/app/monitor/ (tsc output) or src/, or from the one-file bundle in dist/. */
+const PAGE_LOCATIONS = ["../../../assets/monitor.html", "../assets/monitor.html"];
+
 /** The page (read once from the package's assets folder). */
 export function monitorPage(): string {
-  pageCache ??= readFileSync(new URL("../../../assets/monitor.html", import.meta.url), "utf8");
+  if (pageCache === undefined) {
+    const urls = PAGE_LOCATIONS.map((p) => new URL(p, import.meta.url));
+    pageCache = readFileSync(urls.find((u) => existsSync(u)) ?? urls[0]!, "utf8");
+  }
   return pageCache;
 }
 
