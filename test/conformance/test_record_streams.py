@@ -1,4 +1,4 @@
-"""End-to-end (#10): `nwb-settings record --streams` against a real ezmsg 3.9 pipeline.
+"""End-to-end (#10): `nwb-settings record --streams` against a real ezmsg pipeline, 3.9.0 and 3.10.0b5.
 
 A GraphServer and a pipeline (test/interop/ezmsg_axisarray_pipeline.py) publishing float32 AxisArrays
 with channel labels (STREAMS/SIG) and int16 ones with units/scale attrs (STREAMS/I16), whose setting
@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from conftest import META
-from liverec import INTEROP, PYTHON, Child, start_graph_server, start_record
+from liverec import EZMSG_PYTHONS, INTEROP, Child, start_graph_server, start_record
 from nwbcheck import inspect, validate
 
 MESSAGES = 40
@@ -36,15 +36,16 @@ def children():
         c.stop(signal.SIGTERM, timeout=5)
 
 
-def test_record_streams_with_a_settings_change(tmp_path: Path, children: list[Child]) -> None:
-    server, port = start_graph_server()
+@pytest.mark.parametrize("version, python", EZMSG_PYTHONS, ids=[v for v, _ in EZMSG_PYTHONS])
+def test_record_streams_with_a_settings_change(tmp_path: Path, children: list[Child], version: str, python: str) -> None:
+    server, port = start_graph_server(python=python, version=version)
     children.append(server)
     out = tmp_path / "streams.nwb"
     rec = start_record("--source", f"ezmsg://127.0.0.1:{port}", "--out", out, "--meta", META, "--flush-interval", "200",
                        "--streams", "STREAMS/*/OUTPUT_SIGNAL", "--electrode-location", "root")
     children.append(rec)
     rec.wait_stderr(r"recording .* into", 30)
-    pipe = Child("ezmsg stream pipeline", [PYTHON, "-u", str(INTEROP / "ezmsg_axisarray_pipeline.py"), "--graph-address", f"127.0.0.1:{port}",
+    pipe = Child("ezmsg stream pipeline", [python, "-u", str(INTEROP / "ezmsg_axisarray_pipeline.py"), "--graph-address", f"127.0.0.1:{port}",
                                            "--messages", str(MESSAGES), "--interval", "0.02", "--start-delay", "4.0", "--change-at", "20"])
     children.append(pipe)
     pipe.wait_event("started", 30)

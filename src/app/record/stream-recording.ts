@@ -20,7 +20,7 @@ import { setTextAttr } from "../../nwb/hdf5/attributes.js";
 import type { NwbFile } from "../../nwb/nwb-file.js";
 import { StreamWriter, type SampleChunk } from "../../nwb/stream-writer.js";
 import type { NwbOutput } from "../../output/output.js";
-import { axisArrayToChunk, type TimeMap } from "./axisarray-chunk.js";
+import { axisArrayToChunk, streamDimOf, type TimeMap } from "./axisarray-chunk.js";
 
 import type { OverflowPolicy, StreamClock, StreamStats } from "./stream-options.js";
 
@@ -290,8 +290,7 @@ export class StreamRecording {
 }
 
 function firstTime(msg: ReturnType<typeof decodeAxisArray>): number {
-  const dim = msg.dims.includes("time") ? "time" : msg.dims[0];
-  const axis = dim === undefined ? undefined : msg.axes.get(dim);
+  const axis = msg.axes.get(streamDimOf(msg));
   if (axis && "offset" in axis) return axis.offset;
   if (axis && "data" in axis && axis.data.size > 0) return Number((axis.data.cOrder() as ArrayLike<number | bigint>)[0]);
   return 0;
