@@ -76,6 +76,8 @@ export interface RecorderOptions {
   onOpen?: (output: NwbOutput) => Promise<void>;
   /** Runs before the sinks and the output close (e.g. write what data streams still hold). */
   beforeClose?: () => Promise<void>;
+  /** Runs after the output closed; `clean`: every file closed without an error (e.g. drop the sample journal). */
+  afterClose?: (clean: boolean) => Promise<void> | void;
 }
 
 export interface RecorderStats {
@@ -111,6 +113,8 @@ export class Recorder {
   private lastYield = 0;
   private lastFileTime = 0;
   private sinceFlush = 0;
+  private journaled = 0;
+  private identifierValue: string | undefined;
   /** A fatal failure seen outside the run loop (the flush timer); ends the loop. */
   private fatal: { error: unknown } | undefined;
   private wakeOnFatal: (() => void) | undefined;
@@ -180,6 +184,16 @@ export class Recorder {
     return this.sinks?.output.open?.path ?? this.options.outPath;
   }
 
+  /** Settings events handed to the journal so far (accepted or rejected by the sinks). */
+  get journaledEvents(): number {
+    return this.journaled;
+  }
+
+  /** The NWB identifier of the recording's files; set when the output opens. */
+  get identifier(): string | undefined {
+    return this.identifierValue;
+  }
+
   /** Local monotonic time (s) of file time 0; set when the output opens. */
   get originMonotonic(): number {
     return this.origin;
@@ -234,6 +248,7 @@ export class Recorder {
       identifier: this.options.meta.identifier ?? randomUUID(),
       session_start_time: this.options.meta.session_start_time ?? sessionStart,
     };
+    this.identifierValue = meta.identifier;
     const reference = sessionStart;
     const created = this.wall();
     const output = new SegmentedOutput(this.options.outPath, meta, { overwrite: this.options.overwrite, timestampsReferenceTime: reference, now: created });
@@ -255,6 +270,7 @@ export class Recorder {
   private async accept(raw: PipelineSettingsEvent): Promise<void> {
     const event = { ...raw, timestamp: raw.timestamp - this.origin };
     this.journal?.append(event);
+    this.journaled++;
     try {
       await this.sinks!.write(event);
       this.stats.events++;
@@ -292,13 +308,16 @@ export class Recorder {
       this.options.onError?.(`closing the data streams failed: ${(err as Error).message}`);
     }
     const closeTime = Math.max(this.lastFileTime, this.fileTimeNow());
+    let closed = false;
     try {
       if (this.sinks) {
         await this.sinks.close(closeTime);
         this.stats.outputs = this.sinks.output.writtenSegments.map((s) => s.path);
       }
+      closed = true;
     } finally {
       await this.journal?.close(closeTime);
+      await this.options.afterClose?.(clean && closed);
     }
     // Only after a clean close of both: a recording without a single row has nothing to recover.
     if (clean && this.journal?.discard && this.sinks && this.stats.outputs.length === 0) {
