@@ -16,7 +16,8 @@
  * The first record is the header (`{"header": {...}}`, no body). A chunk record's meta holds the
  * stream, the chunk's description and `events`: how many settings events were journaled before it
  * (so a replay interleaves samples and settings as they were written); its body is the sample
- * bytes, then for irregular time one float64 timestamp per sample. A torn or corrupt tail (a kill
+ * bytes, then for irregular time one float64 timestamp per sample. A split record
+ * (`{"split": t, "events": n}`, no body) marks where `--split-bytes` started the next segment. A torn or corrupt tail (a kill
  * mid-write) ends the readable journal there: everything before it is intact.
  */
 import { closeSync, fdatasync, openSync, readSync, fstatSync, unlinkSync, writeSync } from "node:fs";
@@ -44,11 +45,21 @@ export interface SampleJournalHeader {
 }
 
 export interface SampleRecord {
+  kind: "chunk";
   topic: string;
   /** Settings events journaled before this chunk. */
   events: number;
   chunk: SampleChunk;
 }
+
+/** `record --split-bytes` started the next segment here, at file time `time`, after `events` settings events. */
+export interface SplitRecord {
+  kind: "split";
+  events: number;
+  time: number;
+}
+
+export type SampleJournalRecord = SampleRecord | SplitRecord;
 
 interface ChunkMeta {
   topic: string;
@@ -153,6 +164,18 @@ export class SampleJournalWriter {
     }
   }
 
+  /** Journal a size split (the replay starts the next segment at the same point). */
+  appendSplit(events: number, time: number): void {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new JournalError(`sample journal ${this.path} is closed`);
+    try {
+      writeAll(this.fd, record({ split: time, events, bodyBytes: 0 }, []));
+    } catch (err) {
+      this.failure = new JournalError(`cannot write sample journal ${this.path}: ${(err as Error).message}`);
+      throw this.failure;
+    }
+  }
+
   private sync(): void {
     this.syncTimer = undefined;
     if (this.closed || !this.dirty) return;
@@ -220,8 +243,8 @@ export class SampleJournalReader {
     }
   }
 
-  /** Every intact chunk record, in order. */
-  *records(): Generator<SampleRecord> {
+  /** Every intact record, in order. */
+  *records(): Generator<SampleJournalRecord> {
     const size = fstatSync(this.fd).size;
     let at = this.start;
     while (at < size) {
@@ -230,7 +253,9 @@ export class SampleJournalReader {
         this.torn = { offset: at, problem: r.problem };
         return;
       }
-      yield toSampleRecord(r.meta as unknown as ChunkMeta, r.body);
+      const split = r.meta["split"];
+      if (typeof split === "number") yield { kind: "split", events: Number(r.meta["events"]), time: split };
+      else yield toSampleRecord(r.meta as unknown as ChunkMeta, r.body);
       at = r.next;
     }
   }
@@ -288,5 +313,5 @@ function toSampleRecord(m: ChunkMeta, body: Buffer): SampleRecord {
     conversion: m.conversion,
     offset: m.offset,
   };
-  return { topic: m.topic, events: m.events, chunk };
+  return { kind: "chunk", topic: m.topic, events: m.events, chunk };
 }

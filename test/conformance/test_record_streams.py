@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import signal
 import sys
 import warnings
@@ -109,8 +110,92 @@ def test_record_streams_with_a_settings_change(tmp_path: Path, children: list[Ch
         first_scaled = next(k for k, e in enumerate(sig) if e["scale"] == 2.0)
         assert es.starting_time + first_scaled * 0.1 >= t_setting - 0.1
     assert validate(out) == []
-    gate = inspect(out).gate
-    assert gate == [], "\n".join(gate)
+    for config in (None, "dandi"):
+        gate = inspect(out, config).gate
+        assert gate == [], "\n".join(gate)
+
+
+def test_record_streams_split_bytes(tmp_path: Path, children: list[Child]) -> None:
+    """--split-bytes rotates into <stem>_NN.nwb: every segment is a valid NWB file that opens with the
+    current settings state (table row + the latest annotation of each component), the samples
+    across the segments are bit-identical to what the publisher sent, in order, and each segment's
+    series continues the time axis."""
+    import time
+
+    server, port = start_graph_server()
+    children.append(server)
+    out = tmp_path / "split.nwb"
+    rec = start_record("--source", f"ezmsg://127.0.0.1:{port}", "--out", out, "--meta", META, "--flush-interval", "200",
+                       "--sinks", "annotations,table", "--streams", "STREAMS/*/OUTPUT_SIGNAL", "--electrode-location", "root",
+                       "--split-bytes", "50000")
+    children.append(rec)
+    rec.wait_stderr(r"recording .* into", 30)
+    pipe = Child("ezmsg stream pipeline", [sys.executable, "-u", str(INTEROP / "ezmsg_axisarray_pipeline.py"), "--graph-address", f"127.0.0.1:{port}",
+                                           "--messages", str(MESSAGES), "--interval", "0.02", "--start-delay", "3.0", "--change-at", "10"])
+    children.append(pipe)
+    pipe.wait_event("started", 30)
+    rec.wait_stderr(r"STREAMS/I16/OUTPUT_SIGNAL connected", 20)
+    setting = pipe.wait_event("setting", 30)
+    pipe.wait_until("both units done", lambda: sum(1 for e in pipe.events if e.get("event") == "done") == 2, 30)
+    time.sleep(1.0)
+    rec.send(signal.SIGINT)
+    assert rec.wait(30) == 0, rec.describe()
+    assert not Path(f"{out}.samples.bin").exists(), "a clean stop leaves no sample journal"
+    sent = [e for e in pipe.events if e.get("event") == "sent"]
+    if os.environ.get("SPLIT_LOG"):
+        Path(os.environ["SPLIT_LOG"]).write_text(rec.stderr)
+    segs = [out] + [tmp_path / f"split_{i:02d}.nwb" for i in range(1, 20) if (tmp_path / f"split_{i:02d}.nwb").exists()]
+    # 40 x (3200 + 400) sample bytes = 144 kB over 50 kB segments
+    assert len(segs) == 3, sorted(p.name for p in tmp_path.iterdir())
+
+    from pynwb import NWBHDF5IO
+
+    warnings.simplefilter("ignore")
+    sig_parts, i16_parts, ids, last_row = [], [], set(), None
+    for k, path in enumerate(segs):
+        with NWBHDF5IO(str(path), "r") as io:
+            f = io.read()
+            ids.add(f.identifier)
+            # a stream's series in this segment (X, then X_2, ... should it break), in time order
+            def series(prefix: str) -> list:
+                return sorted((v for k, v in f.acquisition.items() if k == prefix or k.startswith(prefix + "_")), key=lambda v: v.starting_time)
+
+            sigs = series("STREAMS_SIG_OUTPUT_SIGNAL")
+            assert sigs, (path.name, list(f.acquisition))
+            es = sigs[0]
+            sig_parts += [(v.starting_time, v.rate, v.data[:]) for v in sigs]
+            i16_parts += [v.data[:] for v in series("STREAMS_I16_OUTPUT_SIGNAL")]
+            # the segment stands alone: it opens with the current settings state
+            table = f.intervals["pipeline_settings"].to_dataframe()
+            assert len(table) >= 1, path.name
+            ann = [s for s in f.acquisition.values() if type(s).__name__ == "AnnotationSeries"]
+            comps = {json.loads(v)["component"] for s in ann for v in s.data[:]}
+            assert "STREAMS/SIG" in comps and "STREAMS/I16" in comps, (path.name, comps)
+            if k > 0:
+                # its first table row is the state the previous segment ended in (same start, values)
+                first = table.iloc[0]
+                assert first["start_time"] == last_row["start_time"], (path.name, first, last_row)
+                cols = [c for c in table.columns if c not in ("start_time", "stop_time")]
+                assert [str(first[c]) for c in cols] == [str(last_row[c]) for c in cols], (path.name, first, last_row)
+            last_row = table.iloc[-1]
+        assert validate(path) == [], path.name
+        for config in (None, "dandi"):
+            gate = inspect(path, config).gate
+            assert gate == [], "\n".join(gate)
+    assert len(ids) == 1, ids  # one recording: every segment carries the base file's identifier
+    d = np.concatenate([p[2] for p in sig_parts])
+    sig = [e for e in sent if e["unit"] == "SIG"]
+    assert d.shape == (MESSAGES * 100, 8), rec.describe()
+    for k, e in enumerate(sig):
+        assert hashlib.sha256(d[k * 100:(k + 1) * 100].tobytes()).hexdigest() == e["sha256"], k
+    d16 = np.concatenate(i16_parts)
+    i16 = [e for e in sent if e["unit"] == "I16"]
+    assert d16.shape == (MESSAGES * 50, 4)
+    for k, e in enumerate(i16):
+        assert hashlib.sha256(d16[k * 50:(k + 1) * 50].tobytes()).hexdigest() == e["sha256"], k
+    # one time axis across the segments: each series starts where the previous one ended
+    for (t0, rate, a), (t1, _, _) in zip(sig_parts, sig_parts[1:]):
+        assert abs(t0 + len(a) / rate - t1) < 1e-6
 
 
 def test_record_streams_sigkill_then_recover(cli, tmp_path: Path, children: list[Child], capsys) -> None:
@@ -125,10 +210,12 @@ def test_record_streams_sigkill_then_recover(cli, tmp_path: Path, children: list
     server, port = start_graph_server()
     children.append(server)
     out = tmp_path / "crash.nwb"
+    # no --electrode-location with a mouse subject: warned at start (checked below)
     rec = start_record("--source", f"ezmsg://127.0.0.1:{port}", "--out", out, "--meta", META, "--flush-interval", "200",
-                       "--streams", "STREAMS/*/OUTPUT_SIGNAL", "--electrode-location", "root")
+                       "--streams", "STREAMS/*/OUTPUT_SIGNAL")
     children.append(rec)
     rec.wait_stderr(r"recording .* into", 30)
+    assert 'location "unknown", which is not an Allen Mouse Brain CCF term' in rec.stderr and "--electrode-location" in rec.stderr, rec.stderr
     pipe = Child("ezmsg stream pipeline", [sys.executable, "-u", str(INTEROP / "ezmsg_axisarray_pipeline.py"), "--graph-address", f"127.0.0.1:{port}",
                                            "--messages", "400", "--interval", "0.01", "--start-delay", "3.0", "--change-at", "5"])
     children.append(pipe)
@@ -181,8 +268,10 @@ def test_record_streams_sigkill_then_recover(cli, tmp_path: Path, children: list
         assert abs((hits[0] - es.starting_time) - (setting["timestamp"] - [e for e in sent if e["unit"] == "SIG"][0]["offset"])) < 1e-6
         after = f"{es.data.shape[0]} + {ts.data.shape[0]} samples"
     assert validate(out) == []
-    gate = inspect(out).gate
-    assert gate == [], "\n".join(gate)
+    # what the warning said: the one violation is the electrodes' location (default and DANDI config)
+    for config in (None, "dandi"):
+        gate = inspect(out, config).gate
+        assert len(gate) == 1 and "check_electrodes_location_allen_ccf" in gate[0] and "'unknown'" in gate[0], "\n".join(gate)
     with capsys.disabled():
         print(f"\nstream crash: sent {len(sent)} messages before the kill; file as the kill left it: {before}; after recover ({recover_s:.1f} s): {after}")
 

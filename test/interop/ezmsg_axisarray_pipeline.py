@@ -42,7 +42,9 @@ from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
 
 def emit(obj: dict) -> None:
-    print(json.dumps(obj), flush=True)
+    # One write() per line: the unit processes and this one share stdout, and a line under
+    # PIPE_BUF (4096 bytes) written at once is never interleaved with another process's.
+    os.write(1, (json.dumps(obj) + "\n").encode())
 
 
 class StreamSettings(ez.Settings):

@@ -29,6 +29,8 @@ export interface StreamsOptions {
   onOverflow: OverflowPolicy;
   bufferBytes?: number;
   electrodeLocation?: string;
+  /** Start the next segment once this many sample bytes are in the current one (`--split-bytes`). */
+  splitBytes?: number;
 }
 
 export interface RecordOptions {
@@ -153,6 +155,17 @@ export class RecordSession {
                   ...(streams.electrodeLocation !== undefined ? { electrodeLocation: streams.electrodeLocation } : {}),
                   output,
                   journal: { writer: samples, eventsJournaled: () => recorder.journaledEvents },
+                  ...(streams.splitBytes !== undefined
+                    ? {
+                        splitBytes: streams.splitBytes,
+                        split: async () => {
+                          const t = recorder.fileTimeNow();
+                          // journaled first: a replay splits at the same point between the settings events
+                          samples!.appendSplit(recorder.journaledEvents, t);
+                          await recorder.splitOutput(t);
+                        },
+                      }
+                    : {}),
                   fileTime: {
                     system: (t) => t - systemClock.wallMinusMonotonic!() - origin,
                     monotonic: (t) => t - hrMinusPerf - origin,

@@ -189,6 +189,11 @@ export class Recorder {
     return this.journaled;
   }
 
+  /** Start the next segment at file time `t` (`--split-bytes`): every sink opens it with the current state. */
+  async splitOutput(t: number): Promise<void> {
+    await this.sinks?.split(t);
+  }
+
   /** The NWB identifier of the recording's files; set when the output opens. */
   get identifier(): string | undefined {
     return this.identifierValue;

@@ -46,6 +46,9 @@ export interface StreamRecordingOptions {
    * settings events journaled so far (`eventsJournaled`), so a replay interleaves them as written.
    */
   journal?: { writer: SampleJournalWriter; eventsJournaled: () => number };
+  /** With `split`: once this many sample bytes are in the current file, `split()` starts the next. */
+  splitBytes?: number;
+  split?: () => Promise<void>;
 }
 
 interface Queued {
@@ -78,6 +81,9 @@ export class StreamRecording {
   private discovery: GraphClient | null = null;
   private pollTimer: NodeJS.Timeout | undefined;
   private readonly sink: StreamSink;
+  /** Sample bytes written into the current file (`--split-bytes`), and which file that is. */
+  private fileBytes = 0;
+  private bytesFile: unknown = undefined;
   readonly stats = new Map<string, StreamStats>();
   private readonly unknownAnchors = new Map<string, number>();
   private failure: Error | null = null;
@@ -250,6 +256,21 @@ export class StreamRecording {
     st.samples += q.chunk.rows;
     st.bytes += q.bytes;
     if ("rate" in q.chunk.time) st.rate = q.chunk.time.rate;
+    const limit = this.options.splitBytes;
+    if (limit !== undefined && this.options.split) {
+      // as the reference's split_bytes: sample bytes (and timestamps) written into this file
+      const file = this.options.output.open;
+      if (file !== this.bytesFile) {
+        this.bytesFile = file;
+        this.fileBytes = 0;
+      }
+      this.fileBytes += q.bytes + ("timestamps" in q.chunk.time ? q.chunk.rows * 8 : 0);
+      if (this.fileBytes >= limit) {
+        await this.options.split();
+        this.bytesFile = this.options.output.open;
+        this.fileBytes = 0;
+      }
+    }
   }
 
   /** Stop subscribing, write what is queued, note drops in the file. */

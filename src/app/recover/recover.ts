@@ -26,7 +26,7 @@ import { existingOutputFiles, readNwbIdentifier } from "../../output/segment-nam
 import { writerLiveness } from "../../journal/liveness.js";
 import { SinkSet, parseSinkList } from "../../sinks/sink-set.js";
 import { StreamSink } from "../../sinks/stream-sink.js";
-import { SampleJournalReader, type SampleJournalTail, type SampleRecord, sampleJournalPathFor } from "../../journal/sample-journal.js";
+import { SampleJournalReader, type SampleJournalTail, type SampleJournalRecord, sampleJournalPathFor } from "../../journal/sample-journal.js";
 
 /** Rows per object (`acquisition/<name>`, `intervals/<name>`) of one file. */
 export type RowCounts = Map<string, number>;
@@ -190,10 +190,16 @@ async function replay(reader: JournalReader, target: string, samples?: SampleJou
   // rows of the settings objects only (what countRows sees), for the prefix the file holds
   const totalRows = (): number => output.segments.reduce((n, s) => n + s.rows, 0) - sampleRows;
   const records = samples?.records();
-  let next: IteratorResult<SampleRecord> | undefined = records?.next();
+  let next: IteratorResult<SampleJournalRecord> | undefined = records?.next();
   const writeSamples = async (upTo: number): Promise<void> => {
     while (next && !next.done && next.value.events <= upTo) {
       const r = next.value;
+      next = records!.next();
+      if (r.kind === "split") {
+        // `--split-bytes` started the next segment here while recording: so does the replay
+        await sinks.split(r.time);
+        continue;
+      }
       try {
         await streams.write(r.topic, r.chunk);
         sampleRows += r.chunk.rows;
@@ -202,7 +208,6 @@ async function replay(reader: JournalReader, target: string, samples?: SampleJou
         if (isFatal(err)) throw err;
         problems.push(`${samples!.path}: stream ${r.topic}: ${(err as Error).message}`);
       }
-      next = records!.next();
     }
   };
   let events = 0;
