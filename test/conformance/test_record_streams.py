@@ -284,6 +284,9 @@ def test_record_streams_sigkill_then_recover(cli, tmp_path: Path, children: list
         (["--source", "ezmsg://127.0.0.1:1", "--streams", "X", "--stream-buffer", "0"], "--stream-buffer"),
         (["--source", "ezmsg://127.0.0.1:1", "--electrode-location", "root"], "needs --streams"),
         (["--source", "ezmsg://127.0.0.1:1", "--streams", "X", "--clock", "sundial"], "clock"),
+        (["--source", "ezmsg://127.0.0.1:1", "--split-bytes", "1000000"], "--split-bytes needs --streams"),
+        (["--source", "ezmsg://127.0.0.1:1", "--streams", "X", "--split-bytes", "0"], "--split-bytes must be"),
+        (["--source", "ezmsg://127.0.0.1:1", "--streams", "X", "--split-bytes", "1.5"], "--split-bytes must be"),
     ],
 )
 def test_record_streams_wrong_call_exits_2(cli, tmp_path: Path, args: list[str], message: str) -> None:
