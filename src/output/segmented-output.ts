@@ -71,6 +71,11 @@ export class SegmentedOutput implements NwbOutput {
     return this.meta.identifier!;
   }
 
+  /** Start loading HDF5 before the first segment is needed (see {@link NwbFile.preload}). */
+  static preload(): void {
+    NwbFile.preload();
+  }
+
   /** File transitions (open, rotate, close) run one at a time: concurrent writers never open a segment twice. */
   private transition: Promise<unknown> = Promise.resolve();
   private transitioning = 0;
