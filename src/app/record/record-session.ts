@@ -13,6 +13,7 @@ import { HubServer } from "../../producer/hub/hub-server.js";
 import { type ProducerLogger, type ProducerScope, type SettingsProducer, createProducer } from "../../producer/producer.js";
 import { sourceFactoryFromUrl } from "../../producer/source-url.js";
 import { journalBeside } from "../../journal/writer.js";
+import { SampleJournalWriter, sampleJournalPathFor } from "../../journal/sample-journal.js";
 import { Recorder, type RecorderStats } from "./recorder.js";
 import type { SinkName } from "../../sinks/sink-set.js";
 import type { PipelineSettingsEvent } from "../../events/event.js";
@@ -20,6 +21,7 @@ import { systemClock } from "../../producer/producer.js";
 import type { OverflowPolicy, StreamClock } from "./stream-options.js";
 import type { StreamRecording } from "./stream-recording.js";
 import { UsageError } from "../../errors.js";
+import type { ObservableRecording, RecordingObserver, RecordingStatus } from "./recording-observer.js";
 
 /** `record --streams`: which ezmsg topics, on which clock, and what a full buffer does. */
 export interface StreamsOptions {
@@ -28,6 +30,8 @@ export interface StreamsOptions {
   onOverflow: OverflowPolicy;
   bufferBytes?: number;
   electrodeLocation?: string;
+  /** Start the next segment once this many sample bytes are in the current one (`--split-bytes`). */
+  splitBytes?: number;
 }
 
 export interface RecordOptions {
@@ -49,6 +53,8 @@ export interface RecordOptions {
   streams?: StreamsOptions;
   /** Messages about the data streams. */
   onStreamLog?: (message: string) => void;
+  /** Watches the recording from its first event (e.g. the monitor page); more can {@link RecordSession.observe} later. */
+  observer?: RecordingObserver;
 }
 
 export const DEFAULT_HUB_PORT = 7341;
@@ -57,7 +63,7 @@ export const RECORDER_BUFFERED_EVENTS = 256;
 /** Longest a stop waits for a recorder that fell behind to write what the source already holds. */
 export const CATCH_UP_MS = 30_000;
 
-export class RecordSession {
+export class RecordSession implements ObservableRecording {
   private stopping: Promise<RecorderStats> | undefined;
   /** At stop: events the recorder was still behind the source by, and whether it caught up. */
   caughtUp: { waitedFor: number; reached: boolean } | undefined;
@@ -69,7 +75,12 @@ export class RecordSession {
     readonly sourceDescription: string,
     private readonly done: Promise<RecorderStats>,
     private readonly streamsRef: { current: StreamRecording | null },
-  ) {}
+    private readonly outPath: string,
+  ) {
+    this.sourceLabel = hub ? `embedded hub ${hub.url}` : sourceDescription; // the hub's address is gone once it closes
+  }
+
+  private readonly sourceLabel: string;
 
   /** The data-stream recording, once the output is open (with --streams). */
   get streams(): StreamRecording | null {
@@ -78,8 +89,10 @@ export class RecordSession {
 
   static async start(options: RecordOptions): Promise<RecordSession> {
     const journal = journalPathFor(options.outPath);
+    const sampleJournal = sampleJournalPathFor(options.outPath);
     const existing = await existingOutputFiles(options.outPath);
     if (await pathExists(journal)) existing.push(journal);
+    if (await pathExists(sampleJournal)) existing.push(sampleJournal);
     if (existing.length > 0 && !options.overwrite) {
       throw new OutputExistsError(
         `${existing.join(", ")} already exist${existing.length === 1 ? "s" : ""}; use --overwrite to replace, or choose another --out`,
@@ -110,6 +123,7 @@ export class RecordSession {
         ...(options.logger ? { logger: options.logger } : {}),
       });
       const streamsRef: { current: StreamRecording | null } = { current: null };
+      let samples: SampleJournalWriter | null = null;
       const streams = options.streams;
       if (streams && !url.startsWith("ezmsg://")) throw new UsageError("--streams needs an ezmsg:// source");
       const recorder: Recorder = new Recorder({
@@ -131,6 +145,15 @@ export class RecordSession {
                 const origin = recorder.originMonotonic;
                 const hrMinusPerf = monotonicOffset();
                 const { StreamRecording } = await import("./stream-recording.js");
+                samples = SampleJournalWriter.create(
+                  sampleJournal,
+                  {
+                    nwbPath: options.outPath,
+                    identifier: recorder.identifier ?? "",
+                    ...(streams.electrodeLocation !== undefined ? { electrodeLocation: streams.electrodeLocation } : {}),
+                  },
+                  { overwrite: options.overwrite },
+                );
                 const rec = new StreamRecording({
                   graphAddress: url.slice("ezmsg://".length) || (process.env["EZMSG_GRAPHSERVER_ADDR"] ?? "127.0.0.1:25978"),
                   patterns: streams.patterns,
@@ -139,6 +162,18 @@ export class RecordSession {
                   ...(streams.bufferBytes !== undefined ? { bufferBytes: streams.bufferBytes } : {}),
                   ...(streams.electrodeLocation !== undefined ? { electrodeLocation: streams.electrodeLocation } : {}),
                   output,
+                  journal: { writer: samples, eventsJournaled: () => recorder.journaledEvents },
+                  ...(streams.splitBytes !== undefined
+                    ? {
+                        splitBytes: streams.splitBytes,
+                        split: async () => {
+                          const t = recorder.fileTimeNow();
+                          // journaled first: a replay splits at the same point between the settings events
+                          samples!.appendSplit(recorder.journaledEvents, t);
+                          await recorder.splitOutput(t);
+                        },
+                      }
+                    : {}),
                   fileTime: {
                     system: (t) => t - systemClock.wallMinusMonotonic!() - origin,
                     monotonic: (t) => t - hrMinusPerf - origin,
@@ -152,9 +187,13 @@ export class RecordSession {
               beforeClose: async () => {
                 await streamsRef.current?.close();
               },
+              // The sample journal goes once the file holds every sample (a clean close); after a
+              // failure or a kill it stays for `recover`.
+              afterClose: (clean) => samples?.close(clean && streamsRef.current?.error === null),
             }
           : {}),
       });
+      if (options.observer) recorder.observe(options.observer);
       const done = recorder.run(producer).catch(async (err: unknown) => {
         // The recording failed (e.g. the journal or the file cannot be created): end the producer
         // and the hub too, or their sockets and retry timers keep the process running forever.
@@ -163,7 +202,7 @@ export class RecordSession {
         throw err;
       });
       done.catch(() => {}); // reported to whoever awaits `finished` or `stop()`, never unhandled
-      return new RecordSession(recorder, producer, hub, url, done, streamsRef);
+      return new RecordSession(recorder, producer, hub, url, done, streamsRef, options.outPath);
     } catch (err) {
       await hub?.close();
       throw err;
@@ -192,6 +231,46 @@ export class RecordSession {
       }
     })();
     return this.stopping;
+  }
+
+  observe(observer: RecordingObserver): () => void {
+    return this.recorder.observe(observer);
+  }
+
+  /** The recording as an onlooker sees it: counts, backlog, segments with their sizes, streams. */
+  async status(): Promise<RecordingStatus> {
+    const r = this.recorder;
+    const segments = r.segments();
+    for (const s of segments)
+      s.bytes = await stat(s.path).then(
+        (st) => st.size,
+        () => 0,
+      );
+    const streams = this.streamsRef.current;
+    const reference = r.fileReferenceTime;
+    return {
+      state: r.state,
+      out: this.outPath,
+      source: this.sourceLabel,
+      fileTime: r.state === "starting" ? 0 : r.fileTimeNow(),
+      referenceTime: reference ? reference.toISOString() : null,
+      events: r.stats.events,
+      rejected: r.stats.rejected,
+      backlog: this.backlog(),
+      segments,
+      streams: [...(streams?.stats.values() ?? [])].map((s) => ({
+        topic: s.topic,
+        rate: s.rate,
+        frames: s.frames,
+        samples: s.samples,
+        bytes: s.bytes,
+        dropped: s.dropped,
+        queuedBytes: s.queuedBytes,
+        queuedSeconds: s.queuedSeconds,
+        bufferBytes: streams!.bufferBytes,
+        series: [...s.series],
+      })),
+    };
   }
 
   /** Events received but not yet written (how far the recorder is behind its source). */

@@ -5,10 +5,12 @@ import type { CommandModule } from "yargs";
 import { DEFAULT_HUB_PORT, RecordSession, type StreamsOptions } from "../../app/record/record-session.js";
 import { STREAM_CLOCKS, type StreamClock, type StreamStats } from "../../app/record/stream-options.js";
 import type { ProducerScope } from "../../producer/producer.js";
+import { electrodeLocationWarning } from "../../nwb/dandi-requirements.js";
 import { type CommandContext, UsageError } from "../context.js";
 import { loadMeta, untilSignal, warnDandiGaps, withOutputOptions } from "../shared-options.js";
 import { checkOutputPath, checkPort, checkSinks, checkSource, checkWholeNumber, folderErrorText, listenErrorText } from "../option-checks.js";
 import { StatusLine, formatBytes } from "../status-line.js";
+import { DEFAULT_MONITOR_HOST, DEFAULT_MONITOR_PORT, MonitorServer, isLoopback } from "../../app/monitor/monitor-server.js";
 
 interface RecordArgs {
   source: string;
@@ -25,12 +27,29 @@ interface RecordArgs {
   "on-overflow": string;
   "stream-buffer": number;
   "electrode-location"?: string;
+  monitor?: string;
+  "monitor-host": string;
+  "split-bytes"?: number;
+}
+
+/** `--monitor [PORT]`: undefined when not asked for; the default port when given without a value. */
+export function monitorPortFrom(args: Pick<RecordArgs, "monitor" | "monitor-host">): number | undefined {
+  const given = args.monitor;
+  if (given === undefined) {
+    if (args["monitor-host"] !== DEFAULT_MONITOR_HOST) throw new UsageError("--monitor-host needs --monitor");
+    return undefined;
+  }
+  if (given.trim() === "") return DEFAULT_MONITOR_PORT;
+  const port = /^\s*\d+\s*$/.test(given) ? Number(given) : Number.NaN;
+  checkPort("--monitor", Number.isNaN(port) ? given : port);
+  return port;
 }
 
 export function streamsFrom(args: RecordArgs): StreamsOptions | undefined {
   const given = args.streams;
   if (given === undefined) {
     if (args["electrode-location"] !== undefined) throw new UsageError("--electrode-location needs --streams");
+    if (args["split-bytes"] !== undefined) throw new UsageError("--split-bytes needs --streams (it counts the sample bytes of a file)");
     return undefined;
   }
   const patterns = given
@@ -43,12 +62,16 @@ export function streamsFrom(args: RecordArgs): StreamsOptions | undefined {
   if (!STREAM_CLOCKS.includes(args.clock as StreamClock)) throw new UsageError(`--clock must be one of ${STREAM_CLOCKS.join(", ")}`);
   if (args["on-overflow"] !== "block" && args["on-overflow"] !== "drop") throw new UsageError("--on-overflow must be block or drop");
   if (!(args["stream-buffer"] > 0)) throw new UsageError("--stream-buffer must be a positive number of MB");
+  const split = args["split-bytes"];
+  if (split !== undefined && !(Number.isSafeInteger(split) && split > 0))
+    throw new UsageError(`--split-bytes must be a whole number of bytes > 0 (got ${split})`);
   return {
     patterns,
     clock: args.clock as StreamClock,
     onOverflow: args["on-overflow"],
     bufferBytes: Math.round(args["stream-buffer"] * 1e6),
     ...(args["electrode-location"] !== undefined ? { electrodeLocation: args["electrode-location"] } : {}),
+    ...(split !== undefined ? { splitBytes: split } : {}),
   };
 }
 
@@ -107,13 +130,27 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
             describe: "When the stream buffer is full: block (stall the pipeline) or drop (count dropped messages)",
           })
           .option("stream-buffer", { type: "number", default: 256, describe: "MB of samples held between receiving and writing" })
-          .option("electrode-location", { type: "string", describe: "Location of the electrodes of labeled streams (e.g. an Allen CCF term)" }),
+          .option("electrode-location", { type: "string", describe: "Location of the electrodes of labeled streams (e.g. an Allen CCF term)" })
+          .option("split-bytes", {
+            type: "number",
+            describe: "Start the next file <stem>_NN.nwb once this many sample bytes are in the current one; each opens with the current settings",
+          })
+          .option("monitor", {
+            type: "string",
+            describe: `Serve a live monitor page on this port (default ${DEFAULT_MONITOR_PORT} when no PORT is given; 0 picks a free one); its URL is printed`,
+          })
+          .option("monitor-host", {
+            type: "string",
+            default: DEFAULT_MONITOR_HOST,
+            describe: "Address the monitor page listens on (it has no password: keep it on loopback, or behind your own proxy)",
+          }),
       ).check((a) => {
         checkPort("--hub-port", a["hub-port"]);
         checkWholeNumber("--flush-interval", a["flush-interval"], 1, 3_600_000, "milliseconds");
         checkSource(a.source);
         checkSinks(a.sinks);
         if (a.source !== "embedded" && a["hub-port"] !== DEFAULT_HUB_PORT) throw new UsageError("--hub-port is for --source embedded only");
+        monitorPortFrom(a);
         return true;
       }) as never,
     handler: async (args) => {
@@ -123,10 +160,20 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
       await checkOutputPath("--out", args.out);
       const meta = await loadMeta(args.meta);
       warnDandiGaps(ctx, meta, args.meta);
+      const locationWarning = streams ? electrodeLocationWarning(meta, streams.electrodeLocation) : undefined;
+      if (locationWarning) ctx.stderr.write(`warning: ${locationWarning}\n`);
       const outPath = resolve(args.out);
       await mkdir(dirname(outPath), { recursive: true }).catch((err: unknown) => {
         throw new Error(folderErrorText(dirname(outPath), err));
       });
+      const monitorPort = monitorPortFrom(args);
+      // The page's port is taken before the recording starts: a busy port changes nothing.
+      const monitor =
+        monitorPort === undefined
+          ? undefined
+          : await MonitorServer.listen({ host: args["monitor-host"], port: monitorPort }).catch((err: unknown) => {
+              throw new Error(`--monitor: ${listenErrorText(err, monitorPort, "--monitor")}`);
+            });
       const status = new StatusLine(ctx.stderr);
       const signal = untilSignal(ctx);
       const session = await RecordSession.start({
@@ -141,12 +188,19 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
         logger: { info: (m) => status.log(m), warn: (m) => status.log(`warning: ${m}`) },
         onError: (m) => status.log(`error: ${m}`),
         ...(streams ? { streams, onStreamLog: (m: string) => status.log(m) } : {}),
-      }).catch((err: unknown) => {
+      }).catch(async (err: unknown) => {
         signal.dispose();
+        await monitor?.close();
         if ((err as NodeJS.ErrnoException).syscall === "listen") throw new Error(listenErrorText(err, args["hub-port"], "--hub-port"));
         throw err;
       });
       ctx.stderr.write(`recording ${session.hub ? `the embedded hub at ${session.hub.url}` : session.sourceDescription} into ${outPath} (Ctrl-C to stop)\n`);
+      if (monitor) {
+        monitor.watch(session);
+        ctx.stderr.write(`monitor page at ${monitor.url}\n`);
+        if (!isLoopback(args["monitor-host"]))
+          ctx.stderr.write(`warning: the monitor page has no password; anyone who can reach ${monitor.url} sees the settings\n`);
+      }
       let prevStreams = new Map<string, StreamStats>();
       const ticker = setInterval(() => {
         void session.outputBytes().then((bytes) => {
@@ -192,6 +246,7 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
       } finally {
         clearInterval(ticker);
         signal.dispose();
+        await monitor?.close();
       }
     },
   };
