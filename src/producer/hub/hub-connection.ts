@@ -67,6 +67,7 @@ export class HubConnection {
   private readonly pending = new Map<string, Pending>();
   private readonly pushHandlers = new Map<string, (event: JsonValue | undefined, bytes: number) => void>();
   private readonly closeHandlers = new Set<(info: CloseInfo) => void>();
+  private readonly applyHandlers = new Set<(component: string, settings: JsonObject) => void>();
   private closeInfo: CloseInfo | null = null;
   private paused = false;
 
@@ -160,6 +161,12 @@ export class HubConnection {
     return () => this.pushHandlers.delete(id.toString());
   }
 
+  /** Route pushed `apply` messages (a restore asking this publisher to take settings) to `handler`. */
+  onApply(handler: (component: string, settings: JsonObject) => void): () => void {
+    this.applyHandlers.add(handler);
+    return () => this.applyHandlers.delete(handler);
+  }
+
   onClosed(handler: (info: CloseInfo) => void): () => void {
     if (this.closeInfo) {
       handler(this.closeInfo);
@@ -208,6 +215,12 @@ export class HubConnection {
       return;
     }
     const type = doc.get("type");
+    if (type === "apply" && !doc.has("id")) {
+      const component = doc.get("component");
+      const settings = doc.get("settings");
+      if (typeof component === "string" && isJsonObject(settings)) for (const h of this.applyHandlers) h(component, settings);
+      return;
+    }
     if (type === "event") {
       const sub = doc.get("subscription");
       const handler = this.pushHandlers.get(String(sub));

@@ -33,7 +33,8 @@ export type HubErrorCode =
   | "message_too_large"
   | "closed"
   | "timeout"
-  | "slow_reader";
+  | "slow_reader"
+  | "not_delivered";
 
 /** An error the hub reported, or a failure of the connection to it. `code` is one of {@link HubErrorCode}. */
 export class HubError extends Error {
@@ -57,9 +58,10 @@ export type HubRequest =
   | { type: "events"; id: RequestId; afterSeq: number }
   | { type: "subscribe"; id: RequestId; afterSeq: number }
   | { type: "unsubscribe"; id: RequestId; subscription: RequestId }
-  | { type: "session_components"; id: RequestId; session: string };
+  | { type: "session_components"; id: RequestId; session: string }
+  | { type: "apply"; id: RequestId; component: string; settings: JsonObject };
 
-export const REQUEST_TYPES = ["register", "update", "snapshot", "events", "subscribe", "unsubscribe", "session_components"] as const;
+export const REQUEST_TYPES = ["register", "update", "snapshot", "events", "subscribe", "unsubscribe", "session_components", "apply"] as const;
 
 /** A request the hub could not accept; `id` is null when the message had no usable id. */
 export class RequestError extends Error {
@@ -160,6 +162,8 @@ export function parseRequest(text: string): HubRequest {
     }
     case "session_components":
       return { type, id, session: stringField(doc, "session", id, false) };
+    case "apply":
+      return { type, id, component: stringField(doc, "component", id), settings: settingsValueOf(doc, id).structured_value as JsonObject };
     default:
       throw new RequestError("unknown_type", `unknown message type ${JSON.stringify(type)} (known: ${REQUEST_TYPES.join(", ")})`, id);
   }
