@@ -245,21 +245,6 @@ export class Recorder {
     return this.sinks?.output.open?.path ?? this.options.outPath;
   }
 
-  /** Settings events handed to the journal so far (accepted or rejected by the sinks). */
-  get journaledEvents(): number {
-    return this.journaled;
-  }
-
-  /** Start the next segment at file time `t` (`--split-bytes`): every sink opens it with the current state. */
-  async splitOutput(t: number): Promise<void> {
-    await this.sinks?.split(t);
-  }
-
-  /** The NWB identifier of the recording's files; set when the output opens. */
-  get identifier(): string | undefined {
-    return this.identifierValue;
-  }
-
   /**
    * Watch the recording (the monitor page): `observer.current` gets the latest event of every
    * component so far at once, then every event and durability step as it happens.
@@ -303,6 +288,21 @@ export class Recorder {
     const at = this.fileTimeNow();
     const report: DurabilityReport = { where, at, events: batch.count, oldestSeconds: at - batch.min, newestSeconds: at - batch.max };
     this.notify((o) => o.durable?.(report));
+  }
+
+  /** Settings events handed to the journal so far (accepted or rejected by the sinks). */
+  get journaledEvents(): number {
+    return this.journaled;
+  }
+
+  /** Start the next segment at file time `t` (`--split-bytes`): every sink opens it with the current state. */
+  async splitOutput(t: number): Promise<void> {
+    await this.sinks?.split(t);
+  }
+
+  /** The NWB identifier of the recording's files; set when the output opens. */
+  get identifier(): string | undefined {
+    return this.identifierValue;
   }
 
   /** Local monotonic time (s) of file time 0; set when the output opens. */
@@ -445,8 +445,8 @@ export class Recorder {
       closed = true;
     } finally {
       await this.journal?.close(closeTime);
-      this.phase = "stopped";
       await this.options.afterClose?.(clean && closed);
+      this.phase = "stopped";
     }
     // Only after a clean close of both: a recording without a single row has nothing to recover.
     if (clean && this.journal?.discard && this.sinks && this.stats.outputs.length === 0) {

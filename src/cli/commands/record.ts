@@ -27,9 +27,9 @@ interface RecordArgs {
   "on-overflow": string;
   "stream-buffer": number;
   "electrode-location"?: string;
-  "split-bytes"?: number;
   monitor?: string;
   "monitor-host": string;
+  "split-bytes"?: number;
 }
 
 /** `--monitor [PORT]`: undefined when not asked for; the default port when given without a value. */
