@@ -13,6 +13,7 @@ import { HubServer } from "../../producer/hub/hub-server.js";
 import { type ProducerLogger, type ProducerScope, type SettingsProducer, createProducer } from "../../producer/producer.js";
 import { sourceFactoryFromUrl } from "../../producer/source-url.js";
 import { journalBeside } from "../../journal/writer.js";
+import { SampleJournalWriter, sampleJournalPathFor } from "../../journal/sample-journal.js";
 import { Recorder, type RecorderStats } from "./recorder.js";
 import type { SinkName } from "../../sinks/sink-set.js";
 import type { PipelineSettingsEvent } from "../../events/event.js";
@@ -29,6 +30,8 @@ export interface StreamsOptions {
   onOverflow: OverflowPolicy;
   bufferBytes?: number;
   electrodeLocation?: string;
+  /** Start the next segment once this many sample bytes are in the current one (`--split-bytes`). */
+  splitBytes?: number;
 }
 
 export interface RecordOptions {
@@ -86,8 +89,10 @@ export class RecordSession implements ObservableRecording {
 
   static async start(options: RecordOptions): Promise<RecordSession> {
     const journal = journalPathFor(options.outPath);
+    const sampleJournal = sampleJournalPathFor(options.outPath);
     const existing = await existingOutputFiles(options.outPath);
     if (await pathExists(journal)) existing.push(journal);
+    if (await pathExists(sampleJournal)) existing.push(sampleJournal);
     if (existing.length > 0 && !options.overwrite) {
       throw new OutputExistsError(
         `${existing.join(", ")} already exist${existing.length === 1 ? "s" : ""}; use --overwrite to replace, or choose another --out`,
@@ -118,6 +123,7 @@ export class RecordSession implements ObservableRecording {
         ...(options.logger ? { logger: options.logger } : {}),
       });
       const streamsRef: { current: StreamRecording | null } = { current: null };
+      let samples: SampleJournalWriter | null = null;
       const streams = options.streams;
       if (streams && !url.startsWith("ezmsg://")) throw new UsageError("--streams needs an ezmsg:// source");
       const recorder: Recorder = new Recorder({
@@ -139,6 +145,15 @@ export class RecordSession implements ObservableRecording {
                 const origin = recorder.originMonotonic;
                 const hrMinusPerf = monotonicOffset();
                 const { StreamRecording } = await import("./stream-recording.js");
+                samples = SampleJournalWriter.create(
+                  sampleJournal,
+                  {
+                    nwbPath: options.outPath,
+                    identifier: recorder.identifier ?? "",
+                    ...(streams.electrodeLocation !== undefined ? { electrodeLocation: streams.electrodeLocation } : {}),
+                  },
+                  { overwrite: options.overwrite },
+                );
                 const rec = new StreamRecording({
                   graphAddress: url.slice("ezmsg://".length) || (process.env["EZMSG_GRAPHSERVER_ADDR"] ?? "127.0.0.1:25978"),
                   patterns: streams.patterns,
@@ -147,6 +162,18 @@ export class RecordSession implements ObservableRecording {
                   ...(streams.bufferBytes !== undefined ? { bufferBytes: streams.bufferBytes } : {}),
                   ...(streams.electrodeLocation !== undefined ? { electrodeLocation: streams.electrodeLocation } : {}),
                   output,
+                  journal: { writer: samples, eventsJournaled: () => recorder.journaledEvents },
+                  ...(streams.splitBytes !== undefined
+                    ? {
+                        splitBytes: streams.splitBytes,
+                        split: async () => {
+                          const t = recorder.fileTimeNow();
+                          // journaled first: a replay splits at the same point between the settings events
+                          samples!.appendSplit(recorder.journaledEvents, t);
+                          await recorder.splitOutput(t);
+                        },
+                      }
+                    : {}),
                   fileTime: {
                     system: (t) => t - systemClock.wallMinusMonotonic!() - origin,
                     monotonic: (t) => t - hrMinusPerf - origin,
@@ -160,6 +187,9 @@ export class RecordSession implements ObservableRecording {
               beforeClose: async () => {
                 await streamsRef.current?.close();
               },
+              // The sample journal goes once the file holds every sample (a clean close); after a
+              // failure or a kill it stays for `recover`.
+              afterClose: (clean) => samples?.close(clean && streamsRef.current?.error === null),
             }
           : {}),
       });
