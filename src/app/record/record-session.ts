@@ -45,13 +45,18 @@ export interface RecordOptions {
   logger?: ProducerLogger;
   onEvent?: (event: PipelineSettingsEvent, stats: RecorderStats) => void;
   onError?: (message: string) => void;
-  /** Data streams to record (needs an `ezmsg://` source). */
+  /**
+   * Data streams to record: an `ezmsg://` source's topics, or a hub's sample streams (with a hub
+   * source, by default every declared stream, on the system clock, `block`).
+   */
   streams?: StreamsOptions;
   /** Messages about the data streams. */
   onStreamLog?: (message: string) => void;
 }
 
 export const DEFAULT_HUB_PORT = 7341;
+/** A hub source records every sample stream its publishers declare unless `--streams` narrows them. */
+export const DEFAULT_HUB_STREAMS: StreamsOptions = { patterns: ["*"], clock: "system", onOverflow: "block" };
 /** Parsed events a recorder holds between its source and its sinks. */
 export const RECORDER_BUFFERED_EVENTS = 256;
 /** Longest a stop waits for a recorder that fell behind to write what the source already holds. */
@@ -68,7 +73,7 @@ export class RecordSession {
     readonly hub: HubServer | undefined,
     readonly sourceDescription: string,
     private readonly done: Promise<RecorderStats>,
-    private readonly streamsRef: { current: StreamRecording | null },
+    private readonly streamsRef: StreamsRef,
   ) {}
 
   /** The data-stream recording, once the output is open (with --streams). */
@@ -109,9 +114,10 @@ export class RecordSession {
         maxBufferedEvents: RECORDER_BUFFERED_EVENTS,
         ...(options.logger ? { logger: options.logger } : {}),
       });
-      const streamsRef: { current: StreamRecording | null } = { current: null };
-      const streams = options.streams;
-      if (streams && !url.startsWith("ezmsg://")) throw new UsageError("--streams needs an ezmsg:// source");
+      const streamsRef: StreamsRef = { current: null, close: async () => {} };
+      const fromHub = /^wss?:\/\//i.test(url);
+      const streams = options.streams ?? (fromHub ? DEFAULT_HUB_STREAMS : undefined);
+      if (streams && !fromHub && !url.startsWith("ezmsg://")) throw new UsageError("--streams needs an ezmsg:// or a hub (ws://, embedded) source");
       const recorder: Recorder = new Recorder({
         outPath: options.outPath,
         sinks: options.sinks,
@@ -131,8 +137,18 @@ export class RecordSession {
                 const origin = recorder.originMonotonic;
                 const hrMinusPerf = monotonicOffset();
                 const { StreamRecording } = await import("./stream-recording.js");
+                let feed: import("./hub-stream-feed.js").HubStreamFeed | null = null;
                 const rec = new StreamRecording({
-                  graphAddress: url.slice("ezmsg://".length) || (process.env["EZMSG_GRAPHSERVER_ADDR"] ?? "127.0.0.1:25978"),
+                  ...(fromHub
+                    ? {
+                        describe: (topic: string) => feed?.describe(topic) ?? topic,
+                        device: {
+                          name: "hub_pipeline",
+                          description:
+                            "The pipeline that published the recorded sample streams to the nwb-settings hub (hardware not described by the source).",
+                        },
+                      }
+                    : { graphAddress: url.slice("ezmsg://".length) || (process.env["EZMSG_GRAPHSERVER_ADDR"] ?? "127.0.0.1:25978") }),
                   patterns: streams.patterns,
                   clock: streams.clock,
                   onOverflow: streams.onOverflow,
@@ -147,10 +163,20 @@ export class RecordSession {
                   ...(options.onStreamLog ? { onLog: options.onStreamLog } : {}),
                 });
                 streamsRef.current = rec;
-                await rec.start();
+                streamsRef.close = async () => {
+                  await feed?.close();
+                  await rec.close();
+                };
+                if (fromHub) {
+                  const { HubStreamFeed } = await import("./hub-stream-feed.js");
+                  feed = new HubStreamFeed(url, rec, streams.patterns, options.onStreamLog);
+                  await feed.start();
+                } else {
+                  await rec.start();
+                }
               },
               beforeClose: async () => {
-                await streamsRef.current?.close();
+                await streamsRef.close();
               },
             }
           : {}),
@@ -183,7 +209,7 @@ export class RecordSession {
       const caught = await this.producer.catchUp(CATCH_UP_MS).catch(() => ({ waitedFor: 0, reached: false }));
       this.caughtUp = caught;
       this.recorder.requestStop({ drain: true });
-      await this.streamsRef.current?.close();
+      await this.streamsRef.close();
       await this.producer.stop({ keepBuffered: true });
       try {
         return await this.done;
@@ -210,6 +236,12 @@ export class RecordSession {
       );
     return total;
   }
+}
+
+interface StreamsRef {
+  current: StreamRecording | null;
+  /** Stop reading streams and write what is buffered (idempotent). */
+  close: () => Promise<void>;
 }
 
 /** A recording another live `record` is writing is never replaced or rebuilt under it. */
