@@ -114,7 +114,8 @@ export class RecordSession {
         maxBufferedEvents: RECORDER_BUFFERED_EVENTS,
         ...(options.logger ? { logger: options.logger } : {}),
       });
-      const streamsRef: StreamsRef = { current: null, close: async () => {} };
+      let started: () => void = () => {};
+      const streamsRef: StreamsRef = { current: null, close: async () => {}, started: new Promise<void>((r) => (started = r)) };
       const fromHub = /^wss?:\/\//i.test(url);
       const streams = options.streams ?? (fromHub ? DEFAULT_HUB_STREAMS : undefined);
       if (streams && !fromHub && !url.startsWith("ezmsg://")) throw new UsageError("--streams needs an ezmsg:// or a hub (ws://, embedded) source");
@@ -174,6 +175,7 @@ export class RecordSession {
                 } else {
                   await rec.start();
                 }
+                started();
               },
               beforeClose: async () => {
                 await streamsRef.close();
@@ -194,6 +196,14 @@ export class RecordSession {
       await hub?.close();
       throw err;
     }
+  }
+
+  /**
+   * Resolves once the data streams are subscribed (a hub source's sample streams, ezmsg topics),
+   * so a publisher that starts sending then loses nothing; rejects if the recording fails first.
+   */
+  streamsStarted(): Promise<void> {
+    return Promise.race([this.streamsRef.started, this.done.then(() => Promise.reject(new Error("the recording ended before its streams started")))]);
   }
 
   /** Resolves when the recording ends by itself (the producer gave up) or after {@link stop}. */
@@ -242,6 +252,8 @@ interface StreamsRef {
   current: StreamRecording | null;
   /** Stop reading streams and write what is buffered (idempotent). */
   close: () => Promise<void>;
+  /** Resolves once the streams are subscribed (never, without streams). */
+  started: Promise<void>;
 }
 
 /** A recording another live `record` is writing is never replaced or rebuilt under it. */
