@@ -410,7 +410,7 @@ export class HubServer {
         conn.streams.set(st.handle, st);
         this.reply(conn, stringifyJson(message({ type: "stream_declared", id: req.id, stream: name, handle: BigInt(st.handle) })));
         const text = this.streamMessage(st);
-        for (const r of this.streamReaders) this.reply(r, text);
+        for (const r of this.streamReaders) this.sendStreamText(r, text);
         return;
       }
       case "end_stream": {
@@ -425,10 +425,19 @@ export class HubServer {
         conn.streamReader = true;
         this.streamReaders.add(conn);
         this.reply(conn, stringifyJson(message({ type: "streams_subscribed", id: req.id, streams: BigInt(this.streamsByHandle.size) })));
-        for (const st of this.streamsByHandle.values()) this.reply(conn, this.streamMessage(st));
+        for (const st of this.streamsByHandle.values()) this.sendStreamText(conn, this.streamMessage(st));
         return;
       }
     }
+  }
+
+  /**
+   * A stream message to a stream reader, in order with its frames. Not through `reply`: a stream
+   * reader's socket may legitimately hold more than `maxBufferedBytes` of frames (one 1 s frame of
+   * 256 channels at 30 kHz is 30 MB) — the publisher is held for it, the reader is not dropped.
+   */
+  private sendStreamText(conn: Connection, text: string): void {
+    if (!conn.dropped && conn.ws.readyState === WebSocket.OPEN) conn.ws.send(text);
   }
 
   private streamMessage(st: HubStream): string {
@@ -441,7 +450,7 @@ export class HubServer {
     if (this.streamsByName.get(st.decl.name) === st) this.streamsByName.delete(st.decl.name);
     st.owner.streams.delete(st.handle);
     const text = stringifyJson(message({ type: "stream_end", handle: BigInt(st.handle), frames: BigInt(st.frames), reason: why }));
-    for (const r of this.streamReaders) this.reply(r, text);
+    for (const r of this.streamReaders) this.sendStreamText(r, text);
   }
 
   /** A binary sample frame: check it against its stream, relay it to every stream reader. */

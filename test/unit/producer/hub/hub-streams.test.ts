@@ -141,4 +141,25 @@ describe("hub sample streams", () => {
     await until("all frames", () => rec.seen.frames.length === 200, 20000);
     expect(rec.seen.frames.map((f) => f.samples[0])).toEqual(Array.from({ length: 200 }, (_, i) => i));
   }, 30000);
+
+  it("a stream reader holding more than maxBufferedBytes of large frames is not dropped when a declaration follows", async () => {
+    const hub = await startHub({ maxBufferedBytes: 4 * 1024 * 1024 });
+    const pub = track(await HubPublisher.connect(hub.url));
+    const st = await pub.declareStream({ stream: "big", dtype: "float32", channels: 256, rate: 30000 });
+    let release: () => void = () => {};
+    let holding = true;
+    const gate = new Promise<void>((r) => (release = r));
+    const rec = recorder(() => (holding ? gate : undefined));
+    track(await HubStreamReader.connect(hub.url, rec.handler));
+    await until("declaration", () => rec.seen.declared.length === 1);
+    const frame = new Float32Array(10_000 * 256); // 10.24 MB, more than maxBufferedBytes
+    await st.send(frame);
+    await st.send(frame);
+    await pub.declareStream({ stream: "next", dtype: "int16", channels: 1, rate: 10 });
+    await new Promise((r) => setTimeout(r, 200));
+    holding = false;
+    release();
+    await until("both frames and the second declaration", () => rec.seen.frames.length === 2 && rec.seen.declared.length === 2, 20000);
+    expect(hub.stats().connections).toBe(2);
+  }, 30000);
 });
