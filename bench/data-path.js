@@ -184,7 +184,7 @@ export function renderDataPath(results, withRef, mb) {
     const f = get("floor");
     const s = get("nwbsink");
     out.push(
-      `| ${label(rows)} | ${s ? fmt(o.mbps / s.mbps, 1) : "–"}× | ${s ? fmt(o.cpuPerGB / s.cpuPerGB, 3) : "–"} | ${fmt(o.cpuPerGB / f.cpuPerGB, 2)} | ${fmt(o.mbps / f.mbps, 2)} | ${s && s.firstReadable && o.firstReadable ? `${fmt(s.firstReadable / o.firstReadable, 1)}×` : "–"} |`,
+      `| ${label(rows)} | ${s ? fmt(o.mbps / s.mbps, 1) : "–"}× | ${s ? fmt(o.cpuPerGB / s.cpuPerGB, 3) : "–"} | ${fmt(o.cpuPerGB / f.cpuPerGB, 2)} | ${fmt(o.mbps / f.mbps, 2)} | ${s?.firstReadable && o.firstReadable ? `${fmt(s.firstReadable / o.firstReadable, 1)}×` : "–"} |`,
     );
   }
   if (!withRef) out.push("", "NWBSink not run: bench/.venv-ref is missing (bench/run.js creates it).");

@@ -11,7 +11,7 @@
  * each metric is the median), BENCH_DATA_PATH=0 skips the data-path section (bench/data-path.js), BENCH_DP_MB its size.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -25,7 +25,20 @@ const ROOT = join(HERE, "..");
 const WORK = join(HERE, "work");
 const VENV = join(HERE, ".venv-ref");
 const PY = join(VENV, "bin", "python");
-const NS = (process.env.BENCH_N ?? "1000,10000,100000").split(",").map(Number);
+const NS = (process.env.BENCH_N ?? "1000,2000,20000,100000").split(",").map(Number);
+/** The reference's typed-column consumer takes ~1 min per 1,000 events: measured at these N only. */
+const REF_TABLE_NS = (process.env.BENCH_REF_TABLE_N ?? "2000").split(",").map(Number);
+const REF_TABLE_BUDGET_S = Number(process.env.BENCH_REF_TABLE_BUDGET_S ?? 600);
+const BATCH_LOGS = Number(process.env.BENCH_BATCH_LOGS ?? 1000);
+const BATCH_EVENTS = Number(process.env.BENCH_BATCH_EVENTS ?? 200);
+const BATCH_REF_LOGS = Number(process.env.BENCH_BATCH_REF_LOGS ?? 200);
+/**
+ * Contenders run without NODE_EXTRA_CA_CERTS: where it is set (this machine sets it), every Node
+ * process parses the whole CA bundle before any JavaScript runs (~90 ms here). nwb-settings opens
+ * no TLS connection; the cost is the machine's, and it is reported apart (start-up table).
+ */
+const CHILD_ENV = { ...process.env, NWB_SETTINGS_TRACE: "1" };
+delete CHILD_ENV.NODE_EXTRA_CA_CERTS;
 const BUDGET_S = Number(process.env.BENCH_BUDGET_S ?? 180);
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 const KEEP = process.env.BENCH_KEEP === "1";
@@ -164,31 +177,61 @@ async function runContender(c, n) {
   const load = loadavg()[0];
   const [cmd, args] = c.command(n, out);
   const t0 = now();
-  const child = spawn(cmd, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(cmd, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: CHILD_ENV });
   let stdout = "";
   let stderr = "";
+  const trace = {};
+  lines(child.stderr).on("line", (l) => {
+    if (l.startsWith("nwb-settings-trace ")) {
+      const m = JSON.parse(l.slice("nwb-settings-trace ".length));
+      trace[m.mark] ??= m;
+    } else stderr = `${stderr}${l}\n`.slice(-4000);
+  });
   child.stdout.on("data", (d) => (stdout += d));
-  child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
   let overBudget = false;
+  const budgetS = c.budgetS ?? BUDGET_S;
   const timer = setTimeout(() => {
     overBudget = true;
     child.kill("SIGKILL");
-  }, BUDGET_S * 1000);
+  }, budgetS * 1000);
   const code = await new Promise((resolve) => child.on("exit", (c2, sig) => resolve(c2 ?? sig)));
   const tExit = now();
+  await new Promise((resolve) => (child.stderr.readableEnded ? resolve() : child.stderr.on("close", resolve)));
   clearTimeout(timer);
   // Give the reader a moment after exit (its last poll may be in flight), then stop it.
   const tSeen = await Promise.race([seen, new Promise((r) => setTimeout(() => r(undefined), 3000))]);
   reader.kill("SIGTERM");
   const base = { id: c.id, side: c.side, kind: c.kind, n, load };
-  if (overBudget) return { ...base, status: "budget", note: `killed after the ${BUDGET_S} s budget` };
-  const last = stdout
-    .trim()
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .pop();
-  if (code !== 0 || !last) return { ...base, status: "error", note: `exit ${code}: ${stderr.trim().split("\n").slice(-3).join(" | ")}` };
-  const r = JSON.parse(last);
+  if (overBudget) return { ...base, status: "budget", note: `killed after the ${budgetS} s budget` };
+  let r;
+  if (c.side === "ours") {
+    // The installed bin: its marks come from NWB_SETTINGS_TRACE (src/app/trace.ts).
+    const closed = trace.closed;
+    if (code !== 0 || !closed) return { ...base, status: "error", note: `exit ${code}: ${stderr.trim().split("\n").slice(-3).join(" | ")}` };
+    const steady = trace["snapshot-written"];
+    r = {
+      events: closed.events,
+      tStart: closed.epochMs - closed.ms, // process start
+      tSteady: steady?.epochMs ?? closed.epochMs,
+      tClosed: closed.epochMs,
+      steadyEvents: n,
+      tSinkMs: undefined,
+      cpuMs: closed.cpuMs,
+      cpuStartMs: 0,
+      maxRssKiB: closed.maxRssKiB,
+      endMemory: { rss: closed.rss, heapTotal: closed.heapTotal, external: closed.external, arrayBuffers: closed.arrayBuffers },
+      firstAcceptedMs: trace["first-event-accepted"] ? trace["first-event-accepted"].epochMs - t0 : undefined,
+      firstFlushedMs: trace["first-rows-flushed"] ? trace["first-rows-flushed"].epochMs - t0 : undefined,
+    };
+  } else {
+    const last = stdout
+      .trim()
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .pop();
+    if (code !== 0 || !last) return { ...base, status: "error", note: `exit ${code}: ${stderr.trim().split("\n").slice(-3).join(" | ")}` };
+    r = JSON.parse(last);
+  }
   const files = outputsOf(out);
   const rows = countRows(files, targets);
   return {
@@ -205,7 +248,9 @@ async function runContender(c, n) {
     runMs: r.tClosed - r.tStart,
     steadyMs: r.tClosed - r.tSteady,
     sinkMs: r.tSinkMs,
-    cpuMs: r.cpuMs - r.cpuStartMs,
+    cpuMs: r.cpuMs, // the whole process, start-up included, for every contender
+    firstAcceptedMs: r.firstAcceptedMs,
+    firstFlushedMs: r.firstFlushedMs,
     endMemory: r.endMemory,
     ttfrMs: tSeen === undefined ? undefined : tSeen - t0,
     maxRssKiB: r.maxRssKiB,
@@ -218,12 +263,14 @@ async function runContender(c, n) {
 const eventsPath = (n) => join(WORK, `events-${n}.jsonl`);
 const rowsDir = (kind, n) => join(WORK, `rows-${kind}-${n}`);
 
+const BIN = join(ROOT, "bin", "nwb-settings.js");
 const CONTENDERS = [
+  // Ours is the installed command itself, as a user runs it (not npx; see README).
   ...KINDS.map((kind) => ({
     id: `ours-${kind}`,
     side: "ours",
     kind,
-    command: (n, out) => [process.execPath, [join(HERE, "contender-ours.js"), SINKS[kind], eventsPath(n), out]],
+    command: (n, out) => [process.execPath, [BIN, "convert", eventsPath(n), "-o", out, "--sinks", SINKS[kind], "--time-origin", "raw", "--overwrite"]],
   })),
   ...KINDS.map((kind) => ({
     id: `floor-${kind}`,
@@ -240,7 +287,14 @@ const CONTENDERS = [
       ],
     ],
   })),
-  ...KINDS.map((kind) => ({ id: `ref-${kind}`, side: "ref", kind, command: (n, out) => [PY, [join(HERE, "contender_ref.py"), kind, eventsPath(n), out]] })),
+  ...KINDS.map((kind) => ({
+    id: `ref-${kind}`,
+    side: "ref",
+    kind,
+    onlyAt: kind === "json" ? undefined : kind === "table" ? REF_TABLE_NS : process.env.BENCH_REF_BOTH ? REF_TABLE_NS : [],
+    budgetS: kind === "json" ? undefined : REF_TABLE_BUDGET_S,
+    command: (n, out) => [PY, [join(HERE, "contender_ref.py"), kind, eventsPath(n), out]],
+  })),
 ];
 
 /** Read + parse only (no sink): how much of a run is the input, per runtime. */
@@ -317,11 +371,13 @@ async function main() {
     }
     for (const k of ["json", "table"]) rmSync(rowsDir(k, n), { recursive: true, force: true });
   }
+  const startup = nodeStartup();
+  const batch = BATCH_LOGS > 0 ? await runBatch() : undefined;
   info.finished = new Date().toISOString();
   info.benchSeconds = (Date.now() - tBench) / 1000;
   info.maxLoad = Math.max(...loads, 0);
-  writeFileSync(join(WORK, "results.json"), JSON.stringify({ info, parse, results }, null, 1));
-  let md = renderReport({ info, parse, results });
+  writeFileSync(join(WORK, "results.json"), JSON.stringify({ info, parse, results, startup, batch }, null, 1));
+  let md = renderReport({ info, parse, results, startup, batch });
   // #10: the data path, side by side in the same run (bench/data-path.js; BENCH_DATA_PATH=0 skips it)
   if (process.env.BENCH_DATA_PATH !== "0") {
     log("\ndata path (bench/data-path.js) …");
@@ -333,7 +389,81 @@ async function main() {
   log(`\nwrote ${RESULTS} (${info.benchSeconds.toFixed(0)} s)`);
 }
 
-const MEDIAN_KEYS = ["wallMs", "startupMs", "runMs", "steadyMs", "sinkMs", "cpuMs", "ttfrMs", "maxRssKiB", "bytes"];
+/** A bare Node process, spawn to exit (median of 5), without and with this machine's NODE_EXTRA_CA_CERTS. */
+function nodeStartup() {
+  const time = (env) => {
+    const xs = [];
+    for (let i = 0; i < 5; i++) {
+      const t = now();
+      execFileSync(process.execPath, ["-e", "0"], { env });
+      xs.push(now() - t);
+    }
+    return xs.sort((a, b) => a - b)[2];
+  };
+  return { bareNodeMs: time(CHILD_ENV), bareNodeWithCaCertsMs: process.env.NODE_EXTRA_CA_CERTS ? time(process.env) : undefined };
+}
+
+/** Spawn, wait, return wall ms (spawn to exit), stdout and exit code. */
+async function timed(cmd, args) {
+  const t0 = now();
+  const child = spawn(cmd, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...CHILD_ENV, NWB_SETTINGS_TRACE: "0" } });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-2000)));
+  const code = await new Promise((resolve) => child.on("exit", (c2, sig) => resolve(c2 ?? sig)));
+  return { wallMs: now() - t0, stdout, stderr, code };
+}
+
+/**
+ * A lab's backlog: BATCH_LOGS logs of BATCH_EVENTS events each. Ours: one `convert --out-dir`
+ * call with --jobs at its default. Reference: one Python process converting the first
+ * BATCH_REF_LOGS of the same logs (its per-file cost does not depend on the count), timed from
+ * after its imports, so its start-up is not counted against it.
+ */
+async function runBatch() {
+  const dir = join(WORK, "batch");
+  const logsDir = join(dir, "logs");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(logsDir, { recursive: true });
+  const logs = [];
+  for (let i = 0; i < BATCH_LOGS; i++) {
+    const p = join(logsDir, `log-${String(i).padStart(4, "0")}.jsonl`);
+    await generateStream(p, BATCH_EVENTS - COMPONENTS - 1, { seed: 1000 + i });
+    logs.push(p);
+  }
+  log(`batch: ${BATCH_LOGS} logs of ${BATCH_EVENTS} events`);
+  const oursOut = join(dir, "ours");
+  mkdirSync(oursOut, { recursive: true });
+  const ours = await timed(process.execPath, [BIN, "convert", ...logs, "--out-dir", oursOut, "--time-origin", "raw", "--overwrite"]);
+  const oursFiles = readdirSync(oursOut).filter((f) => f.endsWith(".nwb")).length;
+  const refOut = join(dir, "ref");
+  mkdirSync(refOut, { recursive: true });
+  const refLogs = logs.slice(0, BATCH_REF_LOGS);
+  const ref = await timed(PY, [join(HERE, "batch_ref.py"), refOut, ...refLogs]);
+  const refLine = ref.stdout
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .pop();
+  const refR = refLine ? JSON.parse(refLine) : undefined;
+  const out = {
+    logs: BATCH_LOGS,
+    eventsPerLog: BATCH_EVENTS,
+    jobs: cpus().length,
+    ours: { code: ours.code, wallMs: ours.wallMs, files: oursFiles, note: ours.code === 0 ? undefined : ours.stderr.trim().split("\n").slice(-3).join(" | ") },
+    ref: refR
+      ? { files: refR.files, wallMs: ref.wallMs, convertMs: refR.tClosed - refR.tReady, events: refR.events }
+      : { error: ref.stderr.trim().split("\n").slice(-3).join(" | ") },
+  };
+  log(
+    `  ours: ${oursFiles} files in ${(ours.wallMs / 1000).toFixed(1)} s; reference: ${refR ? `${refR.files} files in ${((refR.tClosed - refR.tReady) / 1000).toFixed(1)} s after imports` : "failed"}`,
+  );
+  if (!KEEP) rmSync(dir, { recursive: true, force: true });
+  return out;
+}
+
+const MEDIAN_KEYS = ["wallMs", "startupMs", "runMs", "steadyMs", "sinkMs", "cpuMs", "ttfrMs", "maxRssKiB", "bytes", "firstAcceptedMs", "firstFlushedMs"];
 
 /** One result from repeated runs: each metric's median (all runs must have succeeded). */
 function medianOf(runs) {
@@ -352,11 +482,16 @@ function medianOf(runs) {
 
 /** Skip when a run cannot fit the budget: no rows to replay, or the contender already failed it. */
 function skipReason(c, n, results) {
+  if (c.onlyAt && !c.onlyAt.includes(n)) {
+    return c.onlyAt.length
+      ? `measured at N=${c.onlyAt.map((x) => x.toLocaleString("en-US")).join(", ")} only (about 1 min per 1,000 events)`
+      : "not run by default (BENCH_REF_BOTH=1)";
+  }
   if (c.needs) {
     const missing = c.needs.filter((k) => !existsSync(join(rowsDir(k, n), "manifest.json")));
     if (missing.length) return `no rows to replay (ours-${missing.join("/ours-")} did not finish at this N)`;
   }
-  const prev = results.filter((r) => r.id === c.id && r.n < n).sort((a, b) => b.n - a.n)[0];
+  const prev = c.onlyAt ? undefined : results.filter((r) => r.id === c.id && r.n < n).sort((a, b) => b.n - a.n)[0];
   if (!prev) return undefined;
   if (prev.status === "budget" || prev.status === "skipped")
     return `past the ${BUDGET_S} s budget (N=${prev.n.toLocaleString("en-US")} already ${prev.status === "budget" ? "exceeded it" : "was skipped"})`;

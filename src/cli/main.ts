@@ -35,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(convertCommand(ctx))
     .command(recoverCommand(ctx))
     .command(metaCommand(ctx));
+  skipHelpCache(parser);
   try {
     checkRawArguments(argv);
     await parser.parseAsync();
@@ -47,4 +48,16 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   return ctx.exitCode;
+}
+
+/**
+ * yargs renders a command's whole help text right after starting its handler, to have it at hand
+ * should the handler fail. We never show help on a failure (`.fail` throws; main prints one line),
+ * and the rendering (string widths, wrapping) cost ~40 ms of CPU on the way to the first event.
+ * `--help` still renders it when asked. A yargs without this internal hook keeps its behaviour.
+ */
+function skipHelpCache(parser: Argv): void {
+  const internal = parser as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } };
+  const usage = internal.getInternalMethods?.()?.getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === "function") usage.cacheHelpMessage = () => undefined;
 }

@@ -2,7 +2,7 @@
  * The one message that flows from producers to sinks: one settings change of one component.
  * Field names and meaning follow the reference (`PipelineSettingsEvent` in the seed).
  */
-import type { JsonObject, JsonValue } from "./json.js";
+import { type JsonObject, type JsonValue, formatFloat, quoteJson, stringifyJson } from "./json.js";
 
 export const EVENT_TYPES = ["INITIAL", "UPDATED"] as const;
 export type PipelineSettingsEventType = (typeof EVENT_TYPES)[number];
@@ -39,6 +39,23 @@ export function isSentinel(event: PipelineSettingsEvent): boolean {
 /** The settings payload a sink should use: structured value when present, else the repr. */
 export function settingsPayload(event: PipelineSettingsEvent): JsonValue {
   return event.structured_value !== null ? event.structured_value : event.repr_value;
+}
+
+/**
+ * `stringifyJson(settingsPayload(event))`. Events read from JSON text keep it (`payloadText`,
+ * src/events/event-text.ts), so it is not parsed and written again.
+ */
+export function settingsPayloadText(event: PipelineSettingsEvent): string {
+  return (event as { payloadText?: string }).payloadText ?? stringifyJson(settingsPayload(event));
+}
+
+/**
+ * The JSON text of one AnnotationSeries row: `stringifyJson(tableRowPayload(event))`, plus a
+ * `"timestamp"` key with the event's own time when the row is stored at a later time.
+ */
+export function annotationRowText(event: PipelineSettingsEvent, ownTimestamp?: number): string {
+  const row = `{"component": ${quoteJson(event.component_address)}, "event_type": ${quoteJson(event.event_type)}, "seq": ${event.seq}, "settings": ${settingsPayloadText(event)}`;
+  return ownTimestamp === undefined ? `${row}}` : `${row}, "timestamp": ${formatFloat(ownTimestamp)}}`;
 }
 
 /** The JSON object of one AnnotationSeries row: `{component, event_type, seq, settings}`. */

@@ -53,6 +53,13 @@ class Parser {
     private readonly maxDepth: number,
   ) {}
 
+  /** One string literal at `at` (the opening quote); returns its value and the index after it. */
+  stringAt(at: number): { value: string; end: number } {
+    this.pos = at;
+    const value = this.parseString();
+    return { value, end: this.pos };
+  }
+
   parseDocument(): JsonValue {
     this.skipWs();
     const value = this.parseValue(0);
@@ -293,6 +300,14 @@ export function parseJson(text: string, options: JsonParseOptions = {}): JsonVal
   return new Parser(text, options.maxDepth ?? DEFAULT_MAX_JSON_DEPTH).parseDocument();
 }
 
+/**
+ * Decode the JSON string literal whose opening quote is at `at` (escapes, lone surrogates and
+ * errors exactly as {@link parseJson}); returns the value and the index after the closing quote.
+ */
+export function parseJsonStringAt(text: string, at: number): { value: string; end: number } {
+  return new Parser(text, DEFAULT_MAX_JSON_DEPTH).stringAt(at);
+}
+
 /** Format a float the way Python's `repr` keeps it a float: always with a '.', 'e', or a name. */
 export function formatFloat(n: number): string {
   if (Number.isNaN(n)) return "NaN";
@@ -319,7 +334,7 @@ export function stringifyJson(value: JsonValue): string {
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** `JSON.stringify(s)`, without its generic machinery for the common string that needs no escape. */
-function quote(s: string): string {
+export function quoteJson(s: string): string {
   return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
 }
 
@@ -327,7 +342,7 @@ function quote(s: string): string {
 function write(v: JsonValue): string {
   switch (typeof v) {
     case "string":
-      return quote(v);
+      return quoteJson(v);
     case "number":
       return formatFloat(v);
     case "bigint":
@@ -349,7 +364,7 @@ function write(v: JsonValue): string {
   for (const [k, item] of v) {
     if (!first) s += ", ";
     first = false;
-    s += `${quote(k)}: ${write(item)}`;
+    s += `${quoteJson(k)}: ${write(item)}`;
   }
   return `${s}}`;
 }

@@ -3,7 +3,7 @@
  * namespace and version, one UTF-8 text dataset per schema source, and a root `.specloc`
  * reference to the group. The texts come from assets/nwb-cached-spec.json (scripts/extract-nwb-spec.py).
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { H5File } from "./hdf5/h5wasm.js";
 import { NwbError } from "../errors.js";
 
@@ -14,8 +14,15 @@ interface CachedNamespace {
 
 let cached: Record<string, CachedNamespace> | undefined;
 
+/** assets/ from this module in dist/nwb/ (tsc output), or from the one-file bundle in dist/. */
+const SPEC_LOCATIONS = ["../../assets/nwb-cached-spec.json", "../assets/nwb-cached-spec.json"];
+
 export function cachedSpec(): Record<string, CachedNamespace> {
-  cached ??= JSON.parse(readFileSync(new URL("../../assets/nwb-cached-spec.json", import.meta.url), "utf8")) as Record<string, CachedNamespace>;
+  if (cached === undefined) {
+    const urls = SPEC_LOCATIONS.map((p) => new URL(p, import.meta.url));
+    const url = urls.find((u) => existsSync(u)) ?? urls[0]!;
+    cached = JSON.parse(readFileSync(url, "utf8")) as Record<string, CachedNamespace>;
+  }
   return cached;
 }
 

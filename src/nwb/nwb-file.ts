@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import { AppendableDataset } from "./hdf5/appendable-dataset.js";
 import { setTextAttr, setTypeAttrs } from "./hdf5/attributes.js";
 import { coreVersion, writeCachedSpec } from "./cached-spec.js";
-import { type H5Dataset, type H5File, type H5Group, type H5Module, errorText, h5wasm, openHdf5 } from "./hdf5/h5wasm.js";
+import { type H5Dataset, type H5File, type H5Group, type H5Module, errorText, h5wasm, loadHdf5, openHdf5 } from "./hdf5/h5wasm.js";
 import type { NwbMetadata } from "./metadata.js";
 import { NwbError, OutputRefusedError } from "../errors.js";
 
@@ -170,6 +170,14 @@ async function openNwb(path: string, mode: "a" | "r"): Promise<{ module: H5Modul
 
 /** An NWB file we write: created, or an existing one opened to append. */
 export class NwbFile extends NwbFileReader {
+  /**
+   * Start loading HDF5 now, so that it overlaps with whatever the caller does before its first
+   * file (reading input). Failures surface at the first open or create.
+   */
+  static preload(): void {
+    loadHdf5().catch(() => undefined);
+  }
+
   private readonly flushables: Flushable[] = [];
   private readonly appendables: AppendableDataset[] = [];
   /**

@@ -71,6 +71,11 @@ export class SegmentedOutput implements NwbOutput {
     return this.meta.identifier!;
   }
 
+  /** Start loading HDF5 before the first segment is needed (see {@link NwbFile.preload}). */
+  static preload(): void {
+    NwbFile.preload();
+  }
+
   /** The open segment, created on first use. */
   async current(): Promise<NwbFile> {
     if (!this.file) await this.openNext();

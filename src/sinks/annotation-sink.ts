@@ -10,8 +10,7 @@
  *   moves a row later, its JSON gains a `"timestamp"` key with the event's own time.
  * Rows are staged and written in place on flush (docs/annotation-sink.md).
  */
-import { type PipelineSettingsEvent, isSentinel, tableRowPayload } from "../events/event.js";
-import { stringifyJson } from "../events/json.js";
+import { type PipelineSettingsEvent, annotationRowText, isSentinel } from "../events/event.js";
 import { AnnotationSeries } from "../nwb/annotation-series.js";
 import { objectNameProblem } from "../nwb/hdf5/text-rules.js";
 import type { NwbOutput } from "../output/output.js";
@@ -87,9 +86,7 @@ export class AnnotationSink implements SettingsSink {
       ? AnnotationSeries.open(nwb, event.table_name)
       : AnnotationSeries.create(nwb, event.table_name, ANNOTATION_DESCRIPTION);
     const stored = Math.max(state.lastTime, event.timestamp);
-    const payload = tableRowPayload(event);
-    if (stored !== event.timestamp) payload.set("timestamp", event.timestamp);
-    state.series.append(stored, stringifyJson(payload));
+    state.series.append(stored, annotationRowText(event, stored !== event.timestamp ? event.timestamp : undefined));
     state.lastTime = stored;
     this.rows++;
     this.output.countRows();

@@ -27,6 +27,12 @@ export interface PoolOptions {
   onProgress?: (input: string, done: number, total: number) => void;
   /** Abort: finished outputs stay, unfinished ones leave nothing. */
   signal?: AbortSignal;
+  /**
+   * With one job at a time, convert in this thread instead of a worker (faster start, less
+   * memory). The caller sets it only when this thread's own heap may serve as the limit (no
+   * `--max-memory`): a worker's death is survivable, this thread's is not.
+   */
+  inThread?: boolean;
 }
 
 /** Remove the temporary files of one job (a worker that died cannot do it). */
@@ -63,6 +69,23 @@ export async function runConvertPool(jobs: ConvertJob[], options: PoolOptions): 
     failAll("interrupted before it started; nothing was written");
     for (const w of live) void w.terminate();
   };
+  if (size === 1 && options.inThread) {
+    // One at a time: convert here. A worker would load every module and HDF5 a second time
+    // (~40 MiB and 100+ ms before the first event) for no parallelism.
+    const { convertJob } = await import("./convert-log.js");
+    for (const job of jobs) {
+      if (options.signal?.aborted) {
+        finish({ input: job.input, outputs: [], events: 0, problems: [], error: "interrupted before it started; nothing was written" });
+        continue;
+      }
+      const hooks = {
+        ...(options.signal ? { signal: options.signal } : {}),
+        onProgress: (done: number, total: number) => options.onProgress?.(job.input, done, total),
+      };
+      finish(await convertJob(job, hooks));
+    }
+    return results;
+  }
   options.signal?.addEventListener("abort", onAbort, { once: true });
 
   const newWorker = (): Worker => {

@@ -3,7 +3,7 @@
  * converts one log per message, reporting progress as it reads.
  */
 import { parentPort } from "node:worker_threads";
-import { type ConvertOptions, type ConvertResult, convertLog } from "./convert-log.js";
+import { type ConvertOptions, type ConvertResult, convertJob } from "./convert-log.js";
 
 export interface ConvertJob {
   input: string;
@@ -23,12 +23,5 @@ parentPort?.on("message", (job: ConvertJob) => {
     last = now;
     parentPort!.postMessage({ type: "progress", done, total } satisfies WorkerMessage);
   };
-  convertLog(job.input, job.output, job.options, { onProgress }).then(
-    (result) => parentPort!.postMessage({ type: "result", result } satisfies WorkerMessage),
-    (err: unknown) =>
-      parentPort!.postMessage({
-        type: "result",
-        result: { input: job.input, outputs: [], events: 0, problems: [], error: (err as Error).message },
-      } satisfies WorkerMessage),
-  );
+  void convertJob(job, { onProgress }).then((result) => parentPort!.postMessage({ type: "result", result } satisfies WorkerMessage));
 });

@@ -123,6 +123,8 @@ export class Recorder {
     this.wall = options.wallNow ?? (() => new Date());
     this.startMono = this.mono();
     this.startWall = this.wall();
+    // HDF5 loads while the source connects and sends its startup snapshot.
+    SegmentedOutput.preload();
   }
 
   /** Consume events until the stream ends or {@link stop} is called; then close everything. */
@@ -139,16 +141,19 @@ export class Recorder {
       this.flushTimer = setInterval(() => this.flush(), this.options.flushIntervalMs ?? 500);
       this.flushTimer.unref();
       this.throwIfFatal();
-      let next = pending ?? (this.stopping && !this.draining ? undefined : iterator.next());
-      while (next) {
-        const r = await Promise.race([next, this.fatalSeen]);
+      let next = pending ?? iterator.next();
+      for (;;) {
+        // Once a stop is requested (without drain), events the source has already delivered (they
+        // arrived while the file was being opened or an event written) are still taken; nothing
+        // more is awaited. With drain, the loop goes on until the stream ends by itself.
+        const r = await Promise.race([this.stopping && !this.draining ? deliveredNow(next) : next, this.fatalSeen]);
         this.throwIfFatal();
-        if (r === "fatal" || r.done) break;
+        if (r === undefined || r === "fatal" || r.done) break;
         await this.accept(r.value);
         // A burst faster than the timer flushes in batches, so staged rows stay bounded.
         if (++this.sinceFlush >= MAX_STAGED_EVENTS) this.flush();
         this.throwIfFatal();
-        next = this.stopping && !this.draining ? undefined : iterator.next();
+        next = iterator.next();
         // Yield to the event loop now and then, so a backlog being written never stops the
         // socket from being read (the source would otherwise see a slow reader).
         if (performance.now() - this.lastYield > YIELD_EVERY_MS) {
@@ -306,4 +311,9 @@ export class Recorder {
       this.stats.journalRemoved = true;
     }
   }
+}
+
+/** `next` if it is already settled (resolves within this turn of the event loop), else undefined. */
+function deliveredNow<T>(next: Promise<T>): Promise<T | undefined> {
+  return Promise.race([next, new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined)))]);
 }

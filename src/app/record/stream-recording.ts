@@ -170,7 +170,6 @@ export class StreamRecording {
 
   private async onFrame(frame: TopicFrame): Promise<void> {
     const topic = frame.publisherTopic || frame.topic;
-    const st = this.statsFor(topic);
     let chunk: SampleChunk | { skip: string };
     try {
       const { buffers } = parseMarshalPayload(frame.payload, frame.msgId);

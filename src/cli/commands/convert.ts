@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { MAX_LINE_BYTES } from "../../events/jsonl-lines.js";
 import { availableParallelism, totalmem } from "node:os";
 import { mkdir } from "node:fs/promises";
+import { getHeapStatistics } from "node:v8";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import type { CommandModule } from "yargs";
 import type { ConvertResult } from "../../app/convert/convert-log.js";
@@ -133,6 +134,10 @@ export function convertCommand(ctx: CommandContext): CommandModule<object, Conve
       if (args.jobs !== undefined && parallel < args.jobs)
         ctx.stderr.write(`note: --jobs ${args.jobs} capped at ${parallel} (inputs, CPUs and memory allow no more)\n`);
       if (args["max-memory"] === undefined) heapLimitMb = defaultHeapLimitMb(parallel);
+      // One input at a time without --max-memory converts in this thread (no worker start-up);
+      // its line limit then follows this thread's own heap.
+      const inThread = parallel === 1 && args["max-memory"] === undefined;
+      if (inThread) heapLimitMb = Math.min(heapLimitMb, Math.floor(getHeapStatistics().heap_size_limit / (1024 * 1024)));
       const run = randomUUID().slice(0, 8);
       const jobs = args.inputs.map((input, i) => ({
         input,
@@ -153,6 +158,7 @@ export function convertCommand(ctx: CommandContext): CommandModule<object, Conve
         results = await runConvertPool(jobs, {
           parallel,
           heapLimitMb,
+          inThread,
           signal: abort.signal,
           onProgress: (input, done, total) => progress.progress(input, done, total),
           onResult: (r) => {

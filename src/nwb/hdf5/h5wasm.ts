@@ -1,20 +1,31 @@
 /**
  * The h5wasm module, loaded once, with HDF5 errors turned into exceptions. Everything in src/nwb
  * goes through here; nothing outside src/nwb touches h5wasm.
+ *
+ * h5wasm is imported on the first {@link loadHdf5}, not with this module: importing it parses
+ * ~4 MB of JavaScript and compiles the HDF5 wasm (~100-250 ms, ~40 MiB), which a command that
+ * writes no file (`--help`, `hub`, convert's coordinating thread) should not pay. Callers that
+ * will write start the load early and overlap it with reading their input.
  */
-import h5wasm from "h5wasm/node";
+import type H5wasmApi from "h5wasm/node";
 import { NwbError } from "../../errors.js";
 
-export type H5Module = Awaited<typeof h5wasm.ready>;
-export type H5File = InstanceType<typeof h5wasm.File>;
-export type H5Group = InstanceType<typeof h5wasm.Group>;
-export type H5Dataset = InstanceType<typeof h5wasm.Dataset>;
+type H5wasm = typeof H5wasmApi;
+export type H5Module = Awaited<H5wasm["ready"]>;
+export type H5File = InstanceType<H5wasm["File"]>;
+export type H5Group = InstanceType<H5wasm["Group"]>;
+export type H5Dataset = InstanceType<H5wasm["Dataset"]>;
+
+/** The h5wasm API (File, Group, Dataset, …): set once {@link loadHdf5} has resolved. */
+export let h5wasm: H5wasm;
 
 let loaded: Promise<H5Module> | undefined;
 
 export function loadHdf5(): Promise<H5Module> {
-  loaded ??= h5wasm.ready.then((m) => {
+  loaded ??= import("h5wasm/node").then(async ({ default: api }) => {
+    const m = await api.ready;
     m.activate_throwing_error_handler();
+    h5wasm = api;
     return m;
   });
   return loaded;
@@ -45,5 +56,3 @@ export function errorText(err: unknown): string {
   const innermost = frames[frames.length - 1] ?? text.split("\n")[0]!;
   return os ?? innermost.replace(/^\S+\(\): /, "");
 }
-
-export { h5wasm };

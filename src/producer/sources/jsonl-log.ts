@@ -5,7 +5,7 @@
  * Lines are split and decoded by events/jsonl-lines.ts (strict UTF-8, `\r\n` accepted).
  */
 import type { PipelineSettingsEvent } from "../../events/event.js";
-import { parseEvent } from "../../events/event-codec.js";
+import { scanEvent } from "../../events/event-text.js";
 import { type ReadLogOptions, MAX_LINE_BYTES, decodeLine, readRawLines } from "../../events/jsonl-lines.js";
 
 export type LogRecord =
@@ -65,7 +65,7 @@ export async function* readEventLog(path: string, options: ReadLogOptions = {}):
         yield { kind: "end", line: lineNo, time: decodeLogEnd(text) };
         continue;
       }
-      yield { kind: "event", line: lineNo, event: parseEvent(text) };
+      yield { kind: "event", line: lineNo, event: scanEvent(text) };
     } catch (err) {
       yield { kind: "error", line: lineNo, message: `${path}:${lineNo}: ${(err as Error).message}` };
     }
