@@ -3,8 +3,8 @@
  * amplitude) and an 8 Hz rhythm on white noise, then the settings' filter — a one-pole high-pass
  * at `lowHz` and `order` one-pole low-passes at `highHz` — unless the filter is disabled, then the
  * gain. So a settings change shows in the data: a lower cutoff makes the trace smoother and the
- * spikes blunter, a higher one hairier; disabling the filter shows broadband noise; the gain
- * scales everything. Deterministic for a seed (xorshift + Box–Muller).
+ * spikes blunter, a higher one hairier; disabling the filter lets the headstage's broadband noise
+ * through (2.5× the in-band noise); the gain scales everything. Deterministic for a seed (xorshift + Box–Muller).
  */
 export interface SignalSettings {
   enabled: boolean;
@@ -15,6 +15,8 @@ export interface SignalSettings {
 }
 
 const NOISE_UV = 12;
+/** Unfiltered, the noise is this much larger (what the filter's bands remove). */
+const RAW_NOISE_FACTOR = 2.5;
 const RHYTHM_UV = 15;
 const RHYTHM_HZ = 8;
 const SPIKES_PER_S = 4;
@@ -89,7 +91,7 @@ export class NeuralSimulator {
     for (let i = 0; i < rows; i++, this.n++) {
       const t = this.n / this.rate;
       for (let c = 0; c < this.channels; c++) {
-        let x = NOISE_UV * this.gauss();
+        let x = (enabled ? NOISE_UV : NOISE_UV * RAW_NOISE_FACTOR) * this.gauss();
         if (this.spikeLeft[c]! > 0) {
           const k = 4 - this.spikeLeft[c]!;
           x += (this.spikeAmp[c]! * [-1, -0.6, 0.5, 0.25][k]!) / norm;
