@@ -23,7 +23,9 @@ const common = {
   // ws loads these native add-ons only if installed. h5wasm stays a package of its own: its 4 MB
   // glue (the wasm inlined as base64) is imported on first use only (src/nwb/hdf5/h5wasm.ts), so
   // commands and threads that write no file never load it.
-  external: ["bufferutil", "utf-8-validate", "h5wasm", "h5wasm/*"],
+  // vega and resvg (show --plot) stay packages too: loaded only when a plot is drawn, and resvg is a
+  // native add-on.
+  external: ["bufferutil", "utf-8-validate", "h5wasm", "h5wasm/*", "vega", "@resvg/resvg-js"],
   // CommonJS dependencies bundled into ESM need a require().
   banner: { js: 'import { createRequire as __nwbsCreateRequire } from "node:module"; const require = __nwbsCreateRequire(import.meta.url);' },
 };

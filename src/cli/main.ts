@@ -9,6 +9,8 @@ import { hubCommand } from "./commands/hub.js";
 import { metaCommand } from "./commands/meta.js";
 import { recordCommand } from "./commands/record.js";
 import { recoverCommand } from "./commands/recover.js";
+import { restoreCommand } from "./commands/restore.js";
+import { showCommand } from "./commands/show.js";
 import { type CommandContext, UsageError } from "./context.js";
 import { checkRawArguments } from "./option-checks.js";
 
@@ -34,7 +36,9 @@ export async function main(argv: string[]): Promise<number> {
     .command(hubCommand(ctx))
     .command(convertCommand(ctx))
     .command(recoverCommand(ctx))
-    .command(metaCommand(ctx));
+    .command(metaCommand(ctx))
+    .command(showCommand(ctx))
+    .command(restoreCommand(ctx));
   skipHelpCache(parser);
   try {
     checkRawArguments(argv);

@@ -116,6 +116,11 @@ const VALUE_OPTIONS = new Set([
   "--on-overflow",
   "--stream-buffer",
   "--electrode-location",
+  "--at",
+  "--component",
+  "--setting",
+  "--format",
+  "--plot",
 ]);
 
 /**

@@ -13,16 +13,25 @@
  *   identifies a server instance, so after any reconnect the caller must resync (snapshot, then
  *   history from 0) — see docs/ezmsg-client.md.
  */
+import { formatFloat } from "../events/json.js";
 import type { SettingsChangedEvent, SettingsValue } from "./settings-types.js";
 import { type GraphAddress, defaultGraphAddress, parseGraphAddress } from "./address.js";
 import { describeAddress } from "./connection.js";
 import { EzmsgProtocolError } from "./errors.js";
-import { sessionComponentsFromPickle, settingsEventsFromPickle, settingsSnapshotFromPickle } from "./graph-messages.js";
+import {
+  processControlResponseFromPickle,
+  sessionComponentsFromPickle,
+  settingsEventsFromPickle,
+  settingsSnapshotEntriesFromPickle,
+  settingsSnapshotFromPickle,
+  settingsValueFromPickle,
+} from "./graph-messages.js";
 import { GraphSession } from "./graph-session.js";
 import { PickleDecodeError, decodePickle, type PickleDecodeOptions } from "./pickle-decoder.js";
 import type { PickleValue } from "./pickle-values.js";
+import { type PickleWritable, settingsFieldUpdateRequest } from "./pickle-writer.js";
 import { EzmsgSettingsSubscription } from "./settings-subscription.js";
-import { Command } from "./wire.js";
+import { Command, encodeCommandWithPayload } from "./wire.js";
 
 export { defaultGraphAddress, parseGraphAddress, formatGraphAddress, type GraphAddress } from "./address.js";
 export { SUPPORTED_EZMSG_VERSION } from "./connection.js";
@@ -147,6 +156,66 @@ export class GraphClient {
     return settingsSnapshotFromPickle(value, source);
   }
 
+  /**
+   * SESSION_SETTINGS_SNAPSHOT, with each component's own settings object decoded inertly from its
+   * `serialized` pickle (the dataclass as the process holds it: tuples, nested dataclasses, enums,
+   * arrays — which `structured_value` flattens to plain JSON). `object` is null when ezmsg sent no
+   * pickle or ours cannot decode it (`objectProblem` says why); `tuples` holds every array of
+   * `object` that was a Python tuple.
+   */
+  async settingsSnapshotObjects(): Promise<Map<string, LiveSettings>> {
+    const { value, source } = await this.request("SESSION_SETTINGS_SNAPSHOT", Command.SESSION_SETTINGS_SNAPSHOT);
+    const out = new Map<string, LiveSettings>();
+    for (const [addr, entry] of settingsSnapshotEntriesFromPickle(value, source)) {
+      const tuples = new WeakSet<object>();
+      let object: PickleValue | null = null;
+      let objectProblem: string | null = entry.serialized === null ? "ezmsg could not pickle this component's settings" : null;
+      if (entry.serialized !== null) {
+        try {
+          object = decodePickle(entry.serialized, { ...this.options.pickle, source: `${source}: ${addr} settings object`, tuplesOut: tuples });
+        } catch (err) {
+          if (!(err instanceof PickleDecodeError)) throw err;
+          objectProblem = err.message;
+        }
+      }
+      out.set(addr, { value: entry.value, object, objectProblem, tuples });
+    }
+    return out;
+  }
+
+  /**
+   * SESSION_PROCESS_REQUEST `UPDATE_SETTING_FIELD` — what ezmsg 3.9's `GraphContext.update_setting`
+   * sends: the server routes a pickled `SettingsFieldUpdateRequest(field_path, value)` to the
+   * process owning the unit, which patches its current settings (dataclass `replace`, dotted paths
+   * into nested dataclasses and dicts) and publishes the result on the unit's INPUT_SETTINGS.
+   * `value` can only be a plain value (see pickle-writer.ts). `timeoutSeconds` is the server's wait
+   * for the process; it must be below this client's request timeout.
+   */
+  async updateSettingField(component: string, fieldPath: string, value: PickleWritable, timeoutSeconds = 2): Promise<SettingFieldUpdateResult> {
+    if (!(timeoutSeconds > 0) || timeoutSeconds * 1000 >= this.options.requestTimeoutMs) {
+      throw new RangeError(`timeoutSeconds must be above 0 and below the request timeout (${this.options.requestTimeoutMs} ms), got ${timeoutSeconds}`);
+    }
+    const payload = settingsFieldUpdateRequest(fieldPath, value);
+    const label = `UPDATE_SETTING_FIELD(${component}, ${fieldPath})`;
+    const session = await this.currentSession();
+    const source = session.describe(label);
+    const request = encodeCommandWithPayload(Command.SESSION_PROCESS_REQUEST, [component, "UPDATE_SETTING_FIELD", formatFloat(timeoutSeconds)], payload);
+    const bytes = await session.requestPickledBytes(label, request);
+    const decode = (b: Uint8Array, what: string): PickleValue => {
+      try {
+        return decodePickle(b, { ...this.options.pickle, source: `${source}: ${what}` });
+      } catch (err) {
+        if (err instanceof PickleDecodeError)
+          throw new EzmsgProtocolError(source, `undecodable ${what} (${err.code} at byte ${err.offset}): ${err.problem}`, { cause: err });
+        throw err;
+      }
+    };
+    const response = processControlResponseFromPickle(decode(bytes, "reply"), source);
+    if (!response.ok) return { ok: false, errorCode: response.errorCode, error: response.error ?? "(no message)" };
+    if (response.payload === null) throw new EzmsgProtocolError(source, "successful reply without a payload");
+    return { ok: true, value: settingsValueFromPickle(decode(response.payload, "reply payload"), source) };
+  }
+
   /** SESSION_SETTINGS_EVENTS: retained events with seq > afterSeq, ascending. */
   async settingsEvents(afterSeq: number): Promise<SettingsChangedEvent[]> {
     checkSeq(afterSeq);
@@ -198,6 +267,17 @@ export class GraphClient {
     this.session = null;
   }
 }
+
+/** One component's live settings, as {@link GraphClient.settingsSnapshotObjects} gives them. */
+export interface LiveSettings {
+  value: SettingsValue;
+  object: PickleValue | null;
+  objectProblem: string | null;
+  tuples: WeakSet<object>;
+}
+
+/** The answer to {@link GraphClient.updateSettingField}: the patched settings, or ezmsg's refusal. */
+export type SettingFieldUpdateResult = { ok: true; value: SettingsValue } | { ok: false; errorCode: string | null; error: string };
 
 function checkSeq(afterSeq: number): void {
   if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) {

@@ -149,6 +149,64 @@ export function settingsEventFromPickle(v: PickleValue, source: string): Setting
   return settingsEvent(new ShapeReader(source), v, "settings event");
 }
 
+/** A settings snapshot entry with the component's own settings object, still pickled (`serialized`, None if ezmsg could not pickle it). */
+export interface SettingsSnapshotEntry {
+  value: SettingsValue;
+  serialized: Uint8Array | null;
+}
+
+/** SESSION_SETTINGS_SNAPSHOT reply, keeping each entry's `serialized` pickle (opaque here). */
+export function settingsSnapshotEntriesFromPickle(v: PickleValue, source: string): Map<string, SettingsSnapshotEntry> {
+  const r = new ShapeReader(source);
+  const d = r.dict(v, "settings snapshot");
+  const out = new Map<string, SettingsSnapshotEntry>();
+  for (const [k, x] of d) {
+    const addr = r.str(k, "settings snapshot key");
+    const path = `settings snapshot[${JSON.stringify(addr)}]`;
+    const f = r.fields(x, "SettingsSnapshotValue", path);
+    const ser = f.has("serialized") ? f.get("serialized")! : null;
+    if (ser !== null && !(ser instanceof Uint8Array)) r.fail(`${path}.serialized`, `expected bytes or None, got ${describePickleValue(ser)}`);
+    out.set(addr, { value: settingsValue(r, x, path), serialized: ser as Uint8Array | null });
+  }
+  return out;
+}
+
+/** A `SettingsSnapshotValue` on its own (the payload of a successful UPDATE_SETTING_FIELD). */
+export function settingsValueFromPickle(v: PickleValue, source: string): SettingsValue {
+  return settingsValue(new ShapeReader(source), v, "settings value");
+}
+
+/** ezmsg 3.9 `ProcessControlResponse` (reply to SESSION_PROCESS_REQUEST). */
+export interface ProcessControlResponse {
+  requestId: string;
+  ok: boolean;
+  payload: Uint8Array | null;
+  error: string | null;
+  /** `ProcessControlErrorCode` member name (UNROUTABLE_UNIT, TIMEOUT, HANDLER_ERROR, …), or null. */
+  errorCode: string | null;
+}
+
+export function processControlResponseFromPickle(v: PickleValue, source: string): ProcessControlResponse {
+  const r = new ShapeReader(source);
+  const path = "process control response";
+  const f = r.fields(v, "ProcessControlResponse", path);
+  const ok = r.field(f, "ok", path);
+  if (typeof ok !== "boolean") r.fail(`${path}.ok`, `expected a bool, got ${describePickleValue(ok)}`);
+  const payload = f.get("payload") ?? null;
+  if (payload !== null && !(payload instanceof Uint8Array)) r.fail(`${path}.payload`, `expected bytes or None, got ${describePickleValue(payload)}`);
+  const code = f.get("error_code") ?? null;
+  let errorCode: string | null = null;
+  if (code instanceof PickleEnum) errorCode = code.member ?? String(code.value);
+  else if (code !== null) r.fail(`${path}.error_code`, `expected a ProcessControlErrorCode or None, got ${describePickleValue(code)}`);
+  return {
+    requestId: r.str(r.field(f, "request_id", path), `${path}.request_id`),
+    ok: ok as boolean,
+    payload: payload as Uint8Array | null,
+    error: r.optStr(f.get("error") ?? null, `${path}.error`),
+    errorCode,
+  };
+}
+
 /**
  * SESSION_SNAPSHOT reply (`GraphSnapshot`) → the component addresses one session registered, in
  * registration order; `[]` for a session without metadata; null if the session is not connected.

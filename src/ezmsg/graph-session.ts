@@ -103,8 +103,13 @@ export class GraphSession {
 
   /** Send a command whose reply is `u64 length, pickle, COMPLETE`; resolves with the pickle bytes. */
   requestPickled(label: string, command: number, ...args: string[]): Promise<Buffer> {
+    return this.requestPickledBytes(label, encodeCommand(command, ...args));
+  }
+
+  /** As {@link requestPickled}, for a request already encoded (e.g. one carrying a payload). */
+  requestPickledBytes(label: string, request: Buffer): Promise<Buffer> {
     return this.enqueue(label, async () => {
-      this.conn.socket.write(encodeCommand(command, ...args));
+      this.conn.socket.write(request);
       const payload = await this.conn.reader.readFrame(this.options.maxFrameBytes, "reply");
       const complete = await this.conn.reader.readByte();
       if (complete !== Command.COMPLETE) {

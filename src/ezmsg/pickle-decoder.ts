@@ -88,6 +88,11 @@ export interface PickleDecodeOptions {
   buffers?: readonly Uint8Array[];
   /** Most bytes reducers may allocate (array copies) for one pickle. Default 1 GiB. */
   maxArrayBytes?: number;
+  /**
+   * Tuples and lists both decode to arrays; when given, every array of the result that was a
+   * Python tuple is added to this set (restore uses it to send a tuple field back as a tuple).
+   */
+  tuplesOut?: WeakSet<object>;
 }
 
 function selfNamedEnum(...members: string[]): ReadonlyMap<string, string> {
@@ -196,10 +201,11 @@ class Decoder {
   /** Where each container was created, for error offsets in the tree-building pass. */
   private readonly origin = new WeakMap<object, number>();
   private readonly view: DataView;
-  private readonly lim: Required<Omit<PickleDecodeOptions, "source" | "knownEnums" | "reducers" | "buffers">>;
+  private readonly lim: Required<Omit<PickleDecodeOptions, "source" | "knownEnums" | "reducers" | "buffers" | "tuplesOut">>;
   private readonly reducers: PickleReducerTable;
   private readonly source: string | undefined;
   private readonly buffers: readonly Uint8Array[];
+  private readonly tuplesOut: WeakSet<object> | undefined;
   private nextBuffer = 0;
   private arrayBytes = 0;
   /** Reduced values by the call they came from: a memo reference reuses the instance. */
@@ -223,6 +229,7 @@ class Decoder {
     this.reducers = mergeReducers(BUILTIN_REDUCERS, enumReducers(options.knownEnums ?? EZMSG_ENUMS), options.reducers ?? new Map());
     this.source = options.source;
     this.buffers = options.buffers ?? [];
+    this.tuplesOut = options.tuplesOut;
   }
 
   fail(code: PickleErrorCode, problem: string, at = this.opStart): never {
@@ -783,7 +790,11 @@ class Decoder {
     this.onPath.add(v);
     try {
       const d = depth + 1;
-      if (Array.isArray(v)) return v.map((x) => this.build(x, d));
+      if (Array.isArray(v)) {
+        const out = v.map((x) => this.build(x, d));
+        if (this.tuplesOut !== undefined && this.tuples.has(v)) this.tuplesOut.add(out);
+        return out;
+      }
       if (v instanceof Map) {
         const out: PickleDict = new Map();
         for (const [k, x] of v) out.set(this.build(k, d), this.build(x, d));

@@ -15,6 +15,7 @@ export const Command = {
   SESSION_SETTINGS_SNAPSHOT: 0x1b,
   SESSION_SETTINGS_EVENTS: 0x1c,
   SESSION_SETTINGS_SUBSCRIBE: 0x1d,
+  SESSION_PROCESS_REQUEST: 0x20,
   ERROR: 0x28,
   // data plane (publisher channels)
   SUBSCRIBE: 0x02,
@@ -46,6 +47,11 @@ export function encodeStr(s: string): Buffer {
 /** A request: command byte, then each argument as a length-prefixed string. */
 export function encodeCommand(command: number, ...args: string[]): Buffer {
   return Buffer.concat([Buffer.from([command]), ...args.map(encodeStr)]);
+}
+
+/** A request carrying a payload after its string arguments: `u64` length, then the bytes (empty = no payload). */
+export function encodeCommandWithPayload(command: number, args: readonly string[], payload: Uint8Array): Buffer {
+  return Buffer.concat([encodeCommand(command, ...args), encodeU64(payload.length), payload]);
 }
 
 export interface SocketReaderOptions {

@@ -60,6 +60,7 @@ export class JournalWriter {
   private failure: JournalError | undefined;
   private closed = false;
   private readonly syncIntervalMs: number;
+  private durableListeners: ((durableEvents: number) => void)[] = [];
 
   private constructor(
     readonly path: string,
@@ -143,6 +144,11 @@ export class JournalWriter {
     if (this.failure) throw this.failure;
   }
 
+  /** Call `listener` with `counters.durable` each time an fdatasync makes more events durable. */
+  onDurable(listener: (durableEvents: number) => void): void {
+    this.durableListeners.push(listener);
+  }
+
   /** Remove the journal file (after {@link close}; a recording that wrote nothing). */
   async discard(): Promise<void> {
     if (!this.closed || this.failure) return;
@@ -186,6 +192,13 @@ export class JournalWriter {
     this.lastSyncMs = end - start;
     this.counters.durable = written;
     if (since !== undefined) this.counters.maxSyncDelayMs = Math.max(this.counters.maxSyncDelayMs, end - since);
+    for (const l of this.durableListeners) {
+      try {
+        l(written);
+      } catch {
+        // a listener only watches; it never fails the journal
+      }
+    }
   }
 
   /** Sync the oldest unsynced event no later than syncIntervalMs after its append. */

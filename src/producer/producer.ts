@@ -383,8 +383,7 @@ export class SettingsProducer implements AsyncIterable<PipelineSettingsEvent> {
 
   private async initialSync(source: SettingsSource): Promise<void> {
     await this.resolveScope(source);
-    const snapshot = await this.guard(source.settingsSnapshot(), () => {});
-    const history = await this.guard(source.settingsEvents(0), () => {});
+    const { history, snapshot } = await this.snapshotWithHistory(source);
     this.learnSessionComponents(history);
     const latest = latestPerAddress(history);
     let emittedAny = false;
@@ -452,8 +451,7 @@ export class SettingsProducer implements AsyncIterable<PipelineSettingsEvent> {
     this.log.warn(`settings source ${source.description}: ${reason}; resyncing from its snapshot`);
     if (restarted && typeof this.scope === "object" && "session" in this.scope) this.scopeSet = null;
     await this.resolveScope(source);
-    const snapshot = await this.guard(source.settingsSnapshot(), () => {});
-    const history = await this.guard(source.settingsEvents(0), () => {});
+    const { history, snapshot } = await this.snapshotWithHistory(source);
     this.learnSessionComponents(history);
     const latest = latestPerAddress(history);
     const changed: string[] = [];
@@ -489,6 +487,24 @@ export class SettingsProducer implements AsyncIterable<PipelineSettingsEvent> {
         `${changed.length} changed or new component(s) re-emitted as INITIAL${changed.length ? ` [${changed.join(", ")}]` : ""}, ${unchanged} unchanged` +
         `${gone.length ? `, ${gone.length} gone [${gone.join(", ")}]` : ""}`,
     );
+  }
+
+  /**
+   * The source's snapshot and the history it reflects. History is read first, then the snapshot:
+   * a change between the two reads is in the snapshot *and* comes again live (its seq is above
+   * the history's), never in neither. (Snapshot first lost a component registered in between: its
+   * seq was counted as seen, its INITIAL never emitted.) When the history moved meanwhile, both
+   * are read again (twice at most), so a quiet source gives a snapshot without such repeats.
+   */
+  private async snapshotWithHistory(source: SettingsSource): Promise<{ history: SourceSettingsEvent[]; snapshot: Map<string, SettingsValue> }> {
+    for (let attempt = 0; ; attempt++) {
+      const history = await this.guard(source.settingsEvents(0), () => {});
+      const snapshot = await this.guard(source.settingsSnapshot(), () => {});
+      if (attempt === 2) return { history, snapshot };
+      const top = history.reduce((m, e) => Math.max(m, e.seq), 0);
+      const newer = await this.guard(source.settingsEvents(top), () => {});
+      if (!newer.some((e) => e.seq > top)) return { history, snapshot };
+    }
   }
 
   /** After a snapshot: lastSeq = highest seq seen, fingerprint = the event with it. */

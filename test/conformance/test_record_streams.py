@@ -41,9 +41,10 @@ def test_record_streams_with_a_settings_change(tmp_path: Path, children: list[Ch
     children.append(server)
     out = tmp_path / "streams.nwb"
     rec = start_record("--source", f"ezmsg://127.0.0.1:{port}", "--out", out, "--meta", META, "--flush-interval", "200",
-                       "--streams", "STREAMS/*/OUTPUT_SIGNAL", "--electrode-location", "root")
+                       "--streams", "STREAMS/*/OUTPUT_SIGNAL", "--electrode-location", "root", "--monitor", "0")
     children.append(rec)
     rec.wait_stderr(r"recording .* into", 30)
+    monitor = rec.wait_stderr(r"monitor page at (http://127\.0\.0\.1:\d+/)", 30).group(1)
     pipe = Child("ezmsg stream pipeline", [PYTHON, "-u", str(INTEROP / "ezmsg_axisarray_pipeline.py"), "--graph-address", f"127.0.0.1:{port}",
                                            "--messages", str(MESSAGES), "--interval", "0.02", "--start-delay", "4.0", "--change-at", "20"])
     children.append(pipe)
@@ -57,6 +58,21 @@ def test_record_streams_with_a_settings_change(tmp_path: Path, children: list[Ch
     import time
 
     time.sleep(1.0)
+    # the monitor page's data (#14): each stream's rate, messages and buffer, the setting change
+    import urllib.request
+
+    with urllib.request.urlopen(monitor + "state.json", timeout=10) as r:
+        state = json.loads(r.read())
+    streams = {x["topic"]: x for x in state["status"]["streams"]}
+    assert sorted(streams) == ["STREAMS/I16/OUTPUT_SIGNAL", "STREAMS/SIG/OUTPUT_SIGNAL"], state["status"]
+    assert [streams["STREAMS/SIG/OUTPUT_SIGNAL"]["rate"], streams["STREAMS/I16/OUTPUT_SIGNAL"]["rate"]] == [1000.0, 500.0]
+    for x in streams.values():
+        assert x["frames"] == MESSAGES and x["dropped"] == 0 and x["bufferBytes"] == 256_000_000, x
+        assert x["queuedBytes"] >= 0 and x["queuedSeconds"] >= 0
+    assert streams["STREAMS/SIG/OUTPUT_SIGNAL"]["bytes"] == MESSAGES * 100 * 8 * 4
+    sig_settings = dict(next(c for c in state["components"] if c["address"] == "STREAMS/SIG")["settings"])
+    assert sig_settings["scale"] == "2.0", sig_settings
+    assert [x["path"] for x in state["status"]["segments"]] == [str(out)]
     rec.send(signal.SIGINT)
     rc = rec.wait(30)
     assert rc == 0, rec.describe()

@@ -52,6 +52,18 @@ describe("architecture", () => {
     expect(problems).toEqual([]);
   });
 
+  it("the monitor sees a recording only through the observer interface (app/record/recording-observer.ts)", () => {
+    const allowed = (target: string): boolean =>
+      ["events/", "errors.ts", "app/monitor/", "app/record/recording-observer.ts"].some((p) => target === p || target.startsWith(p));
+    const problems: string[] = [];
+    for (const f of files(join(SRC, "app", "monitor")))
+      for (const m of readFileSync(f, "utf8").matchAll(/(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g)) {
+        const target = relative(SRC, resolve(dirname(f), m[1]!)).replace(/\.js$/, ".ts");
+        if (!allowed(target)) problems.push(`${relative(SRC, f)} imports ${target}`);
+      }
+    expect(problems).toEqual([]);
+  });
+
   it("h5wasm is imported only inside src/nwb/hdf5", () => {
     const outside = [...files(SRC)].filter((f) => !relative(SRC, f).startsWith("nwb/hdf5/") && /from "h5wasm/.test(readFileSync(f, "utf8")));
     expect(outside.map((f) => relative(SRC, f))).toEqual([]);

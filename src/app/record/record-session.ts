@@ -20,6 +20,7 @@ import { systemClock } from "../../producer/producer.js";
 import type { OverflowPolicy, StreamClock } from "./stream-options.js";
 import type { StreamRecording } from "./stream-recording.js";
 import { UsageError } from "../../errors.js";
+import type { ObservableRecording, RecordingObserver, RecordingStatus } from "./recording-observer.js";
 
 /** `record --streams`: which ezmsg topics, on which clock, and what a full buffer does. */
 export interface StreamsOptions {
@@ -52,6 +53,8 @@ export interface RecordOptions {
   streams?: StreamsOptions;
   /** Messages about the data streams. */
   onStreamLog?: (message: string) => void;
+  /** Watches the recording from its first event (e.g. the monitor page); more can {@link RecordSession.observe} later. */
+  observer?: RecordingObserver;
 }
 
 export const DEFAULT_HUB_PORT = 7341;
@@ -62,7 +65,7 @@ export const RECORDER_BUFFERED_EVENTS = 256;
 /** Longest a stop waits for a recorder that fell behind to write what the source already holds. */
 export const CATCH_UP_MS = 30_000;
 
-export class RecordSession {
+export class RecordSession implements ObservableRecording {
   private stopping: Promise<RecorderStats> | undefined;
   /** At stop: events the recorder was still behind the source by, and whether it caught up. */
   caughtUp: { waitedFor: number; reached: boolean } | undefined;
@@ -74,7 +77,12 @@ export class RecordSession {
     readonly sourceDescription: string,
     private readonly done: Promise<RecorderStats>,
     private readonly streamsRef: StreamsRef,
-  ) {}
+    private readonly outPath: string,
+  ) {
+    this.sourceLabel = hub ? `embedded hub ${hub.url}` : sourceDescription; // the hub's address is gone once it closes
+  }
+
+  private readonly sourceLabel: string;
 
   /** The data-stream recording, once the output is open (with --streams). */
   get streams(): StreamRecording | null {
@@ -183,6 +191,7 @@ export class RecordSession {
             }
           : {}),
       });
+      if (options.observer) recorder.observe(options.observer);
       const done = recorder.run(producer).catch(async (err: unknown) => {
         // The recording failed (e.g. the journal or the file cannot be created): end the producer
         // and the hub too, or their sockets and retry timers keep the process running forever.
@@ -191,7 +200,7 @@ export class RecordSession {
         throw err;
       });
       done.catch(() => {}); // reported to whoever awaits `finished` or `stop()`, never unhandled
-      return new RecordSession(recorder, producer, hub, url, done, streamsRef);
+      return new RecordSession(recorder, producer, hub, url, done, streamsRef, options.outPath);
     } catch (err) {
       await hub?.close();
       throw err;
@@ -228,6 +237,46 @@ export class RecordSession {
       }
     })();
     return this.stopping;
+  }
+
+  observe(observer: RecordingObserver): () => void {
+    return this.recorder.observe(observer);
+  }
+
+  /** The recording as an onlooker sees it: counts, backlog, segments with their sizes, streams. */
+  async status(): Promise<RecordingStatus> {
+    const r = this.recorder;
+    const segments = r.segments();
+    for (const s of segments)
+      s.bytes = await stat(s.path).then(
+        (st) => st.size,
+        () => 0,
+      );
+    const streams = this.streamsRef.current;
+    const reference = r.fileReferenceTime;
+    return {
+      state: r.state,
+      out: this.outPath,
+      source: this.sourceLabel,
+      fileTime: r.state === "starting" ? 0 : r.fileTimeNow(),
+      referenceTime: reference ? reference.toISOString() : null,
+      events: r.stats.events,
+      rejected: r.stats.rejected,
+      backlog: this.backlog(),
+      segments,
+      streams: [...(streams?.stats.values() ?? [])].map((s) => ({
+        topic: s.topic,
+        rate: s.rate,
+        frames: s.frames,
+        samples: s.samples,
+        bytes: s.bytes,
+        dropped: s.dropped,
+        queuedBytes: s.queuedBytes,
+        queuedSeconds: s.queuedSeconds,
+        bufferBytes: streams!.bufferBytes,
+        series: [...s.series],
+      })),
+    };
   }
 
   /** Events received but not yet written (how far the recorder is behind its source). */

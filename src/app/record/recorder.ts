@@ -25,6 +25,7 @@ import type { JournalWriterId } from "../../journal/format.js";
 import { thisWriter } from "../../journal/liveness.js";
 import type { NwbOutput } from "../../output/output.js";
 import { type SinkName, SinkSet } from "../../sinks/sink-set.js";
+import type { DurabilityReport, RecordingObserver, SegmentStatus } from "./recording-observer.js";
 
 /** Where accepted events go before the sinks (the journal); a no-op journal is allowed. */
 export interface EventJournal {
@@ -33,6 +34,8 @@ export interface EventJournal {
   close(closeTime?: number): Promise<void>;
   /** Remove the closed journal (a recording that wrote no file has nothing to recover). */
   discard?(): Promise<void>;
+  /** Call `listener` with the number of events appended so far that are durable, each time it grows. */
+  onDurable?(listener: (durableEvents: number) => void): void;
 }
 
 export interface JournalFactory {
@@ -95,6 +98,44 @@ const YIELD_EVERY_MS = 20;
 
 export const defaultMonotonicNow = (): number => performance.now() / 1000;
 
+/** File times of events waiting for a durability step, oldest first (a queue without shifting). */
+class PendingTimes {
+  private items: number[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(t: number): void {
+    this.items.push(t);
+  }
+
+  /** Remove the oldest `n` (all when omitted); returns the smallest and largest live time among them. */
+  take(n = this.length): { count: number; min: number; max: number } {
+    const end = Math.min(this.items.length, this.head + n);
+    let count = 0;
+    let min = Infinity;
+    let max = -Infinity;
+    for (let i = this.head; i < end; i++) {
+      const t = this.items[i]!;
+      if (Number.isNaN(t)) continue;
+      count++;
+      if (t < min) min = t;
+      if (t > max) max = t;
+    }
+    this.head = end;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > 4096) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return { count, min, max };
+  }
+}
+
 export class Recorder {
   readonly stats: RecorderStats = { events: 0, rejected: 0, lastComponent: undefined, outputs: [] };
   private sinks: SinkSet | undefined;
@@ -117,6 +158,18 @@ export class Recorder {
   private readonly fatalSeen = new Promise<"fatal">((resolve) => {
     this.wakeOnFatal = () => resolve("fatal");
   });
+  private readonly observers = new Set<RecordingObserver>();
+  /** The latest accepted event of each component (what an observer that starts late is shown). */
+  private readonly latest = new Map<string, PipelineSettingsEvent>();
+  /** Events of the startup snapshot carry the time of an old change: no latency is measured for them. */
+  private inStartup = true;
+  /** Live events appended to the journal and not yet synced (NaN: not live), in append order. */
+  private readonly journalPending = new PendingTimes();
+  private journalDurableSeen = 0;
+  /** Live events written to the sinks since the last flush. */
+  private readonly filePending = new PendingTimes();
+  private phase: "starting" | "recording" | "stopping" | "stopped" = "starting";
+  private referenceTime: Date | undefined;
 
   constructor(private readonly options: RecorderOptions) {
     this.mono = options.monotonicNow ?? defaultMonotonicNow;
@@ -134,6 +187,8 @@ export class Recorder {
       const { batch, pending } = await this.readStartup(iterator);
       await this.open(batch);
       for (const e of batch) await this.accept(e);
+      this.inStartup = false;
+      if (this.phase === "starting") this.phase = "recording";
       await this.options.onOpen?.(this.sinks!.output);
       // The startup snapshot goes to disk at once: the first rows are readable without waiting
       // for the timer.
@@ -177,12 +232,58 @@ export class Recorder {
   /** Ask the run loop to finish; the caller also ends the event stream (producer.stop()). */
   requestStop(options: { drain?: boolean } = {}): void {
     this.stopping = true;
+    if (this.phase !== "stopped") this.phase = "stopping";
     this.draining = options.drain ?? false;
   }
 
   /** The segment being written (for a status line). */
   get currentPath(): string {
     return this.sinks?.output.open?.path ?? this.options.outPath;
+  }
+
+  /**
+   * Watch the recording (the monitor page): `observer.current` gets the latest event of every
+   * component so far at once, then every event and durability step as it happens.
+   */
+  observe(observer: RecordingObserver): () => void {
+    this.observers.add(observer);
+    try {
+      observer.current?.([...this.latest.values()]);
+    } catch {
+      // an observer never disturbs the recording
+    }
+    return () => this.observers.delete(observer);
+  }
+
+  get state(): "starting" | "recording" | "stopping" | "stopped" {
+    return this.phase;
+  }
+
+  /** Wall-clock time of file time 0, once the output's clock is set. */
+  get fileReferenceTime(): Date | undefined {
+    return this.referenceTime;
+  }
+
+  /** The files of the output so far (sizes are the caller's business: 0 here). */
+  segments(): SegmentStatus[] {
+    return (this.sinks?.output.segments ?? []).map((s) => ({ path: s.path, index: s.index, rows: s.rows, bytes: 0 }));
+  }
+
+  private notify(call: (o: RecordingObserver) => void): void {
+    for (const o of this.observers) {
+      try {
+        call(o);
+      } catch {
+        // an observer never disturbs the recording
+      }
+    }
+  }
+
+  private reportDurable(where: DurabilityReport["where"], batch: { count: number; min: number; max: number }): void {
+    if (batch.count === 0 || this.observers.size === 0) return;
+    const at = this.fileTimeNow();
+    const report: DurabilityReport = { where, at, events: batch.count, oldestSeconds: at - batch.min, newestSeconds: at - batch.max };
+    this.notify((o) => o.durable?.(report));
   }
 
   /** Local monotonic time (s) of file time 0; set when the output opens. */
@@ -240,6 +341,7 @@ export class Recorder {
       session_start_time: this.options.meta.session_start_time ?? sessionStart,
     };
     const reference = sessionStart;
+    this.referenceTime = reference;
     const created = this.wall();
     const output = new SegmentedOutput(this.options.outPath, meta, { overwrite: this.options.overwrite, timestampsReferenceTime: reference, now: created });
     this.sinks = new SinkSet(this.options.sinks, output);
@@ -254,22 +356,36 @@ export class Recorder {
         ...(this.options.source !== undefined ? { source: this.options.source } : {}),
         writer: thisWriter(),
       });
+      this.journal.onDurable?.((durable) => {
+        const n = durable - this.journalDurableSeen;
+        this.journalDurableSeen = durable;
+        if (n > 0) this.reportDurable("journal", this.journalPending.take(n));
+      });
     }
   }
 
   private async accept(raw: PipelineSettingsEvent): Promise<void> {
     const event = { ...raw, timestamp: raw.timestamp - this.origin };
-    this.journal?.append(event);
+    const live = this.inStartup ? Number.NaN : event.timestamp;
+    if (this.journal) {
+      this.journal.append(event);
+      if (this.journal.onDurable) this.journalPending.push(live);
+    }
     try {
       await this.sinks!.write(event);
       this.stats.events++;
       this.stats.lastComponent = event.component_address;
       this.lastFileTime = Math.max(this.lastFileTime, event.timestamp);
+      this.filePending.push(live);
+      if (!isSentinel(event)) this.latest.set(event.component_address, event);
       this.options.onEvent?.(event, this.stats);
+      this.notify((o) => o.accepted?.(event));
     } catch (err) {
       if (isFatal(err)) throw err;
       this.stats.rejected++;
-      this.options.onError?.(`event seq ${event.seq} of ${JSON.stringify(event.component_address)} not written: ${(err as Error).message}`);
+      const reason = (err as Error).message;
+      this.options.onError?.(`event seq ${event.seq} of ${JSON.stringify(event.component_address)} not written: ${reason}`);
+      this.notify((o) => o.rejected?.(event, reason));
     }
   }
 
@@ -277,6 +393,7 @@ export class Recorder {
     this.sinceFlush = 0;
     try {
       this.sinks?.flush(this.fileTimeNow());
+      this.reportDurable("file", this.filePending.take());
     } catch (err) {
       if (isFatal(err)) {
         this.fatal ??= { error: err };
@@ -301,9 +418,11 @@ export class Recorder {
       if (this.sinks) {
         await this.sinks.close(closeTime);
         this.stats.outputs = this.sinks.output.writtenSegments.map((s) => s.path);
+        this.reportDurable("file", this.filePending.take());
       }
     } finally {
       await this.journal?.close(closeTime);
+      this.phase = "stopped";
     }
     // Only after a clean close of both: a recording without a single row has nothing to recover.
     if (clean && this.journal?.discard && this.sinks && this.stats.outputs.length === 0) {

@@ -93,6 +93,11 @@ export class StreamRecording {
     return this.options.bufferBytes ?? DEFAULT_STREAM_BUFFER_BYTES;
   }
 
+  /** The buffer's size in bytes (shared by all topics). */
+  get bufferBytes(): number {
+    return this.limit;
+  }
+
   private log(m: string): void {
     this.options.onLog?.(m);
   }
@@ -240,7 +245,8 @@ export class StreamRecording {
         this.queuedBytes -= q.bytes;
         const st = this.statsFor(q.topic);
         st.queuedBytes -= q.bytes;
-        st.queuedSeconds -= q.seconds;
+        // a sum of float durations minus the same ones is not exactly 0: an empty queue holds 0 s
+        st.queuedSeconds = st.queuedBytes === 0 ? 0 : Math.max(0, st.queuedSeconds - q.seconds);
         const w = this.waiters;
         this.waiters = [];
         for (const r of w) r();

@@ -9,6 +9,7 @@ import { type CommandContext, UsageError } from "../context.js";
 import { loadMeta, untilSignal, warnDandiGaps, withOutputOptions } from "../shared-options.js";
 import { checkOutputPath, checkPort, checkSinks, checkSource, checkWholeNumber, folderErrorText, listenErrorText } from "../option-checks.js";
 import { StatusLine, formatBytes } from "../status-line.js";
+import { DEFAULT_MONITOR_HOST, DEFAULT_MONITOR_PORT, MonitorServer, isLoopback } from "../../app/monitor/monitor-server.js";
 
 interface RecordArgs {
   source: string;
@@ -25,6 +26,21 @@ interface RecordArgs {
   "on-overflow": string;
   "stream-buffer": number;
   "electrode-location"?: string;
+  monitor?: string;
+  "monitor-host": string;
+}
+
+/** `--monitor [PORT]`: undefined when not asked for; the default port when given without a value. */
+export function monitorPortFrom(args: Pick<RecordArgs, "monitor" | "monitor-host">): number | undefined {
+  const given = args.monitor;
+  if (given === undefined) {
+    if (args["monitor-host"] !== DEFAULT_MONITOR_HOST) throw new UsageError("--monitor-host needs --monitor");
+    return undefined;
+  }
+  if (given.trim() === "") return DEFAULT_MONITOR_PORT;
+  const port = /^\s*\d+\s*$/.test(given) ? Number(given) : Number.NaN;
+  checkPort("--monitor", Number.isNaN(port) ? given : port);
+  return port;
 }
 
 export function streamsFrom(args: RecordArgs): StreamsOptions | undefined {
@@ -113,13 +129,23 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
             describe: "When the stream buffer is full: block (stall the pipeline) or drop (count dropped messages)",
           })
           .option("stream-buffer", { type: "number", default: 256, describe: "MB of samples held between receiving and writing" })
-          .option("electrode-location", { type: "string", describe: "Location of the electrodes of labeled streams (e.g. an Allen CCF term)" }),
+          .option("electrode-location", { type: "string", describe: "Location of the electrodes of labeled streams (e.g. an Allen CCF term)" })
+          .option("monitor", {
+            type: "string",
+            describe: `Serve a live monitor page on this port (default ${DEFAULT_MONITOR_PORT} when no PORT is given; 0 picks a free one); its URL is printed`,
+          })
+          .option("monitor-host", {
+            type: "string",
+            default: DEFAULT_MONITOR_HOST,
+            describe: "Address the monitor page listens on (it has no password: keep it on loopback, or behind your own proxy)",
+          }),
       ).check((a) => {
         checkPort("--hub-port", a["hub-port"]);
         checkWholeNumber("--flush-interval", a["flush-interval"], 1, 3_600_000, "milliseconds");
         checkSource(a.source);
         checkSinks(a.sinks);
         if (a.source !== "embedded" && a["hub-port"] !== DEFAULT_HUB_PORT) throw new UsageError("--hub-port is for --source embedded only");
+        monitorPortFrom(a);
         return true;
       }) as never,
     handler: async (args) => {
@@ -133,6 +159,14 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
       await mkdir(dirname(outPath), { recursive: true }).catch((err: unknown) => {
         throw new Error(folderErrorText(dirname(outPath), err));
       });
+      const monitorPort = monitorPortFrom(args);
+      // The page's port is taken before the recording starts: a busy port changes nothing.
+      const monitor =
+        monitorPort === undefined
+          ? undefined
+          : await MonitorServer.listen({ host: args["monitor-host"], port: monitorPort }).catch((err: unknown) => {
+              throw new Error(`--monitor: ${listenErrorText(err, monitorPort, "--monitor")}`);
+            });
       const status = new StatusLine(ctx.stderr);
       const signal = untilSignal(ctx);
       const session = await RecordSession.start({
@@ -147,12 +181,19 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
         logger: { info: (m) => status.log(m), warn: (m) => status.log(`warning: ${m}`) },
         onError: (m) => status.log(`error: ${m}`),
         ...(streams ? { streams, onStreamLog: (m: string) => status.log(m) } : {}),
-      }).catch((err: unknown) => {
+      }).catch(async (err: unknown) => {
         signal.dispose();
+        await monitor?.close();
         if ((err as NodeJS.ErrnoException).syscall === "listen") throw new Error(listenErrorText(err, args["hub-port"], "--hub-port"));
         throw err;
       });
       ctx.stderr.write(`recording ${session.hub ? `the embedded hub at ${session.hub.url}` : session.sourceDescription} into ${outPath} (Ctrl-C to stop)\n`);
+      if (monitor) {
+        monitor.watch(session);
+        ctx.stderr.write(`monitor page at ${monitor.url}\n`);
+        if (!isLoopback(args["monitor-host"]))
+          ctx.stderr.write(`warning: the monitor page has no password; anyone who can reach ${monitor.url} sees the settings\n`);
+      }
       let prevStreams = new Map<string, StreamStats>();
       const ticker = setInterval(() => {
         void session.outputBytes().then((bytes) => {
@@ -198,6 +239,7 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
       } finally {
         clearInterval(ticker);
         signal.dispose();
+        await monitor?.close();
       }
     },
   };

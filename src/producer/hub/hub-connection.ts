@@ -75,6 +75,7 @@ export class HubConnection {
   private readonly pending = new Map<string, Pending>();
   private readonly pushHandlers = new Map<string, (event: JsonValue | undefined, bytes: number) => void>();
   private readonly closeHandlers = new Set<(info: CloseInfo) => void>();
+  private readonly applyHandlers = new Set<(component: string, settings: JsonObject) => void>();
   private closeInfo: CloseInfo | null = null;
   private paused = false;
   private streamHandler: StreamPushHandler | null = null;
@@ -206,6 +207,12 @@ export class HubConnection {
     return this.ws.bufferedAmount;
   }
 
+  /** Route pushed `apply` messages (a restore asking this publisher to take settings) to `handler`. */
+  onApply(handler: (component: string, settings: JsonObject) => void): () => void {
+    this.applyHandlers.add(handler);
+    return () => this.applyHandlers.delete(handler);
+  }
+
   onClosed(handler: (info: CloseInfo) => void): () => void {
     if (this.closeInfo) {
       handler(this.closeInfo);
@@ -267,6 +274,12 @@ export class HubConnection {
         typeof msg === "string" ? msg : "error",
         typeof h === "bigint" ? Number(h) : null,
       );
+      return;
+    }
+    if (type === "apply" && !doc.has("id")) {
+      const component = doc.get("component");
+      const settings = doc.get("settings");
+      if (typeof component === "string" && isJsonObject(settings)) for (const h of this.applyHandlers) h(component, settings);
       return;
     }
     if (type === "event") {

@@ -131,6 +131,15 @@ export class HubPublisher {
     return seqOf(reply.get("seq"));
   }
 
+  /**
+   * Be told when someone (`nwb-settings restore --to ws://…`) asks this publisher to take settings
+   * for one of its components. Honouring it is up to the component: apply what it can, then
+   * publish the result with {@link update} — that update is what the hub and recorders see.
+   */
+  onApply(handler: (component: string, settings: JsonObject) => void): () => void {
+    return this.conn.onApply(handler);
+  }
+
   /** Publish new settings (full replacement) for a registered component. Returns the event's seq. */
   async update(component: string, settings: JsonObject, options: PublishOptions = {}): Promise<number> {
     const reply = await this.conn.request("update", { component, settings, ...(options.repr !== undefined ? { repr: options.repr } : {}) });

@@ -4,7 +4,7 @@
  * subscription ends (see {@link HubSubscription}). It is not reopened — make a new reader (the
  * producer does, through its source factory).
  */
-import type { JsonValue } from "../../events/json.js";
+import type { JsonObject, JsonValue } from "../../events/json.js";
 import type { SettingsSource, SettingsSubscription, SettingsValue, SourceSettingsEvent } from "../source.js";
 import { type CloseInfo, HubConnection, type HubClientOptions, type HubHello } from "./hub-connection.js";
 import { HubError, eventFromJson, settingsValueFromJson } from "./protocol.js";
@@ -176,6 +176,15 @@ export class HubReader implements SettingsSource {
     const out = new Map<string, SettingsValue>();
     for (const [addr, v] of settings) out.set(addr, settingsValueFromJson(v, `snapshot[${JSON.stringify(addr)}]`));
     return out;
+  }
+
+  /**
+   * Ask the publisher of `component` to take `settings` (a whole value): the hub forwards an
+   * `apply` message to it and answers once forwarded. Whether it is honoured shows as an update
+   * in the settings (docs/protocol.md "apply").
+   */
+  async apply(component: string, settings: JsonObject): Promise<void> {
+    await this.conn.request("apply", { component, settings });
   }
 
   /** Retained events with seq > afterSeq, ascending (fetched in chunks the hub sizes). */

@@ -428,6 +428,21 @@ export class HubServer {
         for (const st of this.streamsByHandle.values()) this.sendStreamText(conn, this.streamMessage(st));
         return;
       }
+      case "apply": {
+        // Ask the component's publisher to take these settings; it may honour it with an `update`
+        // (which is what records the change), or not. The hub changes nothing itself.
+        const owner = this.store.ownerOf(req.component);
+        if (owner === undefined) throw new HubError("unknown_component", `component ${JSON.stringify(req.component)} is not registered`);
+        if (!(owner instanceof Connection) || owner.dropped) {
+          throw new HubError(
+            "not_delivered",
+            `component ${JSON.stringify(req.component)} has no publisher connection to deliver "apply" to (registered in the hub's process)`,
+          );
+        }
+        this.reply(owner, stringifyJson(message({ type: "apply", component: req.component, settings: req.settings })));
+        this.reply(conn, stringifyJson(message({ type: "apply_sent", id: req.id })));
+        return;
+      }
     }
   }
 

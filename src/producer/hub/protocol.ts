@@ -37,7 +37,8 @@ export type HubErrorCode =
   | "slow_reader"
   | "bad_stream"
   | "bad_frame"
-  | "unknown_stream";
+  | "unknown_stream"
+  | "not_delivered";
 
 /** An error the hub reported, or a failure of the connection to it. `code` is one of {@link HubErrorCode}. */
 export class HubError extends Error {
@@ -64,7 +65,8 @@ export type HubRequest =
   | { type: "session_components"; id: RequestId; session: string }
   | { type: "declare_stream"; id: RequestId; declaration: StreamDeclaration }
   | { type: "end_stream"; id: RequestId; handle: number }
-  | { type: "subscribe_streams"; id: RequestId };
+  | { type: "subscribe_streams"; id: RequestId }
+  | { type: "apply"; id: RequestId; component: string; settings: JsonObject };
 
 export const REQUEST_TYPES = [
   "register",
@@ -77,6 +79,7 @@ export const REQUEST_TYPES = [
   "declare_stream",
   "end_stream",
   "subscribe_streams",
+  "apply",
 ] as const;
 
 /** A request the hub could not accept; `id` is null when the message had no usable id. */
@@ -192,6 +195,8 @@ export function parseRequest(text: string): HubRequest {
     }
     case "subscribe_streams":
       return { type, id };
+    case "apply":
+      return { type, id, component: stringField(doc, "component", id), settings: settingsValueOf(doc, id).structured_value as JsonObject };
     default:
       throw new RequestError("unknown_type", `unknown message type ${JSON.stringify(type)} (known: ${REQUEST_TYPES.join(", ")})`, id);
   }

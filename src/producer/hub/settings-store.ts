@@ -107,6 +107,11 @@ export class SettingsStore {
     return this.append(address, "INITIAL_SETTINGS", value, session);
   }
 
+  /** Who registered `address` (a hub connection, or the hub itself for in-process components); undefined if nobody. */
+  ownerOf(address: string): object | undefined {
+    return this.entries.get(address)?.owner;
+  }
+
   /** New settings for a registered component (full replacement) → SETTINGS_UPDATED. */
   update(address: string, value: SettingsValue): StoredEvent {
     const entry = this.entries.get(address);

@@ -118,9 +118,16 @@ describe("JournalWriter + readJournal", () => {
     const d = dir();
     const nwb = join(d, "run.nwb");
     const w = await JournalWriter.create(journalPathFor(nwb), info(nwb), { syncIntervalMs: 60_000 });
+    const heard: number[] = [];
+    w.onDurable((n) => heard.push(n)); // what the recorder's observers learn durability from
     for (let i = 0; i < 10; i++) w.append(ev(i));
     await w.sync();
     expect(w.counters).toMatchObject({ accepted: 10, written: 10, durable: 10 });
+    expect(heard).toEqual([10]);
+    w.append(ev(10));
+    await w.sync();
+    await w.sync(); // nothing new: no call
+    expect(heard).toEqual([10, 11]);
     await w.close();
   });
 

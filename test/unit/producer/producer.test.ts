@@ -137,6 +137,35 @@ describe("producer: startup snapshot (seed semantics)", () => {
     ]);
   });
 
+  it("a component registered between the startup reads (history, snapshot) is neither lost nor repeated", async () => {
+    const srv = new FakeServer();
+    srv.register("A", g(1), null, 10.0);
+    let reads = 0;
+    const h = harness(async () => {
+      const source = await srv.connect();
+      // B registers right after the producer's first startup read, before its second
+      const afterFirstRead =
+        <T>(read: () => Promise<T>) =>
+        async (): Promise<T> => {
+          const r = await read();
+          if (++reads === 1) srv.register("B", g(2), null, 11.0);
+          return r;
+        };
+      source.settingsSnapshot = afterFirstRead(source.settingsSnapshot.bind(source));
+      const events = source.settingsEvents.bind(source);
+      source.settingsEvents = (after: number) => afterFirstRead(() => events(after))();
+      return source;
+    });
+    expect((await h.take(3)).map(brief)).toEqual([
+      [1, "A", "INITIAL"],
+      [2, "B", "INITIAL"],
+      [2, INIT_FINAL_COMPONENT_ADDRESS, "INITIAL"],
+    ]);
+    expect((await h.nothingWithin(50)).map(brief)).toEqual([]);
+    srv.update("B", g(3), 12.0);
+    expect((await h.take(1)).map(brief)).toEqual([[3, "B", "UPDATED"]]);
+  });
+
   it("no sentinel when nothing is in scope", async () => {
     const srv = new FakeServer();
     srv.register("A", g(1));

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type EventJournal, Recorder } from "../../../../src/app/record/recorder.js";
+import type { DurabilityReport } from "../../../../src/app/record/recording-observer.js";
 import { type NwbSettingsError, isFatal, isNwbSettingsError } from "../../../../src/errors.js";
 import { type PipelineSettingsEvent, makeSentinel } from "../../../../src/events/event.js";
 import { jsonObject } from "../../../../src/events/json.js";
@@ -214,5 +215,93 @@ describe("Recorder", () => {
     expect(isNwbSettingsError(err, "ERR_OUTPUT_FAILED")).toBe(true);
     expect((err as Error).message).toContain(out);
     stream.end();
+  });
+});
+
+/** Wait (event loop turns) until `cond` holds; a loaded machine may take a while to create the file. */
+async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe("Recorder observers (the monitor's view)", () => {
+  it("tells accepted events, the latest state to a late observer, and each event's time to durable in the journal and in the file", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rec-"));
+    const out = join(dir, "r.nwb");
+    let mono = 100;
+    let syncJournal: ((durable: number) => void) | undefined;
+    let appended = 0;
+    const rec = new Recorder({
+      outPath: out,
+      sinks: ["annotations", "table"],
+      meta: { session_description: "t" },
+      overwrite: false,
+      flushIntervalMs: 3_600_000, // flushes only where the test says (startup, close)
+      monotonicNow: () => mono,
+      journal: async () => ({
+        append: () => void appended++,
+        close: async () => undefined,
+        onDurable: (l) => (syncJournal = l),
+      }),
+    });
+    const seen: string[] = [];
+    const durable: DurabilityReport[] = [];
+    rec.observe({
+      accepted: (e) => seen.push(`${e.component_address}@${e.timestamp}`),
+      durable: (r) => durable.push(r),
+    });
+    const stream = new Stream();
+    stream.push(ev(2, 95, "B", "INITIAL", 2.0), ev(1, 90, "A", "INITIAL", 1.0), makeSentinel(2, 95));
+    const done = rec.run(stream);
+    await until("the startup snapshot", () => rec.state === "recording" && seen.length === 3);
+    expect(seen).toEqual(["B@5", "A@0", "__init_final__@5"]);
+    // startup INITIALs carry the time of an old change: not a latency
+    syncJournal!(3);
+    expect(durable).toEqual([]);
+
+    stream.push(ev(3, 101, "A", "UPDATED", 3.0), ev(4, 102, "B", "UPDATED", 4.0));
+    await until("both updates", () => seen.length === 5);
+    mono = 102.25; // the journal's fdatasync of both ends at 102.25
+    syncJournal!(5);
+    expect(durable).toEqual([{ where: "journal", at: 12.25, events: 2, oldestSeconds: 1.25, newestSeconds: 0.25 }]);
+
+    // a late observer gets the latest event of every component at once
+    let late: string[] = [];
+    const stopLate = rec.observe({ current: (evs) => (late = evs.map((e) => `${e.component_address}:${e.seq}`).sort()) });
+    expect(late).toEqual(["A:3", "B:4"]);
+    stopLate();
+
+    mono = 103.5; // the file's flush at close
+    rec.requestStop();
+    stream.end();
+    await done;
+    expect(rec.state).toBe("stopped");
+    expect(durable[1]).toEqual({ where: "file", at: 13.5, events: 2, oldestSeconds: 2.5, newestSeconds: 1.5 });
+    expect(rec.segments().map((s) => [s.path, s.index])).toEqual([[out, 0]]);
+    expect(appended).toBe(5);
+  });
+
+  it("a throwing observer does not disturb the recording", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rec-"));
+    const out = join(dir, "r.nwb");
+    const rec = new Recorder({ outPath: out, sinks: ["annotations"], meta: { session_description: "t" }, overwrite: false, startupWaitMs: 10 });
+    rec.observe({
+      accepted: () => {
+        throw new Error("observer bug");
+      },
+      current: () => {
+        throw new Error("observer bug");
+      },
+    });
+    const stream = new Stream();
+    const done = rec.run(stream);
+    stream.push(ev(1, performance.now() / 1000, "A", "UPDATED", 1.0));
+    await until("the event", () => rec.stats.events === 1);
+    rec.requestStop();
+    stream.end();
+    expect((await done).events).toBe(1);
   });
 });
