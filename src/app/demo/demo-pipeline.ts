@@ -11,7 +11,7 @@ import { NeuralSimulator } from "./neural-simulator.js";
 /** The simulated recording: 32 channels at 1 kHz, float32 in µV. */
 export const DEMO_STREAM = { name: "demo_neural", channels: 32, rate: 1000 } as const;
 /** How often the simulator sends what it generated since the last frame. */
-const FRAME_MS = 50;
+const FRAME_MS = 100;
 
 interface Settings {
   [key: string]: JsonValue | Settings;
