@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv with the pinned conformance/interop tools (pynwb, nwbinspector, ezmsg 3.9, pytest).
+# Creates .venv with the pinned conformance/interop tools (pynwb, nwbinspector, ezmsg 3.9, pytest),
+# .venv-dandi (dandi CLI) and .venv-ezmsg310 (ezmsg 3.10.0b5 for the data-stream interop tests).
 # Python is for tests only; the product is TypeScript.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,3 +14,8 @@ if [ ! -x .venv-dandi/bin/python ]; then
   "$python" -m venv .venv-dandi
 fi
 .venv-dandi/bin/python -m pip install --disable-pip-version-check --quiet -r test/conformance/requirements-dandi.txt
+# ezmsg 3.10.0b5 for the data-stream interop tests (both ezmsg versions), in its own venv.
+if [ ! -x .venv-ezmsg310/bin/python ]; then
+  "$python" -m venv .venv-ezmsg310
+fi
+.venv-ezmsg310/bin/python -m pip install --disable-pip-version-check --quiet -r test/conformance/requirements-ezmsg310.txt

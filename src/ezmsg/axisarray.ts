@@ -4,9 +4,13 @@
  *
  * | class | fields |
  * |---|---|
- * | AxisArray | data (ndarray), dims (list[str], one per axis, unique), axes (dict dim → axis, a subset of dims), attrs (dict), key (str) |
+ * | AxisArray | data (ndarray), dims (list[str], one per axis, unique), axes (dict dim → axis, a subset of dims), attrs (dict), key (str), stream_dim (str or None; 3.10, optional) |
  * | LinearAxis (also `AxisArray.Axis`) | unit (str), gain (float, finite), offset (float): value(i) = i·gain + offset |
  * | CoordinateAxis | data (ndarray), dims (list[str]), unit (str) |
+ *
+ * 3.10.0b5 pickles more state: `stream_dim` (the dim the stream runs along, one of dims) and, on a
+ * CoordinateAxis, a cached `_fingerprint` tuple (ignored here). Its axis elision (`_AxisRef`) only
+ * reaches a channel that sent ELIDE_OK, which ours does not, so axes always arrive in full.
  *
  * A message that breaks these rules is rejected with `bad_axisarray`; a data array of a dtype we
  * cannot decode with `unsupported_dtype`.
@@ -57,6 +61,8 @@ export class AxisArray extends PickleReduced {
     readonly axes: ReadonlyMap<string, Axis>,
     readonly attrs: PickleDict,
     readonly key: string,
+    /** The dim the message streams along, when the publisher declared one (ezmsg 3.10). */
+    readonly streamDim: string | null = null,
   ) {
     super();
   }
@@ -146,7 +152,10 @@ const axisArrayReducer: PickleReducer = (call, ctx) => {
   }
   const attrs = f.get("attrs") ?? new Map();
   if (!(attrs instanceof Map)) return ctx.fail("bad_axisarray", `AxisArray.attrs must be a dict, got ${describePickleValue(attrs)}`);
-  return new AxisArray(data, dims, axes, attrs, str(f.get("key"), "AxisArray.key", ctx, ""));
+  const sd = f.get("stream_dim") ?? null;
+  if (sd !== null && (typeof sd !== "string" || !dims.includes(sd)))
+    ctx.fail("bad_axisarray", `AxisArray.stream_dim must be None or one of dims [${dims.join(", ")}], got ${describePickleValue(sd)}`);
+  return new AxisArray(data, dims, axes, attrs, str(f.get("key"), "AxisArray.key", ctx, ""), sd as string | null);
 };
 
 /** AxisArray's classes (and numpy's, which it needs). */

@@ -1,5 +1,5 @@
 /**
- * One TCP connection to an ezmsg 3.9 GraphServer, up to and including the version banner the
+ * One TCP connection to an ezmsg 3.9 / 3.10 GraphServer, up to and including the version banner the
  * server writes first on every connection. Used by the session and by each subscription.
  */
 import { createConnection, type Socket } from "node:net";
@@ -7,8 +7,14 @@ import { type GraphAddress, formatGraphAddress } from "./address.js";
 import { EzmsgConnectionError, EzmsgProtocolError, EzmsgTimeoutError } from "./errors.js";
 import { SocketReader } from "./wire.js";
 
-/** The ezmsg version this client was written and tested against. */
+/** The ezmsg version this client was written against. */
 export const SUPPORTED_EZMSG_VERSION = "3.9.0";
+/**
+ * Versions whose protocol this client was checked against (interop tests run both): 3.10.0b5's
+ * control plane is 3.9's; its data plane adds axis elision, which a channel opts into with
+ * ELIDE_OK (docs/streams.md). A server announcing another version gets a warning.
+ */
+export const SUPPORTED_EZMSG_VERSIONS: readonly string[] = [SUPPORTED_EZMSG_VERSION, "3.10.0b5"];
 
 /** Longest banner we accept; a real one is a version string like "3.9.0". */
 const MAX_BANNER_BYTES = 64;
@@ -86,9 +92,9 @@ export async function openConnection(address: GraphAddress, purpose: string, opt
     if (!/^[\x21-\x7e]{1,64}$/.test(banner)) {
       throw new EzmsgProtocolError(source, `not an ezmsg GraphServer: banner ${JSON.stringify(banner)} is not a version string`);
     }
-    if (banner !== SUPPORTED_EZMSG_VERSION) {
+    if (!SUPPORTED_EZMSG_VERSIONS.includes(banner)) {
       options.onWarning(
-        `${source}: server runs ezmsg ${banner}; this client speaks the ezmsg ${SUPPORTED_EZMSG_VERSION} protocol (the protocol is unversioned, so continuing)`,
+        `${source}: server runs ezmsg ${banner}; this client speaks the ezmsg ${SUPPORTED_EZMSG_VERSIONS.join(" / ")} protocol (the protocol is unversioned, so continuing)`,
       );
     }
     return banner;

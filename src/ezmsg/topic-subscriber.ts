@@ -1,12 +1,14 @@
 /**
- * A native subscriber of one ezmsg 3.9 topic (the data plane), with no Python:
+ * A native subscriber of one ezmsg topic (the data plane; 3.9.0 and 3.10.0b5), with no Python:
  *
  * 1. GraphServer connection: `SUBSCRIBE topic` → sub id; then `UPDATE "id,id,…"` (the full set of
  *    publishers feeding the topic), each answered with COMPLETE after the channels are set up.
  * 2. Per publisher: a GraphServer connection `CHANNEL pub_id` → channel id + "host:port" (kept open
  *    and idle, as Python does), and a data connection to the publisher: `CHANNEL channel_id` →
  *    topic, shm name; we decline shared memory (`SHM_ATTACH_FAILED pid`) → COMPLETE + num_buffers.
- *    Every message then arrives as `TX_TCP msg_id size payload`.
+ *    Every message then arrives as `TX_TCP msg_id size payload`. We never send ezmsg 3.10's
+ *    `ELIDE_OK`: a channel that does must resolve `_AxisRef`s to axes sent once, which we do not,
+ *    so a 3.10 publisher sends every axis in full to us.
  * 3. Each frame goes to `onFrame`; when that settles (the frame is safely in the caller's hands)
  *    it is acknowledged with `RX_ACK msg_id`. Until then nothing more is read from that
  *    publisher, so a caller that holds frames back stalls the publisher (after `num_buffers`

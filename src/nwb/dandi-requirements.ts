@@ -71,3 +71,24 @@ export function dandiGaps(meta: NwbMetadata): MetadataGap[] {
 export function describeGaps(gaps: readonly MetadataGap[], source: string): string[] {
   return gaps.map((g) => `warning: ${source}: ${g.field} ${g.problem}. Fix: ${g.fix}`);
 }
+
+/** The species nwbinspector takes for mouse (its check_electrodes_location_allen_ccf applies to them). */
+const MOUSE_SPECIES = new Set(["Mus musculus", "Mouse", "mouse", "http://purl.obolibrary.org/obo/NCBITaxon_10090"]);
+
+/**
+ * Electrodes of a mouse subject must be located with an Allen Mouse Brain CCF term, or nwbinspector
+ * reports a BEST_PRACTICE_VIOLATION (also under `--config dandi`). Recorded streams carry no
+ * location, so their electrodes get `location` "unknown" unless one is given: that is honest, but
+ * not a CCF term, and no valid term can be guessed ("root" claims "somewhere in the brain", which a
+ * scalp EEG or EMG channel is not). Returns the warning to show, or undefined when none applies.
+ */
+export function electrodeLocationWarning(meta: NwbMetadata, location: string | undefined): string | undefined {
+  if (location !== undefined) return undefined;
+  const species = meta.subject?.species;
+  if (species === undefined || !MOUSE_SPECIES.has(species)) return undefined;
+  return (
+    `labeled streams become ElectricalSeries whose electrodes get location "unknown", which is not an Allen Mouse Brain CCF term: ` +
+    `with subject.species ${JSON.stringify(species)} nwbinspector (and --config dandi) reports a BEST_PRACTICE_VIOLATION. ` +
+    `Give the location with --electrode-location (a CCF name or acronym, e.g. VISp; "root" when only "in the brain" is known)`
+  );
+}

@@ -76,10 +76,24 @@ export class SegmentedOutput implements NwbOutput {
     NwbFile.preload();
   }
 
+  /** File transitions (open, rotate, close) run one at a time: concurrent writers never open a segment twice. */
+  private transition: Promise<unknown> = Promise.resolve();
+  private transitioning = 0;
+
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    this.transitioning++;
+    const run = this.transition.then(fn, fn).finally(() => this.transitioning--);
+    this.transition = run.catch(() => undefined);
+    return run;
+  }
+
   /** The open segment, created on first use. */
   async current(): Promise<NwbFile> {
-    if (!this.file) await this.openNext();
-    return this.file!;
+    if (this.file && this.transitioning === 0) return this.file;
+    return this.serialized(async () => {
+      if (!this.file) await this.openNext();
+      return this.file!;
+    });
   }
 
   /** The open segment if one is open (no file is created). */
@@ -102,8 +116,11 @@ export class SegmentedOutput implements NwbOutput {
   /** Close the current segment and open the next one. */
   async rotate(): Promise<NwbFile> {
     if (!this.canRotate) throw new OutputRefusedError(`${this.describeCurrent()}: this output may not start a new file`, this.describeCurrent());
-    await this.closeCurrent();
-    return this.current();
+    return this.serialized(async () => {
+      await this.closeCurrent();
+      await this.openNext();
+      return this.file!;
+    });
   }
 
   holdOpen(reason: string): () => void {
@@ -125,7 +142,7 @@ export class SegmentedOutput implements NwbOutput {
   }
 
   async close(): Promise<void> {
-    await this.closeCurrent();
+    await this.serialized(() => this.closeCurrent());
   }
 
   /** Segments that exist on disk (had rows). */

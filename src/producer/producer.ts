@@ -66,7 +66,16 @@ let wallOffsetMs = performance.timeOrigin;
 
 function wallOffsetNow(mono: number): number {
   const coarse = Date.now();
-  if (Math.abs(coarse - (wallOffsetMs + mono)) > WALL_STEP_MS) wallOffsetMs = coarse - mono;
+  if (Math.abs(coarse - (wallOffsetMs + mono)) > WALL_STEP_MS) {
+    // Confirm with a tight paired reading: this process descheduled between reading `mono` and
+    // Date.now() (a loaded machine) looks like a step too, and re-basing on it shifted every later
+    // time by that pause (a recorded stream then showed a "gap" and started a new series).
+    const a = performance.now();
+    const c = Date.now();
+    const b = performance.now();
+    const m = (a + b) / 2;
+    if (b - a < 1 && Math.abs(c - (wallOffsetMs + m)) > WALL_STEP_MS) wallOffsetMs = c - m;
+  }
   return wallOffsetMs;
 }
 

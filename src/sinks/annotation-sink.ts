@@ -28,6 +28,8 @@ export class AnnotationSink implements SettingsSink {
   private readonly byTable = new Map<string, SeriesState>();
   private initialRun: PipelineSettingsEvent[] = [];
   private rows = 0;
+  /** The latest event per (series, component): the current settings state, for a size split. */
+  private readonly latest = new Map<string, PipelineSettingsEvent>();
 
   constructor(private readonly output: NwbOutput) {
     output.onSegment(() => {
@@ -62,6 +64,17 @@ export class AnnotationSink implements SettingsSink {
     this.output.flush();
   }
 
+  /**
+   * A size split opened a new segment: it starts with the current state, i.e. each component's
+   * latest event again (its own time and seq, in time order), so the segment stands alone.
+   */
+  async segmentStarted(_t: number): Promise<void> {
+    await this.drainInitialRun();
+    const carry = [...this.latest.values()].sort((a, b) => a.timestamp - b.timestamp || a.seq - b.seq);
+    for (const s of this.byTable.values()) s.lastTime = Number.NEGATIVE_INFINITY;
+    for (const e of carry) await this.writeRow(e);
+  }
+
   async close(_closeTime: number): Promise<void> {
     await this.drainInitialRun();
   }
@@ -88,6 +101,7 @@ export class AnnotationSink implements SettingsSink {
     const stored = Math.max(state.lastTime, event.timestamp);
     state.series.append(stored, annotationRowText(event, stored !== event.timestamp ? event.timestamp : undefined));
     state.lastTime = stored;
+    this.latest.set(`${event.table_name}\u0000${event.component_address}`, event);
     this.rows++;
     this.output.countRows();
   }

@@ -71,6 +71,17 @@ export class SinkSet {
     for (const s of this.sinks) s.flush(now);
   }
 
+  /**
+   * Start the next segment at file time `t` because the current one is full (`record --split-bytes`):
+   * every sink ends what is open at `t`, and opens the new segment with the current settings state
+   * (docs/stream-writer.md, "Segments").
+   */
+  async split(t: number): Promise<void> {
+    for (const s of this.sinks) await s.segmentEnding?.(t);
+    await this.output.rotate();
+    for (const s of this.sinks) await s.segmentStarted?.(t);
+  }
+
   /** Close every sink at `closeTime`, then the output (empty segments are removed). */
   async close(closeTime: number): Promise<void> {
     try {

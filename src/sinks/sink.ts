@@ -20,4 +20,11 @@ export interface SettingsSink {
   flush(now?: number): void;
   /** Finish at `closeTime` (file time, seconds). */
   close(closeTime: number): Promise<void>;
+  /**
+   * A size split ({@link SinkSet.split}) is about to close the current segment at file time `t`:
+   * end what is open there at `t`.
+   */
+  segmentEnding?(t: number): Promise<void>;
+  /** The split opened a new segment at `t`: write the current settings state into it, so it stands alone. */
+  segmentStarted?(t: number): Promise<void>;
 }

@@ -233,6 +233,21 @@ export class TableSink implements SettingsSink {
     this.output.flush();
   }
 
+  async segmentEnding(t: number): Promise<void> {
+    if (this.closed || this.activeSince === undefined || !this.openRowHere) return;
+    // The state goes on in the next segment; here its row ends at the split (none if it began there).
+    if (t > this.activeSince) await this.endOpenRow(t);
+    else this.dropOpenRow();
+  }
+
+  async segmentStarted(t: number): Promise<void> {
+    if (this.closed || this.activeSince === undefined) return;
+    // The new segment opens with the current state: the same row start (the state has held since
+    // then), so a reader of this file alone knows the settings its first samples were taken with.
+    this.seen(t);
+    await this.writeOpenRow();
+  }
+
   check(event: PipelineSettingsEvent): void {
     if (this.closed) throw new Error("table sink is closed");
     if (!isSentinel(event)) this.checked = { event, fields: this.sanitizedFields(event) };

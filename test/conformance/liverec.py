@@ -40,6 +40,10 @@ from expected import json_diff
 
 INTEROP = REPO / "test" / "interop"
 PYTHON = sys.executable
+# ezmsg 3.10.0b5 in its own venv (scripts/setup-python.sh): data-stream tests run against both versions.
+PYTHON_EZMSG310 = os.environ.get("NWB_SETTINGS_PYTHON_EZMSG310", str(REPO / ".venv-ezmsg310" / "bin" / "python"))
+# (version, Python with that ezmsg) for tests parametrized over the ezmsg versions we support
+EZMSG_PYTHONS = [("3.9.0", PYTHON), ("3.10.0b5", PYTHON_EZMSG310)]
 SENTINEL = "__init_final__"
 TABLE = "pipeline_settings"
 SERIES = "settings_annotations"
@@ -172,14 +176,15 @@ class Child:
             pass
 
 
-def start_graph_server(port: int = 0) -> tuple[Child, int]:
-    server = Child("ezmsg GraphServer", [PYTHON, "-u", str(INTEROP / "ezmsg_server.py"), "--host", "127.0.0.1", "--port", str(port)])
+def start_graph_server(port: int = 0, python: str = PYTHON, version: str = "3.9.0") -> tuple[Child, int]:
+    assert Path(python).exists(), f"no Python at {python}: run `npm run setup:python`"
+    server = Child(f"ezmsg {version} GraphServer", [python, "-u", str(INTEROP / "ezmsg_server.py"), "--host", "127.0.0.1", "--port", str(port)])
     try:
         listening = server.wait_event("listening", 30)
     except BaseException:
         server.kill()
         raise
-    assert listening["ezmsg_version"] == "3.9.0", listening
+    assert listening["ezmsg_version"] == version, listening
     return server, int(listening["port"])
 
 

@@ -12,8 +12,8 @@ publisher whose generator returns is closed by ezmsg, which would end the stream
     STREAMS/I16  OUTPUT_SIGNAL  int16 (50, 4), 500 Hz, offset a numpy float64, no labels,
                  attrs {"seq": k, "units": "uV", "scale": 0.195}
 stdout is JSON lines: {"event": "started"}; one {"event": "sent", "unit", "seq", "shape", "dtype",
-"sha256" (of the C-order data bytes), "offset", "gain", "labels"} per message, printed right after
-the message was published; {"event": "done", "unit"} per unit; {"event": "stopped"} on
+"sha256" (of the C-order data bytes), "offset", "gain", "labels", "sent_at" (time.time() after the
+publish returned)} per message, printed right after the message was published; {"event": "done", "unit"} per unit; {"event": "stopped"} on
 SIGTERM/SIGINT after the pipeline shut down (exit 0).
 --change-at K: after about K messages' time, the setting STREAMS/SIG `scale` is changed from 1.0 to
 2.0 with GraphContext.update_setting (SIG multiplies its samples by it from the next message on), and
@@ -42,7 +42,9 @@ from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
 
 def emit(obj: dict) -> None:
-    print(json.dumps(obj), flush=True)
+    # One write() per line: the unit processes and this one share stdout, and a line under
+    # PIPE_BUF (4096 bytes) written at once is never interleaved with another process's.
+    os.write(1, (json.dumps(obj) + "\n").encode())
 
 
 class StreamSettings(ez.Settings):
@@ -79,7 +81,7 @@ class Sig(ez.Unit):
             yield self.OUTPUT_SIGNAL, msg
             emit({"event": "sent", "unit": "SIG", "run": s.run, "seq": k, "shape": list(data.shape), "dtype": data.dtype.str,
                   "sha256": hashlib.sha256(data.tobytes()).hexdigest(), "offset": offset, "gain": 0.001,
-                  "labels": labels.tolist(), "scale": self.SETTINGS.scale})
+                  "labels": labels.tolist(), "scale": self.SETTINGS.scale, "sent_at": time.time()})
             await asyncio.sleep(s.interval)
         emit({"event": "done", "unit": "SIG"})
         while True:  # idle: a finished publisher generator would close the stream (ezmsg 3.9)
@@ -102,7 +104,8 @@ class I16(ez.Unit):
                             attrs={"seq": k, "units": "uV", "scale": 0.195}, key="I16")
             yield self.OUTPUT_SIGNAL, msg
             emit({"event": "sent", "unit": "I16", "run": s.run, "seq": k, "shape": list(data.shape), "dtype": data.dtype.str,
-                  "sha256": hashlib.sha256(data.tobytes()).hexdigest(), "offset": float(offset), "gain": 0.002, "labels": None})
+                  "sha256": hashlib.sha256(data.tobytes()).hexdigest(), "offset": float(offset), "gain": 0.002, "labels": None,
+                  "sent_at": time.time()})
             await asyncio.sleep(s.interval)
         emit({"event": "done", "unit": "I16"})
         while True:  # idle: a finished publisher generator would close the stream (ezmsg 3.9)

@@ -12,6 +12,13 @@ import { parseJson, type JsonValue } from "../../src/events/json.js";
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const PYTHON = process.env.NWB_SETTINGS_PYTHON ?? join(REPO, ".venv", "bin", "python");
 export const HAVE_PYTHON = existsSync(PYTHON);
+/** ezmsg 3.10.0b5 in its own venv (scripts/setup-python.sh), for tests run against both ezmsg versions. */
+export const PYTHON_EZMSG310 = process.env.NWB_SETTINGS_PYTHON_EZMSG310 ?? join(REPO, ".venv-ezmsg310", "bin", "python");
+/** The ezmsg versions data-plane interop tests run against, each with the Python that has it. */
+export const EZMSG_PYTHONS: readonly { version: string; python: string }[] = [
+  { version: "3.9.0", python: PYTHON },
+  { version: "3.10.0b5", python: PYTHON_EZMSG310 },
+];
 
 export interface JsonLine {
   /** The raw line, for lossless re-parsing. */
@@ -28,8 +35,9 @@ export class PythonProcess {
   private listeners = new Set<() => void>();
   private readonly child: ChildProcess;
 
-  constructor(script: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(PYTHON, ["-u", join(REPO, "test", "interop", script), ...args], {
+  constructor(script: string, args: string[], env: NodeJS.ProcessEnv = {}, python: string = PYTHON) {
+    if (!existsSync(python)) throw new Error(`No Python at ${python}: run \`npm run setup:python\``);
+    this.child = spawn(python, ["-u", join(REPO, "test", "interop", script), ...args], {
       cwd: REPO,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],

@@ -1,7 +1,8 @@
 /**
  * An ezmsg AxisArray message → a `SampleChunk` for the NWB stream writer (the only place that
  * knows both). Rules (docs/streams.md):
- * - time is the dim named "time", else the first dim; it is moved first if needed;
+ * - time is the message's declared `stream_dim` (ezmsg 3.10), else the dim named "time", else the
+ *   first dim; it is moved first if needed;
  * - a `LinearAxis` on it → regular (start = offset, rate = 1 / gain); a numeric 1-D
  *   `CoordinateAxis` → one timestamp per sample; no axis → rejected (no time, nothing to record);
  * - the next dim's `CoordinateAxis` of strings (one per channel) gives channel labels;
@@ -29,12 +30,18 @@ function sampleType(a: NumpyArray): SampleType | null {
   return null;
 }
 
+/** The dim a message streams along: its declared stream_dim, else "time", else its first dim. */
+export function streamDimOf(msg: AxisArray): string {
+  if (msg.streamDim !== null) return msg.streamDim;
+  return msg.dims.includes("time") ? "time" : (msg.dims[0] ?? "time");
+}
+
 /** A chunk, or the reason the message cannot be recorded. */
 export function axisArrayToChunk(msg: AxisArray, toFileTime: TimeMap): SampleChunk | { skip: string } {
   const type = sampleType(msg.data);
   if (type === null) return { skip: `data of dtype ${msg.data.dtype.str} is not numeric samples` };
   if (msg.data.ndim === 0) return { skip: "0-d data has no time axis" };
-  let timeIdx = msg.dims.indexOf("time");
+  let timeIdx = msg.dims.indexOf(streamDimOf(msg));
   if (timeIdx < 0) timeIdx = 0;
   const timeDim = msg.dims[timeIdx]!;
   let data = msg.data;

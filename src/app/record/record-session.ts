@@ -13,6 +13,7 @@ import { HubServer } from "../../producer/hub/hub-server.js";
 import { type ProducerLogger, type ProducerScope, type SettingsProducer, createProducer } from "../../producer/producer.js";
 import { sourceFactoryFromUrl } from "../../producer/source-url.js";
 import { journalBeside } from "../../journal/writer.js";
+import { SampleJournalWriter, sampleJournalPathFor } from "../../journal/sample-journal.js";
 import { Recorder, type RecorderStats } from "./recorder.js";
 import type { SinkName } from "../../sinks/sink-set.js";
 import type { PipelineSettingsEvent } from "../../events/event.js";
@@ -29,6 +30,8 @@ export interface StreamsOptions {
   onOverflow: OverflowPolicy;
   bufferBytes?: number;
   electrodeLocation?: string;
+  /** Start the next segment once this many sample bytes are in the current one (`--split-bytes`). */
+  splitBytes?: number;
 }
 
 export interface RecordOptions {
@@ -91,8 +94,10 @@ export class RecordSession implements ObservableRecording {
 
   static async start(options: RecordOptions): Promise<RecordSession> {
     const journal = journalPathFor(options.outPath);
+    const sampleJournal = sampleJournalPathFor(options.outPath);
     const existing = await existingOutputFiles(options.outPath);
     if (await pathExists(journal)) existing.push(journal);
+    if (await pathExists(sampleJournal)) existing.push(sampleJournal);
     if (existing.length > 0 && !options.overwrite) {
       throw new OutputExistsError(
         `${existing.join(", ")} already exist${existing.length === 1 ? "s" : ""}; use --overwrite to replace, or choose another --out`,
@@ -124,6 +129,7 @@ export class RecordSession implements ObservableRecording {
       });
       let started: () => void = () => {};
       const streamsRef: StreamsRef = { current: null, close: async () => {}, started: new Promise<void>((r) => (started = r)) };
+      let samples: SampleJournalWriter | null = null;
       const fromHub = /^wss?:\/\//i.test(url);
       const streams = options.streams ?? (fromHub ? DEFAULT_HUB_STREAMS : undefined);
       if (streams && !fromHub && !url.startsWith("ezmsg://")) throw new UsageError("--streams needs an ezmsg:// or a hub (ws://, embedded) source");
@@ -147,6 +153,15 @@ export class RecordSession implements ObservableRecording {
                 const hrMinusPerf = monotonicOffset();
                 const { StreamRecording } = await import("./stream-recording.js");
                 let feed: import("./hub-stream-feed.js").HubStreamFeed | null = null;
+                samples = SampleJournalWriter.create(
+                  sampleJournal,
+                  {
+                    nwbPath: options.outPath,
+                    identifier: recorder.identifier ?? "",
+                    ...(streams.electrodeLocation !== undefined ? { electrodeLocation: streams.electrodeLocation } : {}),
+                  },
+                  { overwrite: options.overwrite },
+                );
                 const rec = new StreamRecording({
                   ...(fromHub
                     ? {
@@ -164,6 +179,18 @@ export class RecordSession implements ObservableRecording {
                   ...(streams.bufferBytes !== undefined ? { bufferBytes: streams.bufferBytes } : {}),
                   ...(streams.electrodeLocation !== undefined ? { electrodeLocation: streams.electrodeLocation } : {}),
                   output,
+                  journal: { writer: samples, eventsJournaled: () => recorder.journaledEvents },
+                  ...(streams.splitBytes !== undefined
+                    ? {
+                        splitBytes: streams.splitBytes,
+                        split: async () => {
+                          const t = recorder.fileTimeNow();
+                          // journaled first: a replay splits at the same point between the settings events
+                          samples!.appendSplit(recorder.journaledEvents, t);
+                          await recorder.splitOutput(t);
+                        },
+                      }
+                    : {}),
                   fileTime: {
                     system: (t) => t - systemClock.wallMinusMonotonic!() - origin,
                     monotonic: (t) => t - hrMinusPerf - origin,
@@ -188,6 +215,9 @@ export class RecordSession implements ObservableRecording {
               beforeClose: async () => {
                 await streamsRef.close();
               },
+              // The sample journal goes once the file holds every sample (a clean close); after a
+              // failure or a kill it stays for `recover`.
+              afterClose: (clean) => samples?.close(clean && streamsRef.current?.error === null),
             }
           : {}),
       });

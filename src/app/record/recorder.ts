@@ -79,6 +79,8 @@ export interface RecorderOptions {
   onOpen?: (output: NwbOutput) => Promise<void>;
   /** Runs before the sinks and the output close (e.g. write what data streams still hold). */
   beforeClose?: () => Promise<void>;
+  /** Runs after the output closed; `clean`: every file closed without an error (e.g. drop the sample journal). */
+  afterClose?: (clean: boolean) => Promise<void> | void;
 }
 
 export interface RecorderStats {
@@ -152,6 +154,8 @@ export class Recorder {
   private lastYield = 0;
   private lastFileTime = 0;
   private sinceFlush = 0;
+  private journaled = 0;
+  private identifierValue: string | undefined;
   /** A fatal failure seen outside the run loop (the flush timer); ends the loop. */
   private fatal: { error: unknown } | undefined;
   private wakeOnFatal: (() => void) | undefined;
@@ -286,6 +290,21 @@ export class Recorder {
     this.notify((o) => o.durable?.(report));
   }
 
+  /** Settings events handed to the journal so far (accepted or rejected by the sinks). */
+  get journaledEvents(): number {
+    return this.journaled;
+  }
+
+  /** Start the next segment at file time `t` (`--split-bytes`): every sink opens it with the current state. */
+  async splitOutput(t: number): Promise<void> {
+    await this.sinks?.split(t);
+  }
+
+  /** The NWB identifier of the recording's files; set when the output opens. */
+  get identifier(): string | undefined {
+    return this.identifierValue;
+  }
+
   /** Local monotonic time (s) of file time 0; set when the output opens. */
   get originMonotonic(): number {
     return this.origin;
@@ -340,6 +359,7 @@ export class Recorder {
       identifier: this.options.meta.identifier ?? randomUUID(),
       session_start_time: this.options.meta.session_start_time ?? sessionStart,
     };
+    this.identifierValue = meta.identifier;
     const reference = sessionStart;
     this.referenceTime = reference;
     const created = this.wall();
@@ -371,6 +391,7 @@ export class Recorder {
       this.journal.append(event);
       if (this.journal.onDurable) this.journalPending.push(live);
     }
+    this.journaled++;
     try {
       await this.sinks!.write(event);
       this.stats.events++;
@@ -414,14 +435,17 @@ export class Recorder {
       this.options.onError?.(`closing the data streams failed: ${(err as Error).message}`);
     }
     const closeTime = Math.max(this.lastFileTime, this.fileTimeNow());
+    let closed = false;
     try {
       if (this.sinks) {
         await this.sinks.close(closeTime);
         this.stats.outputs = this.sinks.output.writtenSegments.map((s) => s.path);
         this.reportDurable("file", this.filePending.take());
       }
+      closed = true;
     } finally {
       await this.journal?.close(closeTime);
+      await this.options.afterClose?.(clean && closed);
       this.phase = "stopped";
     }
     // Only after a clean close of both: a recording without a single row has nothing to recover.

@@ -16,11 +16,11 @@ import { GraphClient } from "../../ezmsg/graph-client.js";
 import { parseMarshalPayload } from "../../ezmsg/message-marshal.js";
 import { EzmsgTopicSubscriber, type PublisherEvent, type TopicFrame } from "../../ezmsg/topic-subscriber.js";
 import type { PickleValue } from "../../ezmsg/pickle-values.js";
-import { setTextAttr } from "../../nwb/hdf5/attributes.js";
-import type { NwbFile } from "../../nwb/nwb-file.js";
-import { StreamWriter, type SampleChunk } from "../../nwb/stream-writer.js";
+import type { SampleJournalWriter } from "../../journal/sample-journal.js";
+import type { SampleChunk } from "../../nwb/stream-writer.js";
 import type { NwbOutput } from "../../output/output.js";
-import { axisArrayToChunk, type TimeMap } from "./axisarray-chunk.js";
+import { StreamSink } from "../../sinks/stream-sink.js";
+import { axisArrayToChunk, streamDimOf, type TimeMap } from "./axisarray-chunk.js";
 
 import type { OverflowPolicy, StreamClock, StreamStats } from "./stream-options.js";
 
@@ -45,6 +45,14 @@ export interface StreamRecordingOptions {
   describe?: (topic: string) => string;
   /** Device of ElectricalSeries. Default: the ezmsg pipeline. */
   device?: { name: string; description: string };
+  /**
+   * Where each chunk goes before it is acknowledged (crash safety), tagged with the number of
+   * settings events journaled so far (`eventsJournaled`), so a replay interleaves them as written.
+   */
+  journal?: { writer: SampleJournalWriter; eventsJournaled: () => number };
+  /** With `split`: once this many sample bytes are in the current file, `split()` starts the next. */
+  splitBytes?: number;
+  split?: () => Promise<void>;
 }
 
 interface Queued {
@@ -76,9 +84,10 @@ export class StreamRecording {
   private closed = false;
   private discovery: GraphClient | null = null;
   private pollTimer: NodeJS.Timeout | undefined;
-  private writersFile: NwbFile | null = null;
-  private writers = new Map<string, StreamWriter>();
-  private taken = new Set<string>();
+  private readonly sink: StreamSink;
+  /** Sample bytes written into the current file (`--split-bytes`), and which file that is. */
+  private fileBytes = 0;
+  private bytesFile: unknown = undefined;
   readonly stats = new Map<string, StreamStats>();
   private readonly unknownAnchors = new Map<string, number>();
   private failure: Error | null = null;
@@ -87,6 +96,12 @@ export class StreamRecording {
 
   constructor(private readonly options: StreamRecordingOptions) {
     this.address = options.graphAddress === undefined ? null : parseGraphAddress(options.graphAddress);
+    this.sink = new StreamSink({
+      output: options.output,
+      ...(options.electrodeLocation !== undefined ? { electrodeLocation: options.electrodeLocation } : {}),
+      ...(options.describe ? { describe: options.describe } : {}),
+      ...(options.device ? { device: options.device } : {}),
+    });
   }
 
   private get limit(): number {
@@ -218,6 +233,17 @@ export class StreamRecording {
         await new Promise<void>((r) => this.waiters.push(r));
       }
     }
+    // In the OS before the frame is acknowledged: a kill of this process loses no acked sample.
+    const j = this.options.journal;
+    if (j) {
+      try {
+        j.writer.append(topic, j.eventsJournaled(), chunk);
+      } catch (err) {
+        this.failure ??= err as Error;
+        this.log(`error: streams: ${topic}: ${(err as Error).message}`);
+        throw err;
+      }
+    }
     this.queue.push({ topic, chunk, bytes, seconds });
     this.queuedBytes += bytes;
     st.queuedBytes += bytes;
@@ -258,41 +284,31 @@ export class StreamRecording {
   }
 
   private async write(q: Queued): Promise<void> {
-    const nwb = await this.options.output.current();
-    if (nwb !== this.writersFile) {
-      this.writersFile = nwb;
-      this.writers = new Map();
-      this.taken = new Set();
-    }
-    let w = this.writers.get(q.topic);
-    if (!w) {
-      w = new StreamWriter(
-        nwb,
-        q.topic,
-        {
-          description: this.options.describe?.(q.topic) ?? `ezmsg stream ${q.topic}`,
-          device: this.options.device ?? {
-            name: "ezmsg_pipeline",
-            description: "The ezmsg pipeline that published the recorded streams (hardware not described by the source).",
-          },
-          ...(this.options.electrodeLocation !== undefined ? { electrodeLocation: this.options.electrodeLocation } : {}),
-        },
-        this.taken,
-      );
-      this.writers.set(q.topic, w);
-    }
     const st = this.statsFor(q.topic);
-    const before = w.series.length;
-    const reason = w.write(q.chunk);
-    if (w.series.length > before) {
-      st.series.push(w.series.at(-1)!);
-      if (reason !== "first") this.log(`streams: ${q.topic} continues in series ${w.series.at(-1)} (${reason})`);
+    const { newSeries } = await this.sink.write(q.topic, q.chunk);
+    if (newSeries) {
+      st.series.push(newSeries.name);
+      if (newSeries.reason !== "first") this.log(`streams: ${q.topic} continues in series ${newSeries.name} (${newSeries.reason})`);
     }
-    this.options.output.countRows(q.chunk.rows);
     st.frames++;
     st.samples += q.chunk.rows;
     st.bytes += q.bytes;
     if ("rate" in q.chunk.time) st.rate = q.chunk.time.rate;
+    const limit = this.options.splitBytes;
+    if (limit !== undefined && this.options.split) {
+      // as the reference's split_bytes: sample bytes (and timestamps) written into this file
+      const file = this.options.output.open;
+      if (file !== this.bytesFile) {
+        this.bytesFile = file;
+        this.fileBytes = 0;
+      }
+      this.fileBytes += q.bytes + ("timestamps" in q.chunk.time ? q.chunk.rows * 8 : 0);
+      if (this.fileBytes >= limit) {
+        await this.options.split();
+        this.bytesFile = this.options.output.open;
+        this.fileBytes = 0;
+      }
+    }
   }
 
   /** Stop subscribing, write what is queued, note drops in the file. */
@@ -307,19 +323,13 @@ export class StreamRecording {
       if (!this.pumping) this.schedule();
       await this.idle;
     }
-    const nwb = this.writersFile;
-    if (nwb && !nwb.isClosed) {
-      for (const [topic, w] of this.writers) {
-        const st = this.statsFor(topic);
-        if (st.dropped === 0) continue;
-        for (const name of w.series) {
-          setTextAttr(
-            nwb.group(`acquisition/${name}`),
-            "comments",
-            `The recorder dropped ${st.dropped} message(s) (${st.droppedSamples} samples) of stream ${topic} (--on-overflow drop, buffer full); each drop shows as a gap, i.e. a new series.`,
-          );
-        }
-      }
+    for (const topic of this.sink.topics) {
+      const st = this.statsFor(topic);
+      if (st.dropped === 0) continue;
+      this.sink.noteDrops(
+        topic,
+        `The recorder dropped ${st.dropped} message(s) (${st.droppedSamples} samples) of stream ${topic} (--on-overflow drop, buffer full); each drop shows as a gap, i.e. a new series.`,
+      );
     }
   }
 
@@ -329,8 +339,7 @@ export class StreamRecording {
 }
 
 function firstTime(msg: ReturnType<typeof decodeAxisArray>): number {
-  const dim = msg.dims.includes("time") ? "time" : msg.dims[0];
-  const axis = dim === undefined ? undefined : msg.axes.get(dim);
+  const axis = msg.axes.get(streamDimOf(msg));
   if (axis && "offset" in axis) return axis.offset;
   if (axis && "data" in axis && axis.data.size > 0) return Number((axis.data.cOrder() as ArrayLike<number | bigint>)[0]);
   return 0;

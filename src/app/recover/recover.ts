@@ -21,10 +21,12 @@ import { NwbFileReader } from "../../nwb/nwb-file.js";
 import { NwbSettingsError, UsageError, isFatal } from "../../errors.js";
 import { SegmentedOutput } from "../../output/segmented-output.js";
 import { JournalReader, type TornTail } from "../../journal/reader.js";
-import type { JournalHeader } from "../../journal/format.js";
+import { JOURNAL_SUFFIX, type JournalHeader } from "../../journal/format.js";
 import { existingOutputFiles, readNwbIdentifier } from "../../output/segment-names.js";
 import { writerLiveness } from "../../journal/liveness.js";
 import { SinkSet, parseSinkList } from "../../sinks/sink-set.js";
+import { StreamSink } from "../../sinks/stream-sink.js";
+import { SampleJournalReader, type SampleJournalTail, type SampleJournalRecord, sampleJournalPathFor } from "../../journal/sample-journal.js";
 
 /** Rows per object (`acquisition/<name>`, `intervals/<name>`) of one file. */
 export type RowCounts = Map<string, number>;
@@ -62,9 +64,11 @@ export interface RecoverCheck {
   state: RecordingState;
   /** Events not (fully) in the file: journaled events minus the longest prefix the file holds. */
   behindEvents: number;
-  /** Rows the journal implies that the file lacks (all segments). */
+  /** Rows the journal implies that the file lacks (all segments; samples included). */
   missingRows: number;
   segments: SegmentCheck[];
+  /** With a sample journal (a recording with data streams that did not stop cleanly). */
+  samples?: { journal: string; chunks: number; rows: number; fileRows: number; torn?: SampleJournalTail };
 }
 
 export interface RecoverOptions {
@@ -103,6 +107,34 @@ export async function countRows(path: string): Promise<{ rows: RowCounts; proble
   }
 }
 
+/**
+ * Samples of every TimeSeries / ElectricalSeries (not AnnotationSeries) in `/acquisition` of one
+ * file: per series the rows both its data and (if any) timestamps hold.
+ */
+export async function countSampleRows(path: string): Promise<number> {
+  const nwb = await NwbFileReader.open(path);
+  let total = 0;
+  try {
+    const acq = nwb.get("acquisition");
+    if (!(acq instanceof h5wasm.Group)) return 0;
+    for (const name of acq.keys()) {
+      const g = nwb.get(`acquisition/${name}`);
+      if (!(g instanceof h5wasm.Group)) continue;
+      const type = g.attrs["neurodata_type"]?.value;
+      if (type !== "TimeSeries" && type !== "ElectricalSeries") continue;
+      const data = nwb.get(`acquisition/${name}/data`);
+      if (!(data instanceof h5wasm.Dataset)) continue;
+      let rows = data.shape?.[0] ?? 0;
+      const ts = nwb.get(`acquisition/${name}/timestamps`);
+      if (ts instanceof h5wasm.Dataset) rows = Math.min(rows, ts.shape?.[0] ?? 0);
+      total += rows;
+    }
+  } finally {
+    nwb.close();
+  }
+  return total;
+}
+
 /** A deterministic identifier for a rebuilt file whose metadata named none (so rebuilds agree). */
 function derivedIdentifier(header: JournalHeader): string {
   const h = createHash("sha256").update(`${header.nwbPath}\n${header.created.toISOString()}\n${header.meta.session_start_time.toISOString()}`).digest("hex");
@@ -120,6 +152,8 @@ interface Replay {
   problems: string[];
   /** Total rows after each event: rowsAfter[k] = rows staged once events 1..k were written. */
   rowsAfter: number[];
+  /** With a sample journal: chunks and samples replayed, and where it stopped being readable. */
+  samples?: { path: string; chunks: number; rows: number; torn?: SampleJournalTail };
 }
 
 async function makeTempDir(near: string): Promise<string> {
@@ -130,8 +164,11 @@ async function makeTempDir(near: string): Promise<string> {
   }
 }
 
-/** Replay the journal through the header's sinks into a temp folder next to `target`. */
-async function replay(reader: JournalReader, target: string): Promise<Replay> {
+/**
+ * Replay the journal through the header's sinks into a temp folder next to `target`; with a sample
+ * journal its chunks too, each placed after the settings events that were journaled before it.
+ */
+async function replay(reader: JournalReader, target: string, samples?: SampleJournalReader): Promise<Replay> {
   const header = reader.header;
   const sinkNames = parseSinkList(header.sinks.join(","));
   const tempDir = await makeTempDir(target);
@@ -142,14 +179,43 @@ async function replay(reader: JournalReader, target: string): Promise<Replay> {
     now: header.created,
   });
   const sinks = new SinkSet(sinkNames, output);
+  const streams = new StreamSink({
+    output,
+    ...(samples?.header.electrodeLocation !== undefined ? { electrodeLocation: samples.header.electrodeLocation } : {}),
+  });
   const problems: string[] = [];
   const rowsAfter: number[] = [0];
-  const totalRows = (): number => output.segments.reduce((n, s) => n + s.rows, 0);
+  let sampleRows = 0;
+  let chunks = 0;
+  // rows of the settings objects only (what countRows sees), for the prefix the file holds
+  const totalRows = (): number => output.segments.reduce((n, s) => n + s.rows, 0) - sampleRows;
+  const records = samples?.records();
+  let next: IteratorResult<SampleJournalRecord> | undefined = records?.next();
+  const writeSamples = async (upTo: number): Promise<void> => {
+    while (next && !next.done && next.value.events <= upTo) {
+      const r = next.value;
+      next = records!.next();
+      if (r.kind === "split") {
+        // `--split-bytes` started the next segment here while recording: so does the replay
+        await sinks.split(r.time);
+        continue;
+      }
+      try {
+        await streams.write(r.topic, r.chunk);
+        sampleRows += r.chunk.rows;
+        chunks++;
+      } catch (err) {
+        if (isFatal(err)) throw err;
+        problems.push(`${samples!.path}: stream ${r.topic}: ${(err as Error).message}`);
+      }
+    }
+  };
   let events = 0;
   let lastTime: number | undefined;
   try {
     try {
       for await (const { line, event } of reader.events()) {
+        await writeSamples(events);
         events++;
         lastTime = lastTime === undefined ? event.timestamp : Math.max(lastTime, event.timestamp);
         try {
@@ -160,6 +226,7 @@ async function replay(reader: JournalReader, target: string): Promise<Replay> {
         }
         rowsAfter.push(totalRows());
       }
+      await writeSamples(Number.POSITIVE_INFINITY);
     } finally {
       await sinks.close(reader.closeTime ?? lastTime ?? 0);
     }
@@ -182,6 +249,7 @@ async function replay(reader: JournalReader, target: string): Promise<Replay> {
     rowsAfter,
   };
   if (reader.torn) out.torn = reader.torn;
+  if (samples) out.samples = { path: samples.path, chunks, rows: sampleRows, ...(samples.torn ? { torn: samples.torn } : {}) };
   return out;
 }
 
@@ -291,7 +359,11 @@ function preview(v: unknown): string {
 }
 
 /** Compare the files at the header's NWB path with the replay: row counts, then every value. */
-async function compare(nwbPath: string, identifier: string, r: Replay): Promise<Pick<RecoverCheck, "state" | "behindEvents" | "missingRows" | "segments">> {
+async function compare(
+  nwbPath: string,
+  identifier: string,
+  r: Replay,
+): Promise<Pick<RecoverCheck, "state" | "behindEvents" | "missingRows" | "segments" | "samples">> {
   const existing = new Set(await existingOutputFiles(nwbPath, identifier));
   const segments: SegmentCheck[] = [];
   let damaged = false;
@@ -299,6 +371,7 @@ async function compare(nwbPath: string, identifier: string, r: Replay): Promise<
   const anyExisting = existing.size > 0;
   let held = 0;
   let missingRows = 0;
+  let fileSamples = 0;
   for (const s of r.segments) {
     const check: SegmentCheck = { path: s.finalPath, state: "complete", detail: "", rows: 0, expectedRows: s.total };
     segments.push(check);
@@ -322,6 +395,7 @@ async function compare(nwbPath: string, identifier: string, r: Replay): Promise<
       damaged = true;
       continue;
     }
+    if (r.samples) fileSamples += await countSampleRows(s.finalPath).catch(() => 0);
     const more: string[] = [];
     let behind = 0;
     for (const [obj, n] of counted.rows) {
@@ -361,6 +435,29 @@ async function compare(nwbPath: string, identifier: string, r: Replay): Promise<
     segments.push({ path: extra, state: "ahead", detail: "a segment of this recording that the journal does not produce", rows: 0, expectedRows: 0 });
     ahead = true;
   }
+  // Samples: the files hold a prefix of each stream (appended in order) or all of it; which segment
+  // a chunk lands in may differ from the replay's, so the totals are compared.
+  let samples: RecoverCheck["samples"];
+  if (r.samples) {
+    samples = {
+      journal: r.samples.path,
+      chunks: r.samples.chunks,
+      rows: r.samples.rows,
+      fileRows: fileSamples,
+      ...(r.samples.torn ? { torn: r.samples.torn } : {}),
+    };
+    if (fileSamples < r.samples.rows) missingRows += r.samples.rows - fileSamples;
+    else if (fileSamples > r.samples.rows) {
+      segments.push({
+        path: nwbPath,
+        state: "ahead",
+        detail: `the files hold ${fileSamples} samples, the sample journal ${r.samples.rows}`,
+        rows: fileSamples,
+        expectedRows: r.samples.rows,
+      });
+      ahead = true;
+    }
+  }
   // The longest prefix of events whose rows the file holds (rows only grow with each event).
   let covered = 0;
   while (covered < r.events && r.rowsAfter[covered + 1]! <= held) covered++;
@@ -373,7 +470,13 @@ async function compare(nwbPath: string, identifier: string, r: Replay): Promise<
         : missingRows > 0
           ? "behind"
           : "complete";
-  return { state, behindEvents: state === "complete" || state === "ahead" ? 0 : damaged ? r.events : r.events - covered, missingRows, segments };
+  return {
+    state,
+    behindEvents: state === "complete" || state === "ahead" ? 0 : damaged ? r.events : r.events - covered,
+    missingRows,
+    segments,
+    ...(samples ? { samples } : {}),
+  };
 }
 
 async function moveFile(from: string, to: string): Promise<void> {
@@ -399,7 +502,30 @@ export async function recoverRecording(journalPath: string, options: RecoverOpti
   }
   const live = writerLiveness(header.writer);
   const target = resolve(options.out ?? header.nwbPath);
-  const r = await replay(reader, target);
+  // beside the journal (`<file>.journal.jsonl` → `<file>.samples.bin`), wherever the recording was moved
+  const samplesPath = journalPath.endsWith(JOURNAL_SUFFIX)
+    ? sampleJournalPathFor(journalPath.slice(0, -JOURNAL_SUFFIX.length))
+    : sampleJournalPathFor(header.nwbPath);
+  let samples: SampleJournalReader | undefined;
+  if (
+    await stat(samplesPath).then(
+      () => true,
+      () => false,
+    )
+  ) {
+    samples = SampleJournalReader.open(samplesPath);
+    const want = header.meta.identifier;
+    if (want !== undefined && samples.header.identifier !== want) {
+      samples.close();
+      throw new UsageError(`${samplesPath} belongs to another recording (identifier ${samples.header.identifier}, the journal's is ${want}); move it away`);
+    }
+  }
+  let r: Replay;
+  try {
+    r = await replay(reader, target, samples);
+  } finally {
+    samples?.close();
+  }
   try {
     if (live === "alive" && !r.cleanClose) {
       throw new RecoverLiveError(

@@ -10,8 +10,8 @@
  * Drawn with Vega (a declarative grammar whose View renders SVG headless in Node, no browser or
  * canvas needed); PNG through resvg (a Rust SVG renderer, prebuilt for each platform). The Vega
  * spec names its marks, so the SVG has structure a test can check: a group `lane-<i>` per setting
- * (top to bottom) holding `label-<i>`, `step-<i>` (line) or `band-<i>` (rects), and `change-<i>`
- * (ticks), and a group `strip` for the data.
+ * (top to bottom) holding `label-<i>`, `step-<i>` (one step path) or `band-<i>` (rects), and
+ * `change-<i>` (one path of ticks `M x,y V y2` per change), and a group `strip` for the data.
  */
 import { writeFile } from "node:fs/promises";
 import { stringifyJson } from "../../events/json.js";
@@ -239,20 +239,11 @@ function laneMarks(lane: Lane, index: number, y: number, x: (t: number) => numbe
     let points = visible.map((c) => ({ x: x(Math.max(c.time, t0)), y: Number.isFinite(numberOf(c.value)) ? sy(numberOf(c.value)) : Number.NaN }));
     if (points.length > DENSE) points = perColumn(points);
     if (visible.length > 0) points.push({ x: x(t1), y: points.at(-1)!.y });
+    // One path item per lane (a Vega line has one scene item per point: slow for dense lanes).
     marks.push({
-      type: "line",
+      type: "path",
       name: `step-${index}`,
-      from: { data: `lane${index}` },
-      encode: {
-        enter: {
-          x: { field: "x" },
-          y: { field: "y" },
-          defined: { signal: "isFinite(datum.y)" },
-          interpolate: { value: "step-after" },
-          stroke: { value: "#1f5fa8" },
-          strokeWidth: { value: 1.6 },
-        },
-      },
+      encode: { enter: { x: { value: 0 }, y: { value: 0 }, path: { value: stepPath(points) }, stroke: { value: "#1f5fa8" }, strokeWidth: { value: 1.6 } } },
     });
     marks.push({
       type: "text",
@@ -271,7 +262,7 @@ function laneMarks(lane: Lane, index: number, y: number, x: (t: number) => numbe
         },
       },
     });
-    return { group: marks, data: { name: `lane${index}`, values: points }, y };
+    return { group: marks, y };
   }
   // Bands: one rect per interval during which the value held, coloured per value, labelled when wide enough.
   const colors = new Map<string, string>();
@@ -316,6 +307,24 @@ function laneMarks(lane: Lane, index: number, y: number, x: (t: number) => numbe
     },
   });
   return { group: marks, data: { name: `lane${index}`, values: bands }, labels: { name: `labels${index}`, values: bands.filter((b) => b.label !== "") }, y };
+}
+
+const r3 = (v: number): string => String(Math.round(v * 1000) / 1000);
+
+/** Step-after path through the points: each value holds until the next; a non-finite value is a gap. */
+function stepPath(points: { x: number; y: number }[]): string {
+  const parts: string[] = [];
+  let prevY = Number.NaN;
+  for (const p of points) {
+    if (!Number.isFinite(p.y)) {
+      prevY = Number.NaN;
+      continue;
+    }
+    if (Number.isFinite(prevY)) parts.push(`L${r3(p.x)},${r3(prevY)}`, `L${r3(p.x)},${r3(p.y)}`);
+    else parts.push(`M${r3(p.x)},${r3(p.y)}`);
+    prevY = p.y;
+  }
+  return parts.join("");
 }
 
 /** A step line's points reduced to four per pixel column: first, lowest, highest, last. */
@@ -490,12 +499,11 @@ export async function renderPlot(history: SettingsHistory, options: PlotOptions 
   let changeCount = 0;
   lanes.forEach((lane, i) => {
     const y = lanesTop + i * (L.laneHeight + L.laneGap);
-    const built = laneMarks(lane, i, y, x, t0, t1) as { group: object[]; data: object; labels?: object };
-    data.push(built.data);
+    const built = laneMarks(lane, i, y, x, t0, t1) as { group: object[]; data?: object; labels?: object };
+    if (built.data) data.push(built.data);
     if (built.labels) data.push(built.labels);
     const ticks = tickXs(lane.changes.filter((c) => c.time >= t0 && c.time <= t1).map((c) => x(c.time))).map((v) => ({ x: v }));
     changeCount += lane.changes.length;
-    data.push({ name: `ticks${i}`, values: ticks });
     marks.push({
       type: "group",
       name: `lane-${i}`,
@@ -504,11 +512,16 @@ export async function renderPlot(history: SettingsHistory, options: PlotOptions 
       marks: [
         ...built.group,
         {
-          type: "rule",
+          type: "path",
           name: `change-${i}`,
-          from: { data: `ticks${i}` },
           encode: {
-            enter: { x: { field: "x" }, y: { value: L.laneHeight - 4 }, y2: { value: L.laneHeight }, stroke: { value: "#c0392b" }, strokeWidth: { value: 1 } },
+            enter: {
+              x: { value: 0 },
+              y: { value: 0 },
+              path: { value: ticks.map((tk) => `M${r3(tk.x)},${L.laneHeight - 4}V${L.laneHeight}`).join("") },
+              stroke: { value: "#c0392b" },
+              strokeWidth: { value: 1 },
+            },
           },
         },
       ],

@@ -5,6 +5,7 @@ import type { CommandModule } from "yargs";
 import { DEFAULT_HUB_PORT, RecordSession, type StreamsOptions } from "../../app/record/record-session.js";
 import { STREAM_CLOCKS, type StreamClock, type StreamStats } from "../../app/record/stream-options.js";
 import type { ProducerScope } from "../../producer/producer.js";
+import { electrodeLocationWarning } from "../../nwb/dandi-requirements.js";
 import { type CommandContext, UsageError } from "../context.js";
 import { loadMeta, untilSignal, warnDandiGaps, withOutputOptions } from "../shared-options.js";
 import { checkOutputPath, checkPort, checkSinks, checkSource, checkWholeNumber, folderErrorText, listenErrorText } from "../option-checks.js";
@@ -28,6 +29,7 @@ interface RecordArgs {
   "electrode-location"?: string;
   monitor?: string;
   "monitor-host": string;
+  "split-bytes"?: number;
 }
 
 /** `--monitor [PORT]`: undefined when not asked for; the default port when given without a value. */
@@ -50,6 +52,7 @@ export function streamsFrom(args: RecordArgs): StreamsOptions | undefined {
   const hub = args.source === "embedded" || /^wss?:\/\//i.test(args.source);
   if (given === undefined && !hub) {
     if (args["electrode-location"] !== undefined) throw new UsageError("--electrode-location needs --streams");
+    if (args["split-bytes"] !== undefined) throw new UsageError("--split-bytes needs --streams (it counts the sample bytes of a file)");
     return undefined;
   }
   const patterns = (given ?? "*")
@@ -64,12 +67,16 @@ export function streamsFrom(args: RecordArgs): StreamsOptions | undefined {
   if (!STREAM_CLOCKS.includes(args.clock as StreamClock)) throw new UsageError(`--clock must be one of ${STREAM_CLOCKS.join(", ")}`);
   if (args["on-overflow"] !== "block" && args["on-overflow"] !== "drop") throw new UsageError("--on-overflow must be block or drop");
   if (!(args["stream-buffer"] > 0)) throw new UsageError("--stream-buffer must be a positive number of MB");
+  const split = args["split-bytes"];
+  if (split !== undefined && !(Number.isSafeInteger(split) && split > 0))
+    throw new UsageError(`--split-bytes must be a whole number of bytes > 0 (got ${split})`);
   return {
     patterns,
     clock: args.clock as StreamClock,
     onOverflow: args["on-overflow"],
     bufferBytes: Math.round(args["stream-buffer"] * 1e6),
     ...(args["electrode-location"] !== undefined ? { electrodeLocation: args["electrode-location"] } : {}),
+    ...(split !== undefined ? { splitBytes: split } : {}),
   };
 }
 
@@ -130,6 +137,10 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
           })
           .option("stream-buffer", { type: "number", default: 256, describe: "MB of samples held between receiving and writing" })
           .option("electrode-location", { type: "string", describe: "Location of the electrodes of labeled streams (e.g. an Allen CCF term)" })
+          .option("split-bytes", {
+            type: "number",
+            describe: "Start the next file <stem>_NN.nwb once this many sample bytes are in the current one; each opens with the current settings",
+          })
           .option("monitor", {
             type: "string",
             describe: `Serve a live monitor page on this port (default ${DEFAULT_MONITOR_PORT} when no PORT is given; 0 picks a free one); its URL is printed`,
@@ -155,6 +166,8 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
       await checkOutputPath("--out", args.out);
       const meta = await loadMeta(args.meta);
       warnDandiGaps(ctx, meta, args.meta);
+      const locationWarning = streams ? electrodeLocationWarning(meta, streams.electrodeLocation) : undefined;
+      if (locationWarning) ctx.stderr.write(`warning: ${locationWarning}\n`);
       const outPath = resolve(args.out);
       await mkdir(dirname(outPath), { recursive: true }).catch((err: unknown) => {
         throw new Error(folderErrorText(dirname(outPath), err));

@@ -61,6 +61,13 @@ function printCheck(ctx: CommandContext, c: RecoverCheck): void {
       `${c.cleanClose ? `closed cleanly at ${c.closeTime} s` : `no clean close (recording ended by a crash; intervals close at the last event, ${c.closeTime} s)`}\n`,
   );
   if (c.torn) out.write(`journal line ${c.torn.line} was torn by the crash (${c.torn.bytes} bytes, ${c.torn.problem}) and is ignored: it was never durable\n`);
+  if (c.samples) {
+    out.write(
+      `sample journal ${c.samples.journal}: ${c.samples.chunks} chunk${c.samples.chunks === 1 ? "" : "s"}, ${c.samples.rows} samples; the files hold ${c.samples.fileRows}\n`,
+    );
+    if (c.samples.torn)
+      out.write(`sample journal ends in a record torn by the crash at byte ${c.samples.torn.offset} (${c.samples.torn.problem}); it was never acknowledged\n`);
+  }
   for (const p of c.problems) ctx.stderr.write(`${p} (rejected by the sinks, as when it was recorded)\n`);
   for (const s of c.segments) {
     out.write(`  ${basename(s.path)}: ${s.state}${s.detail ? ` (${s.detail})` : ""}\n`);

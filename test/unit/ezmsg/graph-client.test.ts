@@ -395,13 +395,13 @@ describe("GraphClient: failures never hang", () => {
 });
 
 describe("GraphClient: banner", () => {
-  it("warns when the server is not ezmsg 3.9.0 and continues", async () => {
+  it("warns when the server is not ezmsg 3.9.0 or 3.10.0b5 and continues", async () => {
     const server = await fake((c) => c.acceptSession(undefined, "3.10.0b1"));
     const onWarning = vi.fn();
     const src = await connect(server, { onWarning });
     expect(src.serverVersion).toBe("3.10.0b1");
     expect(onWarning).toHaveBeenCalledOnce();
-    expect(onWarning.mock.calls[0]![0]).toMatch(/server runs ezmsg 3\.10\.0b1; this client speaks the ezmsg 3\.9\.0 protocol/);
+    expect(onWarning.mock.calls[0]![0]).toMatch(/server runs ezmsg 3\.10\.0b1; this client speaks the ezmsg 3\.9\.0 \/ 3\.10\.0b5 protocol/);
   });
 
   it("refuses something that is not an ezmsg banner", async () => {
