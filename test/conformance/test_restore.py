@@ -22,6 +22,7 @@ Wrong calls exit 2. 127.0.0.1 and free ports only; every child is killed in the 
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import re
@@ -198,6 +199,14 @@ def test_restore_into_a_running_ezmsg_pipeline(tmp_path: Path, children: list[Ch
     assert report["counts"]["planned"] == 8 and report["counts"]["changed"] == 0
     assert max(server_history(port)) == last_seq, "a dry run must send nothing"
     assert pipeline_snapshot(port) == before
+    # --at as a wall-clock date-time (the file's timestamps_reference_time + T_mid): the same plan.
+    with NWBHDF5IO(str(out), "r") as nwbio:
+        ref = nwbio.read().timestamps_reference_time
+    iso = (ref + datetime.timedelta(seconds=t_mid)).isoformat()
+    run = cli.run("restore", out, "--at", iso, "--to", f"ezmsg://127.0.0.1:{port}", "--format", "json", "--dry-run")
+    assert run.returncode == 0, run.describe()
+    report = json.loads(run.stdout)
+    assert abs(report["at"] - t_mid) < 1e-5 and report["counts"]["planned"] == 8, (iso, report["at"], t_mid)
 
     # 2. the startup state: everything but the Enum field (not a plain value) comes back.
     run, report = restore(cli, out, t0, port)
@@ -266,7 +275,7 @@ def test_restore_wrong_calls(tmp_path: Path, cli: Cli) -> None:
     cases = [
         (["restore", table_only, "--at", "1", "--to", "ezmsg://127.0.0.1:9"], "holds no settings rows that restore can read"),
         (["restore", tmp_path / "missing.nwb", "--at", "1", "--to", "ezmsg://127.0.0.1:9"], "cannot restore from"),
-        (["restore", table_only, "--at", "soon", "--to", "ezmsg://127.0.0.1:9"], '--at must be a file time in seconds (e.g. 12.5), got "soon"'),
+        (["restore", table_only, "--at", "soon", "--to", "ezmsg://127.0.0.1:9"], "--at soon: not a time"),
         (["restore", table_only, "--at", "1", "--to", "http://127.0.0.1:9"], "is not a pipeline to restore into"),
         (["restore", table_only, "--to", "ezmsg://127.0.0.1:9"], "Missing required argument: at"),
         (["restore", table_only, "--at", "1", "--to", "ezmsg://127.0.0.1:99999"], "port must be 1-65535"),

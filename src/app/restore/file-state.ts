@@ -15,6 +15,7 @@ import { NwbFileReader } from "../../nwb/nwb-file.js";
 import { isJsonObject, parseJson, type JsonValue } from "../../events/json.js";
 import { NwbSettingsError, UsageError } from "../../errors.js";
 import { segmentsOf } from "../../output/segment-names.js";
+import { parseTimeArg } from "../show/wall-clock.js";
 
 /** One component's settings at T. */
 export interface ComponentState {
@@ -31,6 +32,8 @@ export interface ComponentState {
 export interface SettingsState {
   /** The time asked for (file seconds). */
   at: number;
+  /** The recording's timestamps_reference_time (wall-clock times of file time 0). */
+  referenceTime: string;
   /** Components with a state at T, by address (sorted). */
   components: Map<string, ComponentState>;
   /** Files read (the recording and its segments). */
@@ -42,7 +45,8 @@ export interface SettingsState {
 
 /** Where restore gets the state at T from. */
 export interface SettingsStateReader {
-  stateAt(file: string, at: number): Promise<SettingsState>;
+  /** `at`: file seconds, or a time as `show --at` takes it (seconds, HH:MM:SS[.ffffff], ISO 8601). */
+  stateAt(file: string, at: number | string): Promise<SettingsState>;
 }
 
 interface Row {
@@ -74,8 +78,9 @@ function parseRow(text: string): { component: string; settings: JsonValue; seq: 
 }
 
 /** Read the state at `at` from the JSON rows of `file` and its segments (`<stem>_01.nwb`, …). */
-export async function readStateFromAnnotations(file: string, at: number): Promise<SettingsState> {
-  if (!Number.isFinite(at)) throw new UsageError(`--at must be a finite time in file seconds, got ${at}`);
+export async function readStateFromAnnotations(file: string, atArg: number | string): Promise<SettingsState> {
+  if (typeof atArg === "number" && !Number.isFinite(atArg)) throw new UsageError(`--at must be a finite time in file seconds, got ${atArg}`);
+  let referenceTime = "";
   const files = [file, ...(await segmentsOf(file))];
   const rows: Row[] = [];
   let order = 0;
@@ -89,6 +94,7 @@ export async function readStateFromAnnotations(file: string, at: number): Promis
       throw new NwbSettingsError("ERR_INPUT_UNREADABLE", `cannot read ${path}: ${(err as Error).message}`, { input: path, cause: err });
     }
     try {
+      if (path === file) referenceTime = reader.info().timestampsReferenceTime;
       for (const obj of reader.findByType("AnnotationSeries")) {
         const series = readAnnotationSeries(reader, obj.path);
         const parsed = series.data.map(parseRow);
@@ -109,6 +115,9 @@ export async function readStateFromAnnotations(file: string, at: number): Promis
     );
   }
   rows.sort((a, b) => a.time - b.time || a.order - b.order);
+  const first = rows[0]!.time;
+  const last = rows[rows.length - 1]!.time;
+  const at = typeof atArg === "number" ? atArg : parseTimeArg(atArg, referenceTime, { start: first, end: last });
   const latest = new Map<string, Row>();
   for (const r of rows) {
     if (r.time > at) break;
@@ -119,7 +128,7 @@ export async function readStateFromAnnotations(file: string, at: number): Promis
     const r = latest.get(name)!;
     components.set(name, { component: name, settings: r.settings, time: r.time, seq: r.seq, source: r.source });
   }
-  return { at, components, files, first: rows[0]!.time, last: rows[rows.length - 1]!.time };
+  return { at, referenceTime, components, files, first, last };
 }
 
 export const annotationStateReader: SettingsStateReader = { stateAt: readStateFromAnnotations };

@@ -45,7 +45,8 @@ export interface RestoreReport {
 }
 
 export interface RestoreOptions {
-  at: number;
+  /** File seconds, or as `show --at` takes it: seconds, HH:MM:SS[.ffffff] (wall clock) or ISO 8601. */
+  at: number | string;
   to: string;
   dryRun?: boolean;
   /** How long ezmsg may take for one field (server-side wait for the process), seconds. Default 5. */
@@ -86,9 +87,7 @@ export async function restore(file: string, options: RestoreOptions): Promise<Re
   const reader = options.reader ?? annotationStateReader;
   const state: SettingsState = await reader.stateAt(file, options.at);
   if (state.components.size === 0) {
-    throw new UsageError(
-      `no settings were in effect at ${options.at} s in ${file}: its settings start at ${state.first} s (file time; --at takes seconds on that axis)`,
-    );
+    throw new UsageError(`no settings were in effect at ${state.at} s (file time) in ${file}: its settings start at ${state.first} s`);
   }
   const fieldTimeout = options.fieldTimeoutSeconds ?? 5;
   const target = options.target ?? (await openTarget(options.to, fieldTimeout));

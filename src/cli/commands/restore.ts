@@ -3,6 +3,7 @@ import type { CommandModule } from "yargs";
 import { stringifyJson, type JsonValue } from "../../events/json.js";
 import { type RestoreReport, restore } from "../../app/restore/restore.js";
 import { showValue } from "../../app/restore/plan.js";
+import { parseTimeArg } from "../../app/show/wall-clock.js";
 import { type CommandContext, UsageError } from "../context.js";
 
 interface RestoreArgs {
@@ -21,7 +22,11 @@ export function restoreCommand(ctx: CommandContext): CommandModule<object, Resto
     builder: (y) =>
       y
         .positional("file", { type: "string", demandOption: true, describe: "A recording (its segments <stem>_01.nwb, … are read too)" })
-        .option("at", { type: "string", demandOption: true, describe: "File time in seconds (the recording's timestamps)" })
+        .option("at", {
+          type: "string",
+          demandOption: true,
+          describe: "The time whose state to restore: seconds of file time (12.5), wall clock HH:MM:SS[.ffffff] or an ISO date-time (as show --at)",
+        })
         .option("to", {
           type: "string",
           demandOption: true,
@@ -42,7 +47,7 @@ export function restoreCommand(ctx: CommandContext): CommandModule<object, Resto
         }) as never,
     handler: async (args) => {
       const r = await restore(args.file, {
-        at: parseAt(args.at),
+        at: args.at,
         to: args.to,
         dryRun: args["dry-run"],
         fieldTimeoutSeconds: args.timeout,
@@ -59,11 +64,14 @@ function seconds(t: number): string {
   return String(Number(t.toFixed(6)));
 }
 
-/** `--at`: file time in seconds. */
-function parseAt(text: unknown): number {
-  const t = typeof text === "string" && text.trim() !== "" ? Number(text) : Number.NaN;
-  if (!Number.isFinite(t)) throw new UsageError(`--at must be a file time in seconds (e.g. 12.5), got ${JSON.stringify(text)}`);
-  return t;
+/**
+ * Refuse an `--at` that is no time at all before anything is read (a wall-clock time is resolved
+ * later, with the file's reference time): checked against a stand-in reference time.
+ */
+function parseAt(text: unknown): void {
+  if (typeof text !== "string" || text.trim() === "") throw new UsageError(`--at must be a time, got ${JSON.stringify(text)}`);
+  const t = parseTimeArg(text, "2000-01-01T00:00:00+00:00", { start: 0, end: 0 });
+  if (!Number.isFinite(t)) throw new UsageError(`--at ${text}: not a finite time`);
 }
 
 function reportText(r: RestoreReport): string {

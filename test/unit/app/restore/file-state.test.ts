@@ -62,6 +62,24 @@ describe("restore: the state at T from JSON rows", () => {
     });
   });
 
+  it("takes --at as show does: a wall-clock time of day or an ISO date-time, on the file's reference time", async () => {
+    const file = await convert("clock", [
+      line(1, 1.0, "A", "INITIAL", '{"g": 1.0}'),
+      line(2, 2.0, "A", "UPDATED", '{"g": 2.0}'),
+      line(3, 3.0, "A", "UPDATED", '{"g": 3.0}'),
+    ]);
+    const { referenceTime } = await readStateFromAnnotations(file, 0);
+    const ref = Date.parse(referenceTime);
+    const iso = new Date(ref + 2500).toISOString(); // 2.5 s of file time, as an ISO date-time (UTC)
+    const atIso = await readStateFromAnnotations(file, iso);
+    expect(atIso.at).toBeCloseTo(2.5, 6);
+    expect(atIso.components.get("A")!.settings).toEqual(jsonObject({ g: 2.0 }));
+    await expect(readStateFromAnnotations(file, "lunchtime")).rejects.toMatchObject({
+      code: "ERR_USAGE",
+      message: expect.stringMatching(/--at lunchtime: not a time/),
+    });
+  });
+
   it("uses the event's own time for a row the sink stored later", async () => {
     // A late INITIAL (t=1.5) after an update at t=2: stored at 2 with "timestamp": 1.5; the UPDATED of C at 2.5 wins after it.
     const file = await convert("late", [

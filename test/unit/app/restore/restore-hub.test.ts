@@ -18,6 +18,7 @@ afterEach(async () => {
 function state(components: Record<string, JsonValue>): SettingsState {
   return {
     at: 2,
+    referenceTime: "2026-01-01T00:00:00+00:00",
     files: ["r.nwb"],
     first: 0,
     last: 9,

@@ -21,6 +21,7 @@ function dataclass(name: string, fields: Record<string, PickleValue>): PickleObj
 function state(at: number, components: Record<string, JsonValue>): SettingsState {
   return {
     at,
+    referenceTime: "2026-01-01T00:00:00+00:00",
     files: ["x.nwb"],
     first: 0,
     last: 10,
