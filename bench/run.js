@@ -8,7 +8,7 @@
  * 180), BENCH_ONLY (regex on contender ids), BENCH_FLUSH_MS / BENCH_FLUSH_ROWS (flush-policy.js),
  * BENCH_KEEP=1 keeps every output file (default: only the smallest N's), BENCH_OUT (results file),
  * BENCH_REPEATS (default 3: runs shorter than BENCH_REPEAT_UNDER_S, default 20 s, are repeated and
- * each metric is the median).
+ * each metric is the median), BENCH_DATA_PATH=0 skips the data-path section (bench/data-path.js), BENCH_DP_MB its size.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -377,7 +377,13 @@ async function main() {
   info.benchSeconds = (Date.now() - tBench) / 1000;
   info.maxLoad = Math.max(...loads, 0);
   writeFileSync(join(WORK, "results.json"), JSON.stringify({ info, parse, results, startup, batch }, null, 1));
-  const md = renderReport({ info, parse, results, startup, batch });
+  let md = renderReport({ info, parse, results, startup, batch });
+  // #10: the data path, side by side in the same run (bench/data-path.js; BENCH_DATA_PATH=0 skips it)
+  if (process.env.BENCH_DATA_PATH !== "0") {
+    log("\ndata path (bench/data-path.js) …");
+    const { runDataPathBench } = await import("./data-path.js");
+    md += `\n${(await runDataPathBench({ log })).markdown}`;
+  }
   writeFileSync(RESULTS, md);
   process.stdout.write(md);
   log(`\nwrote ${RESULTS} (${info.benchSeconds.toFixed(0)} s)`);

@@ -15,6 +15,8 @@ export interface StreamSinkOptions {
   electrodeLocation?: string;
   /** Description of a stream's series. Default `ezmsg stream <topic>`. */
   describe?: (topic: string) => string;
+  /** Device of ElectricalSeries. Default: the ezmsg pipeline. */
+  device?: { name: string; description: string };
 }
 
 export interface StreamWrite {
@@ -44,7 +46,10 @@ export class StreamSink {
         topic,
         {
           description: this.options.describe?.(topic) ?? `ezmsg stream ${topic}`,
-          device: { name: "ezmsg_pipeline", description: "The ezmsg pipeline that published the recorded streams (hardware not described by the source)." },
+          device: this.options.device ?? {
+            name: "ezmsg_pipeline",
+            description: "The ezmsg pipeline that published the recorded streams (hardware not described by the source).",
+          },
           ...(this.options.electrodeLocation !== undefined ? { electrodeLocation: this.options.electrodeLocation } : {}),
         },
         this.taken,

@@ -467,6 +467,7 @@ def check_recording(
     time_tolerance: float,
     session_start_wall: Optional[float] = None,
     also_allowed: frozenset[str] = frozenset(),
+    streams: tuple[str, ...] = (),
 ) -> Checked:
     """Assert the file holds exactly `events` in both sinks (values, types, order, times within
     `time_tolerance` of `wall - origin`), that the last interval closes inside `stop_window` (file
@@ -475,7 +476,7 @@ def check_recording(
 
     assert sorted(p.name for p in out.parent.glob(f"{out.stem}_*.nwb")) == [], "no segment rotation expected"
     content = nwbcheck.read(out)
-    assert list(content.acquisition) == [SERIES], content.acquisition.keys()
+    assert sorted(content.acquisition) == sorted([SERIES, *streams]), content.acquisition.keys()
     assert list(content.intervals) == [TABLE], content.intervals.keys()
     if session_start_wall is not None:
         got = content.session_start_time.timestamp()

@@ -134,7 +134,10 @@ def cases() -> list[Case]:
                   Reply("unknown_component", r"nobody")))
     c.append(Case("register an address another connection holds", [reg(k(), "canary", {"i": -1})], Reply("conflict", r"canary")))
     c.append(Case("after_seq past int64", [dumps({"type": "events", "id": k(), "after_seq": 2**64})], Reply("bad_request", r'"after_seq" must be a non-negative integer')))
-    c.append(Case("binary message", [(reg(k(), f"H{k()}", {"x": 1}), True)], Reply("bad_request", r"binary")))
+    # binary messages are sample frames (docs/protocol.md, "Sample streams"): JSON sent as binary is a
+    # frame of no declared stream; fewer bytes than a frame header are not a frame at all
+    c.append(Case("binary message", [(reg(k(), f"H{k()}", {"x": 1}), True)], Reply("unknown_stream", r"no stream with handle \d+ declared on this connection")))
+    c.append(Case("binary message shorter than a frame header", [(b"\x01\x02\x03", True)], Reply("bad_frame", r"not a sample frame \(16-byte header\)")))
     # --- bytes the WebSocket layer refuses: ws closes the connection (nothing to reply on)
     bad = reg(k(), f"H{k()}", {"s": "@@"})
     c.append(Case("invalid UTF-8 in a text message", [bad.replace(b"@@", b"\xff")], Closed(1007)))

@@ -350,7 +350,7 @@ def test_record_streams_sigkill_then_recover(cli, tmp_path: Path, children: list
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--source", "embedded", "--streams", "SIG/OUTPUT_SIGNAL"], "needs --source ezmsg://"),
+        (["--source", "127.0.0.1:1", "--streams", "SIG/OUTPUT_SIGNAL"], "needs --source ezmsg://"),
         (["--source", "ezmsg://127.0.0.1:1", "--streams", " , "], "at least one topic"),
         (["--source", "ezmsg://127.0.0.1:1", "--streams", "X", "--stream-buffer", "0"], "--stream-buffer"),
         (["--source", "ezmsg://127.0.0.1:1", "--electrode-location", "root"], "needs --streams"),

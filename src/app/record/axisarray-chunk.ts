@@ -75,25 +75,31 @@ export function axisArrayToChunk(msg: AxisArray, toFileTime: TimeMap): SampleChu
   const unit = typeof unitAttr === "string" && unitAttr !== "" ? unitAttr : undefined;
   const scaleAttr = msg.attrs.get("scale");
   const scale = typeof scaleAttr === "number" && Number.isFinite(scaleAttr) ? scaleAttr : typeof scaleAttr === "bigint" ? Number(scaleAttr) : 1;
-  let conversion = scale;
-  let outUnit = unit ?? "a.u.";
-  if (labels !== undefined) {
-    const factor = unit === undefined ? 1e-6 : VOLT_FACTORS[unit];
-    if (factor === undefined) labels = undefined;
-    else {
-      conversion = factor * scale;
-      outUnit = "volts";
-    }
-  }
   return {
     type,
     bytes: data.cOrderBytes(),
     rows,
     sampleShape: data.shape.slice(1),
     time,
-    ...(labels !== undefined ? { channelLabels: labels } : {}),
-    unit: outUnit,
-    conversion,
-    offset: 0,
+    ...seriesUnits(labels, unit, scale, 0),
   };
+}
+
+/**
+ * The unit rule shared by every sample source (docs/streams.md): labeled channels in a voltage
+ * unit, or with no unit (µV assumed, as the reference does), make an ElectricalSeries in volts
+ * (conversion and offset scaled by the unit's factor); anything else is a TimeSeries in its own
+ * unit ("a.u." if none) and keeps no labels.
+ */
+export function seriesUnits(
+  labels: readonly string[] | undefined,
+  unit: string | undefined,
+  scale: number,
+  offset: number,
+): { channelLabels?: readonly string[]; unit: string; conversion: number; offset: number } {
+  if (labels !== undefined) {
+    const factor = unit === undefined ? 1e-6 : VOLT_FACTORS[unit];
+    if (factor !== undefined) return { channelLabels: labels, unit: "volts", conversion: factor * scale, offset: factor * offset };
+  }
+  return { unit: unit ?? "a.u.", conversion: scale, offset };
 }

@@ -49,7 +49,10 @@ export interface RecordOptions {
   logger?: ProducerLogger;
   onEvent?: (event: PipelineSettingsEvent, stats: RecorderStats) => void;
   onError?: (message: string) => void;
-  /** Data streams to record (needs an `ezmsg://` source). */
+  /**
+   * Data streams to record: an `ezmsg://` source's topics, or a hub's sample streams (with a hub
+   * source, by default every declared stream, on the system clock, `block`).
+   */
   streams?: StreamsOptions;
   /** Messages about the data streams. */
   onStreamLog?: (message: string) => void;
@@ -58,6 +61,8 @@ export interface RecordOptions {
 }
 
 export const DEFAULT_HUB_PORT = 7341;
+/** A hub source records every sample stream its publishers declare unless `--streams` narrows them. */
+export const DEFAULT_HUB_STREAMS: StreamsOptions = { patterns: ["*"], clock: "system", onOverflow: "block" };
 /** Parsed events a recorder holds between its source and its sinks. */
 export const RECORDER_BUFFERED_EVENTS = 256;
 /** Longest a stop waits for a recorder that fell behind to write what the source already holds. */
@@ -74,7 +79,7 @@ export class RecordSession implements ObservableRecording {
     readonly hub: HubServer | undefined,
     readonly sourceDescription: string,
     private readonly done: Promise<RecorderStats>,
-    private readonly streamsRef: { current: StreamRecording | null },
+    private readonly streamsRef: StreamsRef,
     private readonly outPath: string,
   ) {
     this.sourceLabel = hub ? `embedded hub ${hub.url}` : sourceDescription; // the hub's address is gone once it closes
@@ -122,10 +127,12 @@ export class RecordSession implements ObservableRecording {
         maxBufferedEvents: RECORDER_BUFFERED_EVENTS,
         ...(options.logger ? { logger: options.logger } : {}),
       });
-      const streamsRef: { current: StreamRecording | null } = { current: null };
+      let started: () => void = () => {};
+      const streamsRef: StreamsRef = { current: null, close: async () => {}, started: new Promise<void>((r) => (started = r)) };
       let samples: SampleJournalWriter | null = null;
-      const streams = options.streams;
-      if (streams && !url.startsWith("ezmsg://")) throw new UsageError("--streams needs an ezmsg:// source");
+      const fromHub = /^wss?:\/\//i.test(url);
+      const streams = options.streams ?? (fromHub ? DEFAULT_HUB_STREAMS : undefined);
+      if (streams && !fromHub && !url.startsWith("ezmsg://")) throw new UsageError("--streams needs an ezmsg:// or a hub (ws://, embedded) source");
       const recorder: Recorder = new Recorder({
         outPath: options.outPath,
         sinks: options.sinks,
@@ -145,6 +152,7 @@ export class RecordSession implements ObservableRecording {
                 const origin = recorder.originMonotonic;
                 const hrMinusPerf = monotonicOffset();
                 const { StreamRecording } = await import("./stream-recording.js");
+                let feed: import("./hub-stream-feed.js").HubStreamFeed | null = null;
                 samples = SampleJournalWriter.create(
                   sampleJournal,
                   {
@@ -155,7 +163,16 @@ export class RecordSession implements ObservableRecording {
                   { overwrite: options.overwrite },
                 );
                 const rec = new StreamRecording({
-                  graphAddress: url.slice("ezmsg://".length) || (process.env["EZMSG_GRAPHSERVER_ADDR"] ?? "127.0.0.1:25978"),
+                  ...(fromHub
+                    ? {
+                        describe: (topic: string) => feed?.describe(topic) ?? topic,
+                        device: {
+                          name: "hub_pipeline",
+                          description:
+                            "The pipeline that published the recorded sample streams to the nwb-settings hub (hardware not described by the source).",
+                        },
+                      }
+                    : { graphAddress: url.slice("ezmsg://".length) || (process.env["EZMSG_GRAPHSERVER_ADDR"] ?? "127.0.0.1:25978") }),
                   patterns: streams.patterns,
                   clock: streams.clock,
                   onOverflow: streams.onOverflow,
@@ -182,10 +199,21 @@ export class RecordSession implements ObservableRecording {
                   ...(options.onStreamLog ? { onLog: options.onStreamLog } : {}),
                 });
                 streamsRef.current = rec;
-                await rec.start();
+                streamsRef.close = async () => {
+                  await feed?.close();
+                  await rec.close();
+                };
+                if (fromHub) {
+                  const { HubStreamFeed } = await import("./hub-stream-feed.js");
+                  feed = new HubStreamFeed(url, rec, streams.patterns, options.onStreamLog);
+                  await feed.start();
+                } else {
+                  await rec.start();
+                }
+                started();
               },
               beforeClose: async () => {
-                await streamsRef.current?.close();
+                await streamsRef.close();
               },
               // The sample journal goes once the file holds every sample (a clean close); after a
               // failure or a kill it stays for `recover`.
@@ -209,6 +237,14 @@ export class RecordSession implements ObservableRecording {
     }
   }
 
+  /**
+   * Resolves once the data streams are subscribed (a hub source's sample streams, ezmsg topics),
+   * so a publisher that starts sending then loses nothing; rejects if the recording fails first.
+   */
+  streamsStarted(): Promise<void> {
+    return Promise.race([this.streamsRef.started, this.done.then(() => Promise.reject(new Error("the recording ended before its streams started")))]);
+  }
+
   /** Resolves when the recording ends by itself (the producer gave up) or after {@link stop}. */
   get finished(): Promise<RecorderStats> {
     return this.done;
@@ -222,7 +258,7 @@ export class RecordSession implements ObservableRecording {
       const caught = await this.producer.catchUp(CATCH_UP_MS).catch(() => ({ waitedFor: 0, reached: false }));
       this.caughtUp = caught;
       this.recorder.requestStop({ drain: true });
-      await this.streamsRef.current?.close();
+      await this.streamsRef.close();
       await this.producer.stop({ keepBuffered: true });
       try {
         return await this.done;
@@ -289,6 +325,14 @@ export class RecordSession implements ObservableRecording {
       );
     return total;
   }
+}
+
+interface StreamsRef {
+  current: StreamRecording | null;
+  /** Stop reading streams and write what is buffered (idempotent). */
+  close: () => Promise<void>;
+  /** Resolves once the streams are subscribed (never, without streams). */
+  started: Promise<void>;
 }
 
 /** A recording another live `record` is writing is never replaced or rebuilt under it. */

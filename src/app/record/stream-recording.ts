@@ -27,8 +27,8 @@ import type { OverflowPolicy, StreamClock, StreamStats } from "./stream-options.
 export type { OverflowPolicy, StreamClock, StreamStats } from "./stream-options.js";
 
 export interface StreamRecordingOptions {
-  /** `HOST:PORT` of the GraphServer. */
-  graphAddress: string;
+  /** `HOST:PORT` of the GraphServer whose topics to subscribe; none: chunks come through {@link StreamRecording.accept} only (hub streams). */
+  graphAddress?: string;
   /** Topics; `*` (any characters, `/` included) and `?` (one character) match several. */
   patterns: readonly string[];
   clock: StreamClock;
@@ -41,6 +41,10 @@ export interface StreamRecordingOptions {
   onLog?: (message: string) => void;
   /** Location of the electrodes of ElectricalSeries. */
   electrodeLocation?: string;
+  /** Description of a stream's series. Default: "ezmsg stream TOPIC". */
+  describe?: (topic: string) => string;
+  /** Device of ElectricalSeries. Default: the ezmsg pipeline. */
+  device?: { name: string; description: string };
   /**
    * Where each chunk goes before it is acknowledged (crash safety), tagged with the number of
    * settings events journaled so far (`eventsJournaled`), so a replay interleaves them as written.
@@ -71,7 +75,7 @@ function globRegex(pattern: string): RegExp {
 export const isGlob = (p: string): boolean => /[*?]/.test(p);
 
 export class StreamRecording {
-  private readonly address: GraphAddress;
+  private readonly address: GraphAddress | null;
   private readonly subs = new Map<string, EzmsgTopicSubscriber>();
   private readonly queue: Queued[] = [];
   private queuedBytes = 0;
@@ -91,10 +95,12 @@ export class StreamRecording {
   private resolveIdle: (() => void) | null = null;
 
   constructor(private readonly options: StreamRecordingOptions) {
-    this.address = parseGraphAddress(options.graphAddress);
+    this.address = options.graphAddress === undefined ? null : parseGraphAddress(options.graphAddress);
     this.sink = new StreamSink({
       output: options.output,
       ...(options.electrodeLocation !== undefined ? { electrodeLocation: options.electrodeLocation } : {}),
+      ...(options.describe ? { describe: options.describe } : {}),
+      ...(options.device ? { device: options.device } : {}),
     });
   }
 
@@ -112,6 +118,7 @@ export class StreamRecording {
   }
 
   async start(): Promise<void> {
+    if (this.address === null) return;
     for (const p of this.options.patterns) if (!isGlob(p)) await this.subscribe(p);
     if (this.options.patterns.some(isGlob)) {
       this.discovery = await GraphClient.connect(this.address, { onWarning: (m) => this.log(`warning: ${m}`) });
@@ -122,7 +129,7 @@ export class StreamRecording {
   }
 
   private async discover(): Promise<void> {
-    if (this.closed || !this.discovery) return;
+    if (this.closed || !this.discovery || !this.address) return;
     const snap = await this.discovery.graphSnapshot();
     const topics = topicsOf(snap);
     const globs = this.options.patterns.filter(isGlob).map(globRegex);
@@ -130,7 +137,7 @@ export class StreamRecording {
   }
 
   private async subscribe(topic: string): Promise<void> {
-    if (this.subs.has(topic) || this.closed) return;
+    if (this.subs.has(topic) || this.closed || !this.address) return;
     const sub = await EzmsgTopicSubscriber.subscribe(this.address, topic, {
       onFrame: (f) => this.onFrame(f),
       onPublisher: (e) => this.onPublisher(topic, e),
@@ -156,23 +163,33 @@ export class StreamRecording {
     return s;
   }
 
-  private timeMap(frame: TopicFrame, firstTime: number): TimeMap {
+  /** Pipeline time → file time for one publisher (`key`), whose first sample is at `firstTime`. */
+  timeMap(key: string, firstTime: number): TimeMap {
     const ft = this.options.fileTime;
     if (this.options.clock === "system") return ft.system;
     if (this.options.clock === "monotonic") return ft.monotonic;
     // unknown: the publisher's first sample is placed at its arrival time
-    let anchor = this.unknownAnchors.get(frame.publisherId);
+    let anchor = this.unknownAnchors.get(key);
     if (anchor === undefined) {
       anchor = ft.now() - firstTime;
-      this.unknownAnchors.set(frame.publisherId, anchor);
+      this.unknownAnchors.set(key, anchor);
     }
     const a = anchor;
     return (t) => t + a;
   }
 
+  /** Forget a publisher's `unknown`-clock anchor (it ended; a new one is placed at its own arrival). */
+  forget(key: string): void {
+    this.unknownAnchors.delete(key);
+  }
+
+  /** File time now (s since the file's reference time). */
+  fileTimeNow(): number {
+    return this.options.fileTime.now();
+  }
+
   private async onFrame(frame: TopicFrame): Promise<void> {
     const topic = frame.publisherTopic || frame.topic;
-    const st = this.statsFor(topic);
     let chunk: SampleChunk | { skip: string };
     try {
       const { buffers } = parseMarshalPayload(frame.payload, frame.msgId);
@@ -180,14 +197,29 @@ export class StreamRecording {
       const limit = Math.max(frame.payload.length, 16 * 1024 * 1024);
       const msg = decodeAxisArray(buffers[0]!, buffers.slice(1), { source: `message ${frame.msgId} of ${topic}`, maxInputBytes: limit, maxStringBytes: limit });
       const t0 = firstTime(msg);
-      chunk = axisArrayToChunk(msg, this.timeMap(frame, t0));
+      chunk = axisArrayToChunk(msg, this.timeMap(frame.publisherId, t0));
     } catch (err) {
       chunk = { skip: (err as Error).message };
     }
     if ("skip" in chunk) {
-      if (st.skipped++ === 0) this.log(`warning: streams: ${topic} message ${frame.msgId} not recorded: ${chunk.skip} (further ones counted)`);
+      this.skip(topic, `message ${frame.msgId} not recorded: ${chunk.skip}`);
       return;
     }
+    await this.accept(topic, chunk);
+  }
+
+  /** Count a message that cannot be recorded (the first one is logged). */
+  skip(topic: string, why: string): void {
+    if (this.statsFor(topic).skipped++ === 0) this.log(`warning: streams: ${topic} ${why} (further ones counted)`);
+  }
+
+  /**
+   * Queue a chunk of a stream for writing. Resolves once it is queued — or, with `drop` and a full
+   * buffer, counted as dropped. With `block` and a full buffer it resolves only when there is room:
+   * the caller holds its source (an unacknowledged ezmsg frame, a paused hub socket) meanwhile.
+   */
+  async accept(topic: string, chunk: SampleChunk): Promise<void> {
+    const st = this.statsFor(topic);
     const bytes = chunk.bytes.byteLength;
     const seconds =
       "rate" in chunk.time ? chunk.rows / chunk.time.rate : chunk.rows > 1 ? chunk.time.timestamps[chunk.rows - 1]! - chunk.time.timestamps[0]! : 0;

@@ -30,8 +30,10 @@ interface DemoArgs {
  * was recorded, so the subject's species and age are placeholders (docs/metadata.md).
  */
 export const DEMO_META: NwbMetadata = {
-  session_description: "SIMULATED nwb-settings demo: settings of a simulated pipeline (no animal, no neural data)",
-  experiment_description: "SIMULATED: four simulated components publish settings to the embedded hub and change them every 200 ms.",
+  session_description:
+    "SIMULATED nwb-settings demo: settings of a simulated pipeline and the simulated 32-channel recording they shape (no animal was recorded)",
+  experiment_description:
+    "SIMULATED: four simulated components publish settings to the embedded hub and change them every 200 ms; a simulated 32-channel 1 kHz recording (acquisition/demo_neural) is streamed to the hub, band-limited by DEMO/FILTER and scaled by DEMO/FEEDBACK gain, so each change shows in the data.",
   session_id: "demo",
   experimenter: ["Simulation, nwb-settings"],
   institution: "None (simulated data)",
@@ -82,19 +84,26 @@ export function demoCommand(ctx: CommandContext): CommandModule<object, DemoArgs
           meta: DEMO_META,
           overwrite: args.overwrite,
           onError: (m) => ctx.stderr.write(`error: ${m}\n`),
+          // the simulated stream: all hub streams, on the system clock; a mouse subject needs a
+          // brain-area term for the electrodes (the Allen CCF root: "somewhere in the brain")
+          streams: { patterns: ["*"], clock: "system", onOverflow: "block", electrodeLocation: "root" },
         });
-        ctx.stderr.write(`demo: recording a simulated pipeline from the embedded hub (${hub.url}) for ${args.seconds} s…\n`);
+        await session.streamsStarted();
+        ctx.stderr.write(`demo: recording a simulated pipeline and its 32-channel stream from the embedded hub (${hub.url}) for ${args.seconds} s…\n`);
         pipeline.run(200);
         let timer: NodeJS.Timeout | undefined;
         // session.finished settles early only when the recording failed: then stop with its error
         await Promise.race([signal.promise, session.finished, new Promise((r) => (timer = setTimeout(r, args.seconds * 1000)))]);
         clearTimeout(timer);
         await pipeline.stop();
+        const streamedSamples = pipeline.samples;
         pipeline = undefined;
         const stats = await session.stop();
         stats.outputs = await commitDemo(tempBase, outPath, stats.outputs);
         committed = true;
-        ctx.stdout.write(`recorded ${stats.events} settings events (the startup snapshot, then every change) into:\n`);
+        ctx.stdout.write(
+          `recorded ${stats.events} settings events (the startup snapshot, then every change) and ${streamedSamples} samples × 32 channels into:\n`,
+        );
         for (const path of stats.outputs) {
           const size = (await stat(path)).size;
           ctx.stdout.write(`  ${path} (${formatBytes(size)})\n`);
@@ -107,7 +116,8 @@ export function demoCommand(ctx: CommandContext): CommandModule<object, DemoArgs
         if (first) {
           ctx.stdout.write(
             `\nRead it in Python:\n  from pynwb import NWBHDF5IO\n  with NWBHDF5IO(${JSON.stringify(first)}, "r") as io:\n` +
-              `      print(io.read().intervals["pipeline_settings"].to_dataframe())\n`,
+              `      f = io.read()\n      print(f.intervals["pipeline_settings"].to_dataframe())\n` +
+              `      print(f.acquisition["demo_neural"].data[:1000, :4])  # first second of 4 channels; × .conversion = volts\n`,
           );
         }
       } finally {

@@ -47,18 +47,23 @@ export function monitorPortFrom(args: Pick<RecordArgs, "monitor" | "monitor-host
 
 export function streamsFrom(args: RecordArgs): StreamsOptions | undefined {
   const given = args.streams;
-  if (given === undefined) {
+  // A hub (embedded or ws://) relays the sample streams its publishers declare: all are recorded
+  // unless --streams names some. An ezmsg GraphServer has many topics: --streams names them.
+  const hub = args.source === "embedded" || /^wss?:\/\//i.test(args.source);
+  if (given === undefined && !hub) {
     if (args["electrode-location"] !== undefined) throw new UsageError("--electrode-location needs --streams");
     if (args["split-bytes"] !== undefined) throw new UsageError("--split-bytes needs --streams (it counts the sample bytes of a file)");
     return undefined;
   }
-  const patterns = given
+  const patterns = (given ?? "*")
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
   if (patterns.length === 0) throw new UsageError("--streams needs at least one topic (TOPIC[,TOPIC…], * and ? match)");
-  if (!args.source.startsWith("ezmsg://"))
-    throw new UsageError(`--streams records ezmsg data streams: it needs --source ezmsg://HOST:PORT (got ${args.source})`);
+  if (!hub && !args.source.startsWith("ezmsg://"))
+    throw new UsageError(
+      `--streams records ezmsg topics or hub sample streams: it needs --source ezmsg://HOST:PORT, ws://HOST:PORT or embedded (got ${args.source})`,
+    );
   if (!STREAM_CLOCKS.includes(args.clock as StreamClock)) throw new UsageError(`--clock must be one of ${STREAM_CLOCKS.join(", ")}`);
   if (args["on-overflow"] !== "block" && args["on-overflow"] !== "drop") throw new UsageError("--on-overflow must be block or drop");
   if (!(args["stream-buffer"] > 0)) throw new UsageError("--stream-buffer must be a positive number of MB");
@@ -114,7 +119,8 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
           .option("flush-interval", { type: "number", default: 500, describe: "Milliseconds between HDF5 flushes (1–3600000)" })
           .option("streams", {
             type: "string",
-            describe: "Also record these ezmsg data streams (AxisArray topics, comma list; * and ? match) into the same file (needs --source ezmsg://)",
+            describe:
+              "Also record these data streams into the same file (comma list; * and ? match): ezmsg AxisArray topics (--source ezmsg://), or hub sample streams (a hub source records all by default)",
           })
           .option("clock", {
             type: "string",

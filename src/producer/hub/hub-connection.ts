@@ -26,7 +26,15 @@ export interface HubHello {
   instance: string;
   protocol: number;
   maxMessageBytes: number;
+  /** Largest binary sample frame the hub takes (hubs before sample streams: same as maxMessageBytes). */
+  maxFrameBytes: number;
   lastSeq: number;
+}
+
+/** What arrives for a stream subscription: stream messages (text) and sample frames (binary). */
+export interface StreamPushHandler {
+  onMessage(doc: JsonObject): void;
+  onFrame(frame: Buffer): void;
 }
 
 export interface CloseInfo {
@@ -70,6 +78,8 @@ export class HubConnection {
   private readonly applyHandlers = new Set<(component: string, settings: JsonObject) => void>();
   private closeInfo: CloseInfo | null = null;
   private paused = false;
+  private streamHandler: StreamPushHandler | null = null;
+  private frameErrorHandler: ((code: string, message: string, handle: number | null) => void) | null = null;
 
   private constructor(
     readonly url: string,
@@ -77,7 +87,10 @@ export class HubConnection {
     readonly hello: HubHello,
     private readonly o: Required<HubClientOptions>,
   ) {
-    ws.on("message", (data) => this.onMessage(data.toString()));
+    ws.on("message", (data, isBinary) => {
+      if (isBinary) this.streamHandler?.onFrame(Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data));
+      else this.onMessage(data.toString());
+    });
     ws.on("close", (code, reason) => this.onClose(code, reason.toString()));
     ws.on("error", () => {}); // the close that follows carries the outcome
   }
@@ -112,12 +125,14 @@ export class HubConnection {
             return Number(v);
           };
           const instance = doc.get("instance");
+          const maxFrame = doc.get("max_frame_bytes");
           clearTimeout(timer);
           ws.removeAllListeners();
           resolve({
             instance: typeof instance === "string" ? instance : "",
             protocol: num("protocol"),
             maxMessageBytes: num("max_message_bytes"),
+            maxFrameBytes: typeof maxFrame === "bigint" ? Number(maxFrame) : num("max_message_bytes"),
             lastSeq: num("last_seq"),
           });
         } catch (err) {
@@ -159,6 +174,37 @@ export class HubConnection {
   onPush(id: bigint, handler: (event: JsonValue | undefined, bytes: number) => void): () => void {
     this.pushHandlers.set(id.toString(), handler);
     return () => this.pushHandlers.delete(id.toString());
+  }
+
+  /** Route stream messages and binary frames (one stream subscription per connection). */
+  onStreams(handler: StreamPushHandler): void {
+    this.streamHandler = handler;
+  }
+
+  /** Errors the hub reports about a binary frame we sent (they answer no request). */
+  onFrameError(handler: (code: string, message: string, handle: number | null) => void): void {
+    this.frameErrorHandler = handler;
+  }
+
+  /** Send a binary frame; resolves once it is handed to the socket (a held connection waits here). */
+  sendBinary(frame: Uint8Array): Promise<void> {
+    if (this.closeInfo) return Promise.reject(this.closeInfo.error ?? new HubError("closed", `hub ${this.url}: connection closed`));
+    if (this.o.checkMessageSize && frame.byteLength > this.hello.maxFrameBytes) {
+      return Promise.reject(
+        new HubError("message_too_large", `sample frame of ${frame.byteLength} bytes exceeds the hub's limit of ${this.hello.maxFrameBytes} bytes; not sent`),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      this.ws.send(frame, { binary: true }, (err) => {
+        if (err) reject(this.closeInfo?.error ?? new HubError("closed", `hub ${this.url}: ${err.message}`));
+        else resolve();
+      });
+    });
+  }
+
+  /** Bytes handed to the socket and not yet sent. */
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
   }
 
   /** Route pushed `apply` messages (a restore asking this publisher to take settings) to `handler`. */
@@ -215,6 +261,21 @@ export class HubConnection {
       return;
     }
     const type = doc.get("type");
+    if (type === "stream" || type === "stream_end") {
+      this.streamHandler?.onMessage(doc);
+      return;
+    }
+    if (type === "error" && doc.has("handle") && doc.get("id") === null) {
+      const h = doc.get("handle");
+      const code = doc.get("code");
+      const msg = doc.get("message");
+      this.frameErrorHandler?.(
+        typeof code === "string" ? code : "bad_frame",
+        typeof msg === "string" ? msg : "error",
+        typeof h === "bigint" ? Number(h) : null,
+      );
+      return;
+    }
     if (type === "apply" && !doc.has("id")) {
       const component = doc.get("component");
       const settings = doc.get("settings");

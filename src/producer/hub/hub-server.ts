@@ -28,6 +28,7 @@ import {
   settingsValueToJson,
 } from "./protocol.js";
 import { SettingsStore, type SettingsStoreOptions, type StoredEvent } from "./settings-store.js";
+import { type StreamDeclaration, declarationToJson, frameHandle, parseFrame } from "./stream-protocol.js";
 
 export interface HubServerOptions extends SettingsStoreOptions {
   /** Interface to bind. Default "127.0.0.1" (local only). */
@@ -61,6 +62,14 @@ export interface HubServerOptions extends SettingsStoreOptions {
   resumeFraction?: number;
   /** A reader that takes nothing for this long while publishers are held is dropped (4008) and they are released. Default 5000 ms. */
   readerStallMs?: number;
+  /** Largest binary sample frame a publisher may send (docs/protocol.md, "Sample streams"). Default 64 MiB. */
+  maxFrameBytes?: number;
+  /**
+   * Sample streams: when a stream reader's socket holds more than this many bytes not yet taken,
+   * the connection that sent the frame is no longer read until every stream reader is below half
+   * of it (the publisher's sends wait, as ezmsg's do). Default 8 MiB.
+   */
+  streamHighWaterBytes?: number;
   /** Diagnostics (connections dropped, refused messages). Default: none. */
   onLog?: (message: string) => void;
 }
@@ -74,6 +83,21 @@ export interface HubStats {
   droppedReaders: number;
   /** How many times publishers were held back for a slow reader. */
   publishersHeld: number;
+  /** Sample streams declared and not ended. */
+  streams: number;
+  /** Sample frames relayed to at least one stream reader. */
+  framesRelayed: number;
+  /** Sample frames that arrived while no reader subscribed to streams (not kept: the hub relays samples, it does not store them). */
+  framesUnread: number;
+  /** How many times a stream publisher was held back for a stream reader. */
+  streamPublishersHeld: number;
+}
+
+interface HubStream {
+  handle: number;
+  decl: StreamDeclaration;
+  owner: Connection;
+  frames: number;
 }
 
 interface Subscription {
@@ -100,6 +124,14 @@ class Connection {
   /** Has published (register/update): the connections held back while a reader catches up. */
   publisher = false;
   paused = false;
+  /** Not read while a stream reader catches up (see streamHighWaterBytes). */
+  streamHeld = false;
+  /** Whether the socket is paused now (held for settings or for streams). */
+  wsPaused = false;
+  /** Sample streams this connection declared, by handle. */
+  readonly streams = new Map<number, HubStream>();
+  /** Subscribed to sample streams. */
+  streamReader = false;
   constructor(
     readonly ws: WebSocket,
     readonly label: string,
@@ -116,8 +148,21 @@ export class HubServer {
   /** Publishers are held (see holdPublishersAt) since this time, with the slowest reader at this cursor. */
   private holding: { since: number; cursor: number; progressAt: number; timer: NodeJS.Timeout } | null = null;
   private heldTimes = 0;
+  private readonly streamsByHandle = new Map<number, HubStream>();
+  private readonly streamsByName = new Map<string, HubStream>();
+  private nextHandle = 1;
+  private readonly streamReaders = new Set<Connection>();
+  private readonly streamHeld = new Set<Connection>();
+  private framesRelayed = 0;
+  private framesUnread = 0;
+  private streamHeldTimes = 0;
   private closing: Promise<void> | null = null;
   private readonly o: Required<Omit<HubServerOptions, keyof SettingsStoreOptions | "onLog">> & { onLog: (m: string) => void };
+
+  /** ws `maxPayload`: the larger of the text and the binary limit (text is checked against its own). */
+  static payloadLimit(options: HubServerOptions): number {
+    return Math.max(options.maxMessageBytes ?? 1024 * 1024, options.maxFrameBytes ?? 64 * 1024 * 1024);
+  }
 
   private constructor(
     private readonly wss: WebSocketServer,
@@ -137,6 +182,8 @@ export class HubServer {
       holdPublishersAt: options.holdPublishersAt ?? 0.5,
       resumeFraction: options.resumeFraction ?? 0.25,
       readerStallMs: options.readerStallMs ?? 5000,
+      maxFrameBytes: options.maxFrameBytes ?? 64 * 1024 * 1024,
+      streamHighWaterBytes: options.streamHighWaterBytes ?? 8 * 1024 * 1024,
       onLog: options.onLog ?? (() => {}),
     };
     this.store = new SettingsStore(options);
@@ -149,7 +196,7 @@ export class HubServer {
     const wss = new WebSocketServer({
       host: options.host ?? "127.0.0.1",
       port: options.port ?? 0,
-      maxPayload: options.maxMessageBytes ?? 1024 * 1024,
+      maxPayload: HubServer.payloadLimit(options),
       perMessageDeflate: false,
       clientTracking: false,
     });
@@ -194,6 +241,10 @@ export class HubServer {
       retainedEvents: this.store.retainedEvents,
       droppedReaders: this.droppedReaders,
       publishersHeld: this.heldTimes,
+      streams: this.streamsByHandle.size,
+      framesRelayed: this.framesRelayed,
+      framesUnread: this.framesUnread,
+      streamPublishersHeld: this.streamHeldTimes,
     };
   }
 
@@ -242,6 +293,10 @@ export class HubServer {
     ws.on("close", (code, reason) => {
       this.conns.delete(conn);
       conn.subs.clear();
+      this.streamReaders.delete(conn);
+      this.streamHeld.delete(conn);
+      for (const st of [...conn.streams.values()]) this.endStream(st, "its publisher disconnected");
+      this.releaseStreams();
       this.balance();
       const removed = this.store.dropOwner(conn);
       if (removed.length > 0) this.o.onLog(`hub: connection ${label} closed (${code} ${reason.toString()}); its components left: ${removed.join(", ")}`);
@@ -254,6 +309,7 @@ export class HubServer {
           protocol: HUB_PROTOCOL_VERSION,
           instance: this.instanceId,
           max_message_bytes: BigInt(this.o.maxMessageBytes),
+          max_frame_bytes: BigInt(this.o.maxFrameBytes),
           last_seq: BigInt(this.store.lastSeq),
         }),
       ),
@@ -262,15 +318,17 @@ export class HubServer {
 
   private onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
     if (conn.dropped) return;
+    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     if (isBinary) {
-      this.reply(conn, errorMessage(null, "bad_request", "binary messages are not accepted; send JSON text"));
+      this.onFrame(conn, bytes);
       return;
     }
-    const text = Buffer.isBuffer(data)
-      ? data.toString("utf8")
-      : Array.isArray(data)
-        ? Buffer.concat(data).toString("utf8")
-        : Buffer.from(data).toString("utf8");
+    if (bytes.byteLength > this.o.maxMessageBytes) {
+      // ws's own limit is the larger binary one; a text message over its limit gets what ws gives.
+      this.drop(conn, CloseCode.messageTooBig, `message too big: ${bytes.byteLength} bytes (limit ${this.o.maxMessageBytes})`);
+      return;
+    }
+    const text = bytes.toString("utf8");
     let req: HubRequest;
     try {
       req = parseRequest(text);
@@ -341,6 +399,35 @@ export class HubServer {
         this.reply(conn, stringifyJson(message({ type: "session_components", id: req.id, components: list })));
         return;
       }
+      case "declare_stream": {
+        const name = req.declaration.name;
+        const held = this.streamsByName.get(name);
+        if (held && held.owner !== conn) throw new HubError("conflict", `stream ${JSON.stringify(name)} is declared by another connection`);
+        if (held) this.endStream(held, "declared again");
+        const st: HubStream = { handle: this.nextHandle++, decl: req.declaration, owner: conn, frames: 0 };
+        this.streamsByHandle.set(st.handle, st);
+        this.streamsByName.set(name, st);
+        conn.streams.set(st.handle, st);
+        this.reply(conn, stringifyJson(message({ type: "stream_declared", id: req.id, stream: name, handle: BigInt(st.handle) })));
+        const text = this.streamMessage(st);
+        for (const r of this.streamReaders) this.sendStreamText(r, text);
+        return;
+      }
+      case "end_stream": {
+        const st = conn.streams.get(req.handle);
+        if (!st) throw new HubError("unknown_stream", `no stream with handle ${req.handle} declared on this connection`);
+        this.endStream(st, "ended by its publisher");
+        this.reply(conn, stringifyJson(message({ type: "stream_ended", id: req.id, handle: BigInt(req.handle) })));
+        return;
+      }
+      case "subscribe_streams": {
+        if (conn.streamReader) throw new HubError("bad_request", "this connection already subscribed to streams");
+        conn.streamReader = true;
+        this.streamReaders.add(conn);
+        this.reply(conn, stringifyJson(message({ type: "streams_subscribed", id: req.id, streams: BigInt(this.streamsByHandle.size) })));
+        for (const st of this.streamsByHandle.values()) this.sendStreamText(conn, this.streamMessage(st));
+        return;
+      }
       case "apply": {
         // Ask the component's publisher to take these settings; it may honour it with an `update`
         // (which is what records the change), or not. The hub changes nothing itself.
@@ -357,6 +444,95 @@ export class HubServer {
         return;
       }
     }
+  }
+
+  /**
+   * A stream message to a stream reader, in order with its frames. Not through `reply`: a stream
+   * reader's socket may legitimately hold more than `maxBufferedBytes` of frames (one 1 s frame of
+   * 256 channels at 30 kHz is 30 MB) — the publisher is held for it, the reader is not dropped.
+   */
+  private sendStreamText(conn: Connection, text: string): void {
+    if (!conn.dropped && conn.ws.readyState === WebSocket.OPEN) conn.ws.send(text);
+  }
+
+  private streamMessage(st: HubStream): string {
+    return stringifyJson(message({ type: "stream", handle: BigInt(st.handle), declaration: declarationToJson(st.decl) }));
+  }
+
+  private endStream(st: HubStream, why: string): void {
+    if (this.streamsByHandle.get(st.handle) !== st) return;
+    this.streamsByHandle.delete(st.handle);
+    if (this.streamsByName.get(st.decl.name) === st) this.streamsByName.delete(st.decl.name);
+    st.owner.streams.delete(st.handle);
+    const text = stringifyJson(message({ type: "stream_end", handle: BigInt(st.handle), frames: BigInt(st.frames), reason: why }));
+    for (const r of this.streamReaders) this.sendStreamText(r, text);
+  }
+
+  /** A binary sample frame: check it against its stream, relay it to every stream reader. */
+  private onFrame(conn: Connection, bytes: Buffer): void {
+    const handle = frameHandle(bytes);
+    const st = handle === null ? undefined : conn.streams.get(handle);
+    const frameError = (code: "bad_frame" | "unknown_stream", text: string): void =>
+      this.reply(conn, stringifyJson(message({ type: "error", id: null, code, message: text, handle: handle === null ? null : BigInt(handle) })));
+    if (bytes.byteLength > this.o.maxFrameBytes) {
+      frameError("bad_frame", `sample frame of ${bytes.byteLength} bytes exceeds the hub's limit of ${this.o.maxFrameBytes} bytes; not relayed`);
+      return;
+    }
+    if (!st) {
+      frameError(
+        handle === null ? "bad_frame" : "unknown_stream",
+        handle === null
+          ? `binary message of ${bytes.byteLength} bytes is not a sample frame (16-byte header)`
+          : `no stream with handle ${handle} declared on this connection`,
+      );
+      return;
+    }
+    try {
+      parseFrame(bytes, st.decl);
+    } catch (err) {
+      frameError("bad_frame", (err as Error).message);
+      return;
+    }
+    st.frames++;
+    if (this.streamReaders.size === 0) {
+      this.framesUnread++;
+      return;
+    }
+    this.framesRelayed++;
+    let full = false;
+    for (const r of this.streamReaders) {
+      if (r.dropped || r.ws.readyState !== WebSocket.OPEN) continue;
+      r.ws.send(bytes, { binary: true }, (err) => {
+        if (!err) this.releaseStreams();
+      });
+      if (r.ws.bufferedAmount > this.o.streamHighWaterBytes) full = true;
+    }
+    if (full && !conn.streamHeld && conn.subs.size === 0 && !conn.streamReader) {
+      conn.streamHeld = true;
+      this.streamHeld.add(conn);
+      this.streamHeldTimes++;
+      this.syncPause(conn);
+    }
+  }
+
+  /** Resume the stream publishers once every stream reader has taken all but half the high-water mark. */
+  private releaseStreams(): void {
+    if (this.streamHeld.size === 0) return;
+    for (const r of this.streamReaders) if (!r.dropped && r.ws.bufferedAmount > this.o.streamHighWaterBytes / 2) return;
+    for (const c of this.streamHeld) {
+      c.streamHeld = false;
+      this.syncPause(c);
+    }
+    this.streamHeld.clear();
+  }
+
+  /** Pause or resume a connection's socket: paused while held for settings readers or for stream readers. */
+  private syncPause(conn: Connection): void {
+    const want = (conn.paused || conn.streamHeld) && !conn.dropped;
+    if (want === conn.wsPaused) return;
+    conn.wsPaused = want;
+    if (want) conn.ws.pause();
+    else conn.ws.resume();
   }
 
   private reply(conn: Connection, text: string): void {
@@ -445,7 +621,7 @@ export class HubServer {
     for (const c of this.conns) {
       if (c.paused) {
         c.paused = false;
-        c.ws.resume();
+        this.syncPause(c);
       }
     }
   }
@@ -454,7 +630,7 @@ export class HubServer {
     // A connection that also reads (has subscriptions) is never paused: it would hold itself up.
     if (conn.subs.size > 0 || conn.dropped) return;
     conn.paused = true;
-    conn.ws.pause();
+    this.syncPause(conn);
   }
 
   /** Hand each subscription's next events to the socket while its buffer is below the high-water mark. */

@@ -5,3 +5,6 @@ export { HubPublisher, type HubPublisherOptions, type PublishOptions } from "./h
 export type { HubClientOptions, HubHello } from "./hub-connection.js";
 export { CloseCode, HubError, type HubErrorCode } from "./protocol.js";
 export { SettingsStore, type SettingsStoreOptions } from "./settings-store.js";
+export { HubStreamPublisher, type StreamSpec } from "./hub-publisher.js";
+export { HubStreamReader, type HubStreamHandler } from "./hub-stream-reader.js";
+export { type StreamDeclaration, type StreamDtype, type StreamFrame, encodeFrame, parseFrame, STREAM_DTYPES } from "./stream-protocol.js";

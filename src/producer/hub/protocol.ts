@@ -6,6 +6,7 @@
  */
 import { DEFAULT_MAX_JSON_DEPTH, type JsonObject, type JsonValue, describeJsonValue, isJsonObject, parseJson, stringifyJson } from "../../events/json.js";
 import type { SettingsValue, SourceEventType, SourceSettingsEvent } from "../source.js";
+import { type StreamDeclaration, parseStreamDeclaration } from "./stream-protocol.js";
 
 export const HUB_PROTOCOL_VERSION = 1n;
 export const HUB_SERVER_NAME = "nwb-settings-hub";
@@ -34,6 +35,9 @@ export type HubErrorCode =
   | "closed"
   | "timeout"
   | "slow_reader"
+  | "bad_stream"
+  | "bad_frame"
+  | "unknown_stream"
   | "not_delivered";
 
 /** An error the hub reported, or a failure of the connection to it. `code` is one of {@link HubErrorCode}. */
@@ -59,9 +63,24 @@ export type HubRequest =
   | { type: "subscribe"; id: RequestId; afterSeq: number }
   | { type: "unsubscribe"; id: RequestId; subscription: RequestId }
   | { type: "session_components"; id: RequestId; session: string }
+  | { type: "declare_stream"; id: RequestId; declaration: StreamDeclaration }
+  | { type: "end_stream"; id: RequestId; handle: number }
+  | { type: "subscribe_streams"; id: RequestId }
   | { type: "apply"; id: RequestId; component: string; settings: JsonObject };
 
-export const REQUEST_TYPES = ["register", "update", "snapshot", "events", "subscribe", "unsubscribe", "session_components", "apply"] as const;
+export const REQUEST_TYPES = [
+  "register",
+  "update",
+  "snapshot",
+  "events",
+  "subscribe",
+  "unsubscribe",
+  "session_components",
+  "declare_stream",
+  "end_stream",
+  "subscribe_streams",
+  "apply",
+] as const;
 
 /** A request the hub could not accept; `id` is null when the message had no usable id. */
 export class RequestError extends Error {
@@ -162,6 +181,20 @@ export function parseRequest(text: string): HubRequest {
     }
     case "session_components":
       return { type, id, session: stringField(doc, "session", id, false) };
+    case "declare_stream":
+      try {
+        return { type, id, declaration: parseStreamDeclaration(doc) };
+      } catch (err) {
+        throw new RequestError("bad_stream", (err as Error).message, id);
+      }
+    case "end_stream": {
+      const h = doc.get("handle");
+      if (typeof h !== "bigint" || h < 0n || h > 0xffffffffn)
+        throw new RequestError("bad_request", `"handle" must be a stream handle, got ${describeJsonValue(h)}`, id);
+      return { type, id, handle: Number(h) };
+    }
+    case "subscribe_streams":
+      return { type, id };
     case "apply":
       return { type, id, component: stringField(doc, "component", id), settings: settingsValueOf(doc, id).structured_value as JsonObject };
     default:
