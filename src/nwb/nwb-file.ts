@@ -21,17 +21,32 @@ export interface Flushable {
   flush(): void;
 }
 
+/**
+ * An instant to the microsecond: a JS `Date` keeps only milliseconds, so a time that must stay
+ * exact (a reference time taken from an event's timestamp) is given as integer µs since the epoch.
+ */
+export interface UnixMicros {
+  unixMicros: number;
+}
+
 /** ISO 8601 with microseconds and a numeric UTC offset, as Python's datetime.isoformat writes. */
-export function isoTimestamp(t: Date): string {
-  const iso = t.toISOString(); // 2026-01-01T00:00:00.000Z
-  return `${iso.slice(0, 19)}.${iso.slice(20, 23)}000+00:00`;
+export function isoTimestamp(t: Date | UnixMicros): string {
+  if (t instanceof Date) {
+    const iso = t.toISOString(); // 2026-01-01T00:00:00.000Z
+    return `${iso.slice(0, 19)}.${iso.slice(20, 23)}000+00:00`;
+  }
+  const micros = Math.round(t.unixMicros);
+  const ms = Math.floor(micros / 1000);
+  const iso = new Date(ms).toISOString();
+  const sub = String(micros - ms * 1000).padStart(3, "0");
+  return `${iso.slice(0, 19)}.${iso.slice(20, 23)}${sub}+00:00`;
 }
 
 export interface CreateOptions {
   /** Fail if the file exists (default) or replace it. */
   overwrite?: boolean;
   /** Reference time of all timestamps in the file; defaults to the session start time. */
-  timestampsReferenceTime?: Date;
+  timestampsReferenceTime?: Date | UnixMicros;
   /** When the file is created (default: now). */
   now?: Date;
 }

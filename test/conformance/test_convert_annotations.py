@@ -161,7 +161,8 @@ def test_unix_time_stamps_mean_wall_clock(convert, origin):
     assert len(stored) == len(rows)
     for i, (t, row) in enumerate(zip(stored, rows)):
         wall = row.time  # raw expected rows carry Unix seconds (after the per-series max)
-        assert abs(ref.timestamp() + t - wall) < 1e-3, f"row {i}: {ref.isoformat()} + {t} s != {wall} (Unix)"
+        # to the µs: a reference time cut to the ms (a JS Date) would be off by up to 1 ms here
+        assert abs(ref.timestamp() + t - wall) < 2e-6, f"row {i}: {ref.isoformat()} + {t} s != {wall} (Unix)"
     t0 = exp.t0(exp.parse_log(LOGS / log))
     start = c.session_start_time
     assert abs(start.timestamp() - t0) < 1e-3, f"session_start_time {start.isoformat()} is not the first event ({t0})"
@@ -310,3 +311,33 @@ def test_edge_values_are_valid_input(convert):
     assert_rows(out, log)
     texts = [t for s in nwbcheck.read(out).acquisition.values() for t in s.data]
     assert any("\\ud800" in t for t in texts), "the lone surrogate should stay an escape in the row JSON"
+
+
+@pytest.mark.parametrize("origin", ["first-event", "raw"])
+def test_unix_time_stamps_stay_exact_to_the_microsecond(cli, tmp_path, origin):
+    """Event times with microseconds: reference time + stored time gives each event back to the µs
+    (a reference time taken from the first event must not be cut to the millisecond)."""
+    stamps = [1767225600.123456, 1767225600.987654, 1767225601.000001]
+    log = tmp_path / "micros.jsonl"
+    lines = [
+        {"seq": i + 1, "timestamp": t, "component_address": "U/a", "event_type": "INITIAL" if i == 0 else "UPDATED",
+         "repr_value": {"a": i}, "structured_value": {"a": i}, "source_session_id": "s"}
+        for i, t in enumerate(stamps)
+    ]
+    lines.insert(1, {"seq": 2, "timestamp": stamps[0], "component_address": "__init_final__", "event_type": "INITIAL",
+                     "repr_value": {}, "structured_value": {}, "source_session_id": "s"})
+    for i, line in enumerate(lines):
+        line["seq"] = i + 1
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    out = tmp_path / "micros.nwb"
+    run = cli.run("convert", log, "--out", out, "--time-origin", origin, "--sinks", "annotations")
+    assert run.returncode == 0, run.describe()
+    c = nwbcheck.read(out)
+    ref = c.timestamps_reference_time
+    stored = list(c.acquisition["settings_annotations"].timestamps)
+    assert len(stored) == len(stamps)
+    for t, want in zip(stored, stamps):
+        # datetime keeps µs; compare in integer µs to stay clear of float rounding at 1.7e9 s
+        d = ref - datetime(1970, 1, 1, tzinfo=timezone.utc)
+        got_us = (d.days * 86400 + d.seconds) * 10**6 + d.microseconds + round(t * 1e6)
+        assert got_us == round(want * 1e6), f"{ref.isoformat()} + {t} s != {want}"
