@@ -29,13 +29,6 @@ from nwbcheck import inspect, validate
 MESSAGES = 40
 
 
-@pytest.fixture
-def children():
-    started: list[Child] = []
-    yield started
-    for c in reversed(started):
-        c.stop(signal.SIGTERM, timeout=5)
-
 
 @pytest.mark.parametrize("version, python", EZMSG_PYTHONS, ids=[v for v, _ in EZMSG_PYTHONS])
 def test_record_streams_with_a_settings_change(tmp_path: Path, children: list[Child], version: str, python: str) -> None:
@@ -295,6 +288,10 @@ def test_record_streams_sigkill_then_recover(cli, tmp_path: Path, children: list
     rec.wait_stderr(r"STREAMS/I16/OUTPUT_SIGNAL connected", 20)
     setting = pipe.wait_event("setting", 30)
     pipe.wait_until("80 SIG messages sent", lambda: sum(1 for e in pipe.events if e.get("event") == "sent" and e["unit"] == "SIG") >= 80, 30)
+    # the promise covers samples sent more than 1 s before the kill: make sure there are some (a
+    # loaded machine can send the first 80 in a burst just now)
+    pipe.wait_until("20 messages of each unit sent over 1.2 s ago", lambda: min(sum(
+        1 for e in pipe.events if e.get("event") == "sent" and e["unit"] == u and e["sent_at"] < time.time() - 1.2) for u in ("SIG", "I16")) >= 20, 30)
     t_kill = time.time()
     rec.kill()  # SIGKILL, mid-stream
     assert rec.proc.returncode == -signal.SIGKILL, rec.describe()
