@@ -351,18 +351,7 @@ export class JsonTextScanner {
       if (t.charCodeAt(this.pos) !== 0x3a) throw REFUSED;
       this.separator(": ");
       this.value(depth);
-      this.skipWs();
-      const c = t.charCodeAt(this.pos);
-      if (c === 0x2c) {
-        this.separator(", ");
-        continue;
-      }
-      if (c === 0x7d) {
-        this.keep(this.pos, this.pos + 1);
-        this.pos++;
-        return;
-      }
-      throw REFUSED;
+      if (!this.another(0x7d)) return;
     }
   }
 
@@ -381,19 +370,24 @@ export class JsonTextScanner {
       if (items > MAX_ARRAY_ITEMS) throw REFUSED;
       this.skipWs();
       this.value(depth);
-      this.skipWs();
-      const c = t.charCodeAt(this.pos);
-      if (c === 0x2c) {
-        this.separator(", ");
-        continue;
-      }
-      if (c === 0x5d) {
-        this.keep(this.pos, this.pos + 1);
-        this.pos++;
-        return;
-      }
-      throw REFUSED;
+      if (!this.another(0x5d)) return;
     }
+  }
+
+  /** After an item: a comma means another follows (true); `close` ends the container (false). */
+  private another(close: number): boolean {
+    this.skipWs();
+    const c = this.text.charCodeAt(this.pos);
+    if (c === 0x2c) {
+      this.separator(", ");
+      return true;
+    }
+    if (c === close) {
+      this.keep(this.pos, this.pos + 1);
+      this.pos++;
+      return false;
+    }
+    throw REFUSED;
   }
 
   private string(): void {

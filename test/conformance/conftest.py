@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import shutil
 import subprocess
 import sys
@@ -115,3 +116,13 @@ class References:
 @pytest.fixture(scope="session")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> References:
     return References(tmp_path_factory.mktemp("reference"))
+
+
+@pytest.fixture
+def children():
+    """Child processes a test starts (liverec.Child), stopped at its end in reverse order: the
+    recorder first, then the pipeline, then the GraphServer."""
+    started: list = []
+    yield started
+    for c in reversed(started):
+        c.stop(signal.SIGTERM, timeout=5)

@@ -105,13 +105,6 @@ def read_segments(out: Path) -> tuple[list[Path], dict[str, list[dict]], set[str
     return rec.segments, rec.by_component(), set(rec.table_components), rec.columns
 
 
-@pytest.fixture
-def children():
-    started: list[Child] = []
-    yield started
-    for c in reversed(started):
-        c.stop(signal.SIGTERM, timeout=5)
-
 
 @pytest.fixture(scope="module", autouse=True)
 def deep_json():

@@ -33,13 +33,6 @@ PUBLISHERS = {
 }
 
 
-@pytest.fixture
-def children():
-    started: list[Child] = []
-    yield started
-    for c in reversed(started):
-        c.stop(signal.SIGTERM, timeout=5)
-
 
 @pytest.mark.parametrize("client", sorted(PUBLISHERS))
 def test_hub_sample_streams(tmp_path: Path, children: list[Child], client: str) -> None:

@@ -50,13 +50,6 @@ TOL = 1e-6
 RESUMED = r"resumed after seq (\d+); (\d+) missed event\(s\) recovered from history; live after seq (\d+)"
 
 
-@pytest.fixture
-def children():
-    started: list[Child] = []
-    yield started
-    for c in reversed(started):  # recorder first, then pipeline, then server
-        c.stop(signal.SIGTERM, timeout=5)
-
 
 def record_args(out: Path, port: int) -> list[str]:
     return ["--source", f"ezmsg://127.0.0.1:{port}", "--out", str(out), "--sinks", "annotations,table", "--meta", str(META),

@@ -39,13 +39,6 @@ from conftest import META, NODE, Cli
 from liverec import INTEROP, PYTHON, REPO, Child, server_history, start_graph_server, start_record, wait_journal
 
 
-@pytest.fixture
-def children():
-    started: list[Child] = []
-    yield started
-    for c in reversed(started):
-        c.stop(signal.SIGTERM, timeout=5)
-
 
 def same(a: Any, b: Any) -> bool:
     """Equal as Python values, type for type (1 != 1.0, True != 1), NaN == NaN."""
