@@ -166,7 +166,9 @@ export function recordCommand(ctx: CommandContext): CommandModule<object, Record
       await checkOutputPath("--out", args.out);
       const meta = await loadMeta(args.meta);
       warnDandiGaps(ctx, meta, args.meta);
-      const locationWarning = streams ? electrodeLocationWarning(meta, streams.electrodeLocation) : undefined;
+      // Only when streams were asked for: a hub source records declared streams by default, and a
+      // settings-only hub recording should not be told about electrodes it will never have.
+      const locationWarning = streams && args.streams !== undefined ? electrodeLocationWarning(meta, streams.electrodeLocation) : undefined;
       if (locationWarning) ctx.stderr.write(`warning: ${locationWarning}\n`);
       const outPath = resolve(args.out);
       await mkdir(dirname(outPath), { recursive: true }).catch((err: unknown) => {

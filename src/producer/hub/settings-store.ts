@@ -6,6 +6,7 @@
  * turn of the event loop, which is what makes a subscriber's replay + live handover atomic.
  */
 import { stringifyJson } from "../../events/json.js";
+import { systemClock } from "../producer.js";
 import type { SettingsValue, SourceEventType, SourceSettingsEvent } from "../source.js";
 import { HubError, byteLength, eventToJson } from "./protocol.js";
 
@@ -25,7 +26,11 @@ export interface SettingsStoreOptions {
   historyMaxBytes?: number;
   /** Most component addresses held at once. Default 10000. */
   maxComponents?: number;
-  /** Wall clock in seconds since the epoch. Default `Date.now() / 1000`. */
+  /**
+   * Wall clock in seconds since the epoch. Default: the producer's system clock, which resolves
+   * microseconds (`Date.now()` has only milliseconds: two registrations in one millisecond got one
+   * time stamp, and the typed table merged them into one row).
+   */
   wallNow?: () => number;
 }
 
@@ -53,7 +58,7 @@ export class SettingsStore {
     this.historyLimit = Math.max(1, Math.floor(options.historyLimit ?? 10_000));
     this.historyMaxBytes = Math.max(1, options.historyMaxBytes ?? 64 * 1024 * 1024);
     this.maxComponents = options.maxComponents ?? 10_000;
-    this.wallNow = options.wallNow ?? (() => Date.now() / 1000);
+    this.wallNow = options.wallNow ?? systemClock.wallNow;
   }
 
   /** Highest seq handed out (0 before the first event). */
