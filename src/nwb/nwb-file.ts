@@ -31,13 +31,9 @@ export interface UnixMicros {
 
 /** ISO 8601 with microseconds and a numeric UTC offset, as Python's datetime.isoformat writes. */
 export function isoTimestamp(t: Date | UnixMicros): string {
-  if (t instanceof Date) {
-    const iso = t.toISOString(); // 2026-01-01T00:00:00.000Z
-    return `${iso.slice(0, 19)}.${iso.slice(20, 23)}000+00:00`;
-  }
-  const micros = Math.round(t.unixMicros);
+  const micros = t instanceof Date ? t.getTime() * 1000 : Math.round(t.unixMicros);
   const ms = Math.floor(micros / 1000);
-  const iso = new Date(ms).toISOString();
+  const iso = new Date(ms).toISOString(); // 2026-01-01T00:00:00.000Z
   const sub = String(micros - ms * 1000).padStart(3, "0");
   return `${iso.slice(0, 19)}.${iso.slice(20, 23)}${sub}+00:00`;
 }
