@@ -39,7 +39,7 @@ def originals(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def baseline_gate(originals) -> dict[str, set[str]]:
-    return {v: set(nwbcheck.inspect(p).gate) for v, p in originals.items()}
+    return {(v, config): set(nwbcheck.inspect(p, config).gate) for v, p in originals.items() for config in (None, "dandi")}
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,8 @@ def test_attach_keeps_the_recording_and_puts_rows_on_its_clock(cli, originals, b
     content = nwbcheck.read(rec)
     assert "ElectricalSeries" in content.acquisition and content.subject["subject_id"] == "m1"
     assert nwbcheck.validate(rec) == []
-    assert set(nwbcheck.inspect(rec).gate) - baseline_gate[variant] == set()
+    for config in (None, "dandi"):
+        assert set(nwbcheck.inspect(rec, config).gate) - baseline_gate[(variant, config)] == set(), config
 
     # every pre-existing object's data and attributes are identical
     before = snapshot(originals[variant])

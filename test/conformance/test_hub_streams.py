@@ -96,5 +96,6 @@ def test_hub_sample_streams(tmp_path: Path, children: list[Child], client: str) 
         half = FRAMES // 2 * 50
         assert np.std(d[half:]) > 1.5 * np.std(d[:half])
     assert validate(out) == []
-    gate = inspect(out).gate
-    assert gate == [], "\n".join(gate)
+    for config in (None, "dandi"):
+        gate = inspect(out, config).gate
+        assert gate == [], f"nwbinspector {config or 'default'}:\n" + "\n".join(gate)
