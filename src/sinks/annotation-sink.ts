@@ -4,8 +4,9 @@
  *
  * Ascending time without losing information (nwbinspector requires ascending timestamps, while
  * INITIAL events carry each component's *last-change* time and so arrive out of time order):
- * - a run of INITIAL events is held until it ends (the sentinel, any other event, or close) and
- *   is then written sorted by (timestamp, seq), so each row keeps its true last-change time;
+ * - a run of INITIAL events is held until it ends (the sentinel, any other event, a split, close,
+ *   or {@link AnnotationSink.settle} when a live run went quiet) and is then written sorted by
+ *   (timestamp, seq), so each row keeps its true last-change time;
  * - every row's stored time is max(its own time, the series' previous stored time); when that
  *   moves a row later, its JSON gains a `"timestamp"` key with the event's own time.
  * Rows are staged and written in place on flush (docs/annotation-sink.md).
@@ -72,6 +73,15 @@ export class AnnotationSink implements SettingsSink {
   }
 
   /**
+   * A size split is about to close the segment: a held run of INITIAL events (components that
+   * joined after the start) is written into it first, so the segment ending holds every event that
+   * arrived while it was open.
+   */
+  async segmentEnding(_t: number): Promise<void> {
+    await this.drainInitialRun();
+  }
+
+  /**
    * A size split opened a new segment: it starts with the current state, i.e. each component's
    * latest event again (its own time and seq, in time order), so the segment stands alone.
    */
@@ -83,6 +93,14 @@ export class AnnotationSink implements SettingsSink {
   }
 
   async close(_closeTime: number): Promise<void> {
+    await this.drainInitialRun();
+  }
+
+  get holding(): boolean {
+    return this.initialRun.length > 0;
+  }
+
+  async settle(): Promise<void> {
     await this.drainInitialRun();
   }
 

@@ -85,6 +85,16 @@ export class SinkSet {
     for (const s of this.sinks) s.flush(now);
   }
 
+  /** Whether a sink holds events back for merging (see {@link SettingsSink.holding}). */
+  get holding(): boolean {
+    return this.sinks.some((s) => s.holding === true);
+  }
+
+  /** Write what the sinks hold back for merging, as if the run of INITIAL events had ended. */
+  async settle(): Promise<void> {
+    for (const s of this.sinks) await s.settle?.();
+  }
+
   /**
    * Start the next segment at file time `t` because the current one is full (`record --split-bytes`):
    * every sink ends what is open at `t`, and opens the new segment with the current settings state

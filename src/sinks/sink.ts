@@ -27,4 +27,11 @@ export interface SettingsSink {
   segmentEnding?(t: number): Promise<void>;
   /** The split opened a new segment at `t`: write the current settings state into it, so it stands alone. */
   segmentStarted?(t: number): Promise<void>;
+  /**
+   * Whether events are held back for merging (a run of INITIAL events, which ends at the sentinel
+   * or the next other event). A live recorder calls {@link settle} when such a run has gone quiet.
+   */
+  readonly holding?: boolean;
+  /** Write the held events now, as if their run had ended. */
+  settle?(): Promise<void>;
 }

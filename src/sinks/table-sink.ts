@@ -243,8 +243,20 @@ export class TableSink implements SettingsSink {
     this.output.flush();
   }
 
+  get holding(): boolean {
+    return this.pending !== undefined;
+  }
+
+  async settle(): Promise<void> {
+    if (!this.closed) await this.flushPending();
+  }
+
   async segmentEnding(t: number): Promise<void> {
-    if (this.closed || this.activeSince === undefined || !this.openRowHere) return;
+    if (this.closed) return;
+    // INITIAL events held for merging (components that joined after the start) become the state
+    // of the segment ending: it holds what arrived while it was open.
+    await this.flushPending();
+    if (this.activeSince === undefined || !this.openRowHere) return;
     // The state goes on in the next segment; here its row ends at the split (none if it began there).
     if (t > this.activeSince) await this.endOpenRow(t);
     else this.dropOpenRow();

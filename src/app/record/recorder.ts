@@ -162,6 +162,9 @@ export class Recorder {
   private readonly fatalSeen = new Promise<"fatal">((resolve) => {
     this.wakeOnFatal = () => resolve("fatal");
   });
+  /** Wakes the run loop to settle a quiet held run (see the flush timer). */
+  private wakeLoop: (() => void) | undefined;
+  private lastAcceptMono = 0;
   private readonly observers = new Set<RecordingObserver>();
   /** The latest accepted event of each component (what an observer that starts late is shown). */
   private readonly latest = new Map<string, PipelineSettingsEvent>();
@@ -197,17 +200,31 @@ export class Recorder {
       // The startup snapshot goes to disk at once: the first rows are readable without waiting
       // for the timer.
       this.flush();
-      this.flushTimer = setInterval(() => this.flush(), this.options.flushIntervalMs ?? 500);
+      const interval = this.options.flushIntervalMs ?? 500;
+      this.flushTimer = setInterval(() => {
+        this.flush();
+        // A run of INITIAL events held for merging (components that joined after the start) that
+        // has gone quiet for a flush interval is written now, not when the next change comes.
+        if (this.sinks?.holding && this.mono() - this.lastAcceptMono >= interval / 1000) this.wakeLoop?.();
+      }, interval);
       this.flushTimer.unref();
       this.throwIfFatal();
       let next = pending ?? iterator.next();
+      let wake = this.nextWake();
       for (;;) {
         // Once a stop is requested (without drain), events the source has already delivered (they
         // arrived while the file was being opened or an event written) are still taken; nothing
         // more is awaited. With drain, the loop goes on until the stream ends by itself.
-        const r = await Promise.race([this.stopping && !this.draining ? deliveredNow(next) : next, this.fatalSeen]);
+        const r = await Promise.race([this.stopping && !this.draining ? deliveredNow(next) : next, this.fatalSeen, wake]);
         this.throwIfFatal();
+        if (r === "settle") {
+          await this.sinks!.settle();
+          this.flush();
+          wake = this.nextWake();
+          continue;
+        }
         if (r === undefined || r === "fatal" || r.done) break;
+        this.lastAcceptMono = this.mono();
         await this.accept(r.value);
         // A burst faster than the timer flushes in batches, so staged rows stay bounded.
         if (++this.sinceFlush >= MAX_STAGED_EVENTS) this.flush();
@@ -227,6 +244,16 @@ export class Recorder {
     }
     await this.finish(true);
     return this.stats;
+  }
+
+  /** A promise the flush timer resolves to have the run loop settle a quiet held run. */
+  private nextWake(): Promise<"settle"> {
+    return new Promise<"settle">((resolve) => {
+      this.wakeLoop = () => {
+        this.wakeLoop = undefined;
+        resolve("settle");
+      };
+    });
   }
 
   private throwIfFatal(): void {

@@ -146,6 +146,41 @@ describe("Recorder", () => {
     await done;
   });
 
+  it("writes the INITIAL events of components that join later once they go quiet, not at the next change", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rec-"));
+    const out = join(dir, "r.nwb");
+    const rec = new Recorder({
+      outPath: out,
+      sinks: ["annotations", "table"],
+      meta: { session_description: "t" },
+      overwrite: false,
+      startupComplete: () => true,
+      flushIntervalMs: 40,
+    });
+    const stream = new Stream();
+    const done = rec.run(stream);
+    await new Promise((r) => setTimeout(r, 60)); // an empty graph: the startup is over
+    // a pipeline starts: its components arrive as a run of INITIAL events, then nothing changes
+    const now = performance.now() / 1000;
+    stream.push(ev(1, now, "B", "INITIAL", 2.0), ev(2, now, "A", "INITIAL", 1.0));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(rec.segments().map((s) => s.rows)).toEqual([]); // still one run: held for merging
+    const deadline = Date.now() + 3000;
+    while (rec.segments()[0]?.rows !== 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    // two JSON rows and the table's first row (A and B merged), written without any UPDATED
+    expect(rec.segments().map((s) => s.rows)).toEqual([3]);
+    stream.push(ev(3, performance.now() / 1000, "A", "UPDATED", 3.0));
+    await new Promise((r) => setTimeout(r, 20));
+    rec.requestStop();
+    stream.end();
+    await done;
+    const described = await describeNwb(out);
+    expect(described.map((o) => [o.path, o.rows])).toEqual([
+      ["/acquisition/settings_annotations", 3],
+      ["/intervals/pipeline_settings", 2],
+    ]);
+  });
+
   it("writes no file when nothing was recorded", async () => {
     const dir = await mkdtemp(join(tmpdir(), "rec-"));
     const out = join(dir, "r.nwb");
