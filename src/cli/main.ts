@@ -2,18 +2,37 @@
  * The `nwb-settings` command line. Each command lives in its own module under ./commands; this
  * file only assembles them and turns failures into exit codes.
  */
-import yargs, { type Argv } from "yargs";
-import { attachCommand } from "./commands/attach.js";
-import { convertCommand } from "./commands/convert.js";
-import { demoCommand } from "./commands/demo.js";
-import { hubCommand } from "./commands/hub.js";
-import { metaCommand } from "./commands/meta.js";
-import { recordCommand } from "./commands/record.js";
-import { recoverCommand } from "./commands/recover.js";
-import { restoreCommand } from "./commands/restore.js";
-import { showCommand } from "./commands/show.js";
+import yargs, { type Argv, type CommandModule } from "yargs";
 import { type CommandContext, UsageError } from "./context.js";
-import { checkRawArguments } from "./option-checks.js";
+import { checkRawArguments } from "./raw-arguments.js";
+
+type CommandFactory = (ctx: CommandContext) => CommandModule<object, never>;
+
+/**
+ * Every command, in help order, by the name it is called with. A command's module (and whatever it
+ * needs: HDF5 writers, the hub, the ezmsg client, YAML) is imported only when that command runs,
+ * so `convert` does not read, compile and initialise the code of `record` or `show` (the bundle is
+ * split per command, scripts/bundle.mjs). Help without a command loads them all.
+ */
+export const COMMANDS: Record<string, () => Promise<CommandFactory>> = {
+  demo: async () => (await import("./commands/demo.js")).demoCommand as CommandFactory,
+  record: async () => (await import("./commands/record.js")).recordCommand as CommandFactory,
+  hub: async () => (await import("./commands/hub.js")).hubCommand as CommandFactory,
+  convert: async () => (await import("./commands/convert.js")).convertCommand as CommandFactory,
+  recover: async () => (await import("./commands/recover.js")).recoverCommand as CommandFactory,
+  meta: async () => (await import("./commands/meta.js")).metaCommand as CommandFactory,
+  show: async () => (await import("./commands/show.js")).showCommand as CommandFactory,
+  restore: async () => (await import("./commands/restore.js")).restoreCommand as CommandFactory,
+  attach: async () => (await import("./commands/attach.js")).attachCommand as CommandFactory,
+};
+
+/** The commands to register for `argv`: just the named one when the first argument names one. */
+async function commandsFor(argv: readonly string[], ctx: CommandContext): Promise<CommandModule<object, never>[]> {
+  const first = argv[0];
+  const names = first !== undefined && Object.hasOwn(COMMANDS, first) ? [first] : Object.keys(COMMANDS);
+  const factories = await Promise.all(names.map((n) => COMMANDS[n]!()));
+  return factories.map((f) => f(ctx));
+}
 
 export async function main(argv: string[]): Promise<number> {
   const ctx: CommandContext = { exitCode: 0, stdout: process.stdout, stderr: process.stderr };
@@ -31,19 +50,10 @@ export async function main(argv: string[]): Promise<number> {
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
     });
-  parser = parser
-    .command(demoCommand(ctx))
-    .command(recordCommand(ctx))
-    .command(hubCommand(ctx))
-    .command(convertCommand(ctx))
-    .command(recoverCommand(ctx))
-    .command(metaCommand(ctx))
-    .command(showCommand(ctx))
-    .command(restoreCommand(ctx))
-    .command(attachCommand(ctx));
-  skipHelpCache(parser);
   try {
     checkRawArguments(argv);
+    for (const c of await commandsFor(argv, ctx)) parser = parser.command(c);
+    skipHelpCache(parser);
     await parser.parseAsync();
   } catch (err) {
     if (err instanceof UsageError) {

@@ -3,7 +3,6 @@
  * (docs/metadata.md). Unknown keys are an error, so a typo never silently drops a field.
  */
 import { readFile } from "node:fs/promises";
-import { parse as parseYamlText } from "yaml";
 import { MetadataError } from "../errors.js";
 
 export interface SubjectMetadata {
@@ -95,8 +94,16 @@ export function parseMetadata(doc: unknown, source: string): NwbMetadata {
   return meta;
 }
 
+/** The YAML parser, loaded when metadata is first read from YAML (it is the CLI's largest dependency). */
+async function loadYamlParser(): Promise<(text: string) => unknown> {
+  const yaml = (await import("yaml")) as { parse?: (text: string) => unknown; default?: { parse: (text: string) => unknown } };
+  // a CommonJS package imported from a bundle may come as its `default` export
+  return yaml.parse ?? yaml.default!.parse;
+}
+
 /** Parse metadata from YAML text (`source` names it in errors). */
-export function parseYaml(text: string, source: string): NwbMetadata {
+export async function parseYaml(text: string, source: string): Promise<NwbMetadata> {
+  const parseYamlText = await loadYamlParser();
   let doc: unknown;
   try {
     doc = parseYamlText(text);
@@ -114,9 +121,11 @@ export async function loadMetadataFile(path: string): Promise<NwbMetadata> {
   } catch (err) {
     throw new MetadataError(`cannot read metadata file ${path}: ${(err as Error).message}`);
   }
+  const json = /\.json$/i.test(path);
+  const parseYamlText = json ? undefined : await loadYamlParser();
   let doc: unknown;
   try {
-    doc = /\.json$/i.test(path) ? JSON.parse(text) : parseYamlText(text);
+    doc = json ? JSON.parse(text) : parseYamlText!(text);
   } catch (err) {
     throw new MetadataError(`${path}: not valid ${/\.json$/i.test(path) ? "JSON" : "YAML"}: ${(err as Error).message}`);
   }

@@ -56,7 +56,7 @@ export function metaCommand(ctx: CommandContext): CommandModule<object, object> 
               .positional("file", { type: "string", describe: "Where to write it (YAML)" })
               .option("overwrite", { type: "boolean", default: false, describe: "Replace an existing file" }) as never,
           handler: async (args) => {
-            parseYaml(META_TEMPLATE, "the template"); // the template itself must load as --meta
+            await parseYaml(META_TEMPLATE, "the template"); // the template itself must load as --meta
             if (args.file === undefined) {
               ctx.stdout.write(META_TEMPLATE);
               return;

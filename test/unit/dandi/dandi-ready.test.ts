@@ -42,8 +42,8 @@ describe("DANDI metadata warnings", () => {
     expect(dandiGaps({ session_description: "x", subject: { ...complete, age: "P1Y2M3DT4H" } })).toEqual([]);
   });
 
-  it("the meta init template loads as --meta and leaves no gap", () => {
-    const meta = parseYaml(META_TEMPLATE, "template");
+  it("the meta init template loads as --meta and leaves no gap", async () => {
+    const meta = await parseYaml(META_TEMPLATE, "template");
     expect(dandiGaps(meta)).toEqual([]);
     expect(meta.experimenter).toEqual(["Doe, Jane"]);
     expect(META_TEMPLATE).toMatch(/\[DANDI\]/);
