@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { isNwbSettingsError } from "../../../src/errors.js";
 import { AnnotationSeries } from "../../../src/nwb/annotation-series.js";
+import { openHdf5 } from "../../../src/nwb/hdf5/h5wasm.js";
 import { NwbFile, NwbFileReader } from "../../../src/nwb/nwb-file.js";
 import { pynwbRead, pynwbWrite } from "./pynwb.js";
 
@@ -30,6 +31,32 @@ describe("NwbFile", () => {
     } finally {
       r.close();
     }
+  });
+
+  it("makes later files of a process from a copy of the fixed layout: each valid, with its own identity", async () => {
+    const files = [0, 1, 2].map((i) => join(dir, `series-${i}.nwb`));
+    for (const [i, p] of files.entries()) {
+      const nwb = await NwbFile.create(p, { ...meta, identifier: `id-${i}`, session_description: `file ${i}` });
+      AnnotationSeries.create(nwb, "notes", "per file").append(i, `row ${i}`);
+      nwb.close();
+    }
+    const ids = new Set<unknown>();
+    for (const [i, p] of files.entries()) {
+      const py = pynwbRead(p);
+      expect(py.validate).toEqual([]);
+      expect([py.identifier, py.session_description]).toEqual([`id-${i}`, `file ${i}`]);
+      expect(py.annotations["notes"]?.data).toEqual([`row ${i}`]);
+      const { file } = await openHdf5(p, "r");
+      try {
+        ids.add(file.attrs["object_id"]?.value);
+        expect(file.attrs["nwb_version"]?.value).toBe("2.11.0");
+      } finally {
+        file.close();
+      }
+    }
+    expect(ids.size).toBe(3);
+    // a path that exists is refused, as when HDF5 creates the file itself
+    await expect(NwbFile.create(files[0]!, meta)).rejects.toThrow(/cannot create .*series-0\.nwb/);
   });
 
   it("is opened to append: objects added later are read by pynwb with the file still valid", async () => {
