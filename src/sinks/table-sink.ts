@@ -243,13 +243,10 @@ export class TableSink implements SettingsSink {
     this.output.flush();
   }
 
-  get holding(): boolean {
-    return this.pending !== undefined;
-  }
-
-  async settle(): Promise<void> {
-    if (!this.closed) await this.flushPending();
-  }
+  // No `holding`/`settle` here (unlike the JSON rows): INITIAL events buffered before the table
+  // exists wait for the sentinel, a change, a size split or close even when they go quiet. Writing
+  // them early would fix the schema while a pipeline's components are still registering (processes
+  // start seconds apart), and each later one would then start a new file (a new column).
 
   async segmentEnding(t: number): Promise<void> {
     if (this.closed) return;
