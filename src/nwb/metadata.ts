@@ -127,7 +127,7 @@ export async function loadMetadataFile(path: string): Promise<NwbMetadata> {
   try {
     doc = json ? JSON.parse(text) : parseYamlText!(text);
   } catch (err) {
-    throw new MetadataError(`${path}: not valid ${/\.json$/i.test(path) ? "JSON" : "YAML"}: ${(err as Error).message}`);
+    throw new MetadataError(`${path}: not valid ${json ? "JSON" : "YAML"}: ${(err as Error).message}`);
   }
   return parseMetadata(doc, path);
 }

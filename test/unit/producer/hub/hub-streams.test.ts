@@ -35,6 +35,21 @@ function recorder(hold?: () => Promise<void> | undefined): { seen: Seen; handler
   };
 }
 
+/** A {@link recorder} that holds on to its frames (takes nothing more) until `release()`. */
+function heldRecorder(): ReturnType<typeof recorder> & { release: () => void } {
+  let open: () => void = () => {};
+  let holding = true;
+  const gate = new Promise<void>((r) => (open = r));
+  const rec = recorder(() => (holding ? gate : undefined));
+  return {
+    ...rec,
+    release: () => {
+      holding = false;
+      open();
+    },
+  };
+}
+
 async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
   await withTimeout(
     (async () => {
@@ -114,10 +129,7 @@ describe("hub sample streams", () => {
     const hub = await startHub({ streamHighWaterBytes: 256 * 1024 });
     const pub = track(await HubPublisher.connect(hub.url));
     const st = await pub.declareStream({ stream: "fast", dtype: "float32", channels: 64, rate: 30000 });
-    let release: () => void = () => {};
-    let holding = true;
-    const gate = new Promise<void>((r) => (release = r));
-    const rec = recorder(() => (holding ? gate : undefined));
+    const rec = heldRecorder();
     track(await HubStreamReader.connect(hub.url, rec.handler));
     await until("declaration", () => rec.seen.declared.length === 1);
     const frame = new Float32Array(300 * 64); // 76.8 kB
@@ -138,8 +150,7 @@ describe("hub sample streams", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(sent).toBe(stalledAt);
     expect(sent).toBeLessThan(N);
-    holding = false;
-    release();
+    rec.release();
     await sending;
     await until("all frames", () => rec.seen.frames.length === N, 30000);
     expect(rec.seen.frames.map((f) => f.samples[0])).toEqual(Array.from({ length: N }, (_, i) => i));
@@ -149,10 +160,7 @@ describe("hub sample streams", () => {
     const hub = await startHub({ maxBufferedBytes: 4 * 1024 * 1024 });
     const pub = track(await HubPublisher.connect(hub.url));
     const st = await pub.declareStream({ stream: "big", dtype: "float32", channels: 256, rate: 30000 });
-    let release: () => void = () => {};
-    let holding = true;
-    const gate = new Promise<void>((r) => (release = r));
-    const rec = recorder(() => (holding ? gate : undefined));
+    const rec = heldRecorder();
     track(await HubStreamReader.connect(hub.url, rec.handler));
     await until("declaration", () => rec.seen.declared.length === 1);
     const frame = new Float32Array(10_000 * 256); // 10.24 MB, more than maxBufferedBytes
@@ -160,8 +168,7 @@ describe("hub sample streams", () => {
     await st.send(frame);
     await pub.declareStream({ stream: "next", dtype: "int16", channels: 1, rate: 10 });
     await new Promise((r) => setTimeout(r, 200));
-    holding = false;
-    release();
+    rec.release();
     await until("both frames and the second declaration", () => rec.seen.frames.length === 2 && rec.seen.declared.length === 2, 20000);
     expect(hub.stats().connections).toBe(2);
   }, 30000);
