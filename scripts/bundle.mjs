@@ -10,7 +10,7 @@
  *   dist/nwb-settings.mjs   the CLI (bin/nwb-settings.js imports it)
  *   dist/convert-worker.js  convert's worker thread (found next to the CLI bundle)
  */
-import { readdir, rm } from "node:fs/promises";
+import { readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { build } from "esbuild";
 
@@ -25,12 +25,11 @@ const common = {
   // the linked source map maps them back): V8 reads and compiles the start-up path ~15 ms sooner.
   minifyWhitespace: true,
   minifySyntax: true,
-  // ws loads these native add-ons only if installed. h5wasm stays a package of its own: its 4 MB
-  // glue (the wasm inlined as base64) is imported on first use only (src/nwb/hdf5/h5wasm.ts), so
-  // commands and threads that write no file never load it.
-  // vega and resvg (show --plot) stay packages too: loaded only when a plot is drawn, and resvg is a
-  // native add-on.
-  external: ["bufferutil", "utf-8-validate", "h5wasm", "h5wasm/*", "vega", "@resvg/resvg-js"],
+  // ws loads these native add-ons only if installed. vega and resvg (show --plot) stay packages of
+  // their own: loaded only when a plot is drawn, and resvg is a native add-on. h5wasm is bundled
+  // (its glue through the wasmSidecar plugin below) into a chunk imported on first use only
+  // (src/nwb/hdf5/h5wasm.ts), so commands and threads that write no file never load it.
+  external: ["bufferutil", "utf-8-validate", "vega", "@resvg/resvg-js"],
   // CommonJS dependencies bundled into ESM need a require().
   banner: { js: 'import { createRequire as __nwbsCreateRequire } from "node:module"; const require = __nwbsCreateRequire(import.meta.url);' },
 };
@@ -58,6 +57,45 @@ const lazyHelpLayout = {
   },
 };
 
+/**
+ * h5wasm's Node glue (dist/node/hdf5_util.js, 4 MB) carries the HDF5 wasm inside a JavaScript
+ * string literal, decoded to bytes at load. Every process that writes a file paid for it: V8
+ * decoding the 4 MB UTF-8 source into an 8 MB two-byte string (kept for the module's lifetime),
+ * parsing it, and the glue turning it into a 3.5 MB byte array — ~90 ms of CPU of the ~250 ms
+ * h5wasm load, and ~15 MiB of memory (profile in docs/benchmarks.md). This plugin decodes the
+ * literal once, at build time, into dist/hdf5.wasm, and bundles the glue with the literal replaced
+ * by a read of that file. The bytes are exactly h5wasm's (checked: valid wasm, same length as the
+ * literal); nothing else in the glue changes. If a new h5wasm stops inlining its wasm this way the
+ * build fails here, naming the file, rather than shipping a glue that cannot find its wasm.
+ */
+const WASM_SIDECAR = "hdf5.wasm";
+const wasmSidecar = {
+  name: "wasm-sidecar",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]h5wasm[\\/]dist[\\/]node[\\/]hdf5_util\.js$/ }, async (args) => {
+      const source = await readFile(args.path, "utf8");
+      const open = "findWasmBinary(){return binaryDecode('";
+      const start = source.indexOf(open);
+      const end = start < 0 ? -1 : source.indexOf("')}", start + open.length);
+      if (start < 0 || end < 0 || source.indexOf(open, end) >= 0) {
+        return { errors: [{ text: `${args.path}: the inlined wasm (findWasmBinary/binaryDecode) was not found exactly once; update scripts/bundle.mjs for this h5wasm` }] };
+      }
+      const literal = source.slice(start + open.length - 1, end + 1);
+      const text = new Function(`return ${literal};`)();
+      // Emscripten's binary encoding: one character per byte (the glue decodes c as (~c >> 8) & c).
+      const bytes = new Uint8Array(text.length);
+      for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        bytes[i] = (~c >> 8) & c;
+      }
+      if (!WebAssembly.validate(bytes)) return { errors: [{ text: `${args.path}: the decoded inlined wasm is not valid wasm` }] };
+      await writeFile(resolve("dist", WASM_SIDECAR), bytes);
+      const read = `findWasmBinary(){return require("fs").readFileSync(new URL(${JSON.stringify(`./${WASM_SIDECAR}`)},import.meta.url))}`;
+      return { contents: source.slice(0, start) + read + source.slice(end + 3), loader: "js" };
+    });
+  },
+};
+
 // Split per command: main.ts imports each command's module on demand, and esbuild puts each such
 // import (and the code only it needs) into a file of its own beside the entry, code shared by
 // several commands into dist/chunk-*.mjs. `convert` then reads and compiles about a third of the
@@ -66,7 +104,7 @@ const lazyHelpLayout = {
 // removed (tsc writes only .js into dist/).
 const cli = await build({
   ...common,
-  plugins: [lazyHelpLayout],
+  plugins: [lazyHelpLayout, wasmSidecar],
   entryPoints: { "nwb-settings": "src/cli/main.ts" },
   outExtension: { ".js": ".mjs" },
   outdir: "dist",
@@ -78,4 +116,4 @@ for (const f of await readdir("dist")) {
   const p = resolve("dist", f);
   if (/\.mjs(\.map)?$/.test(f) && !written.has(p)) await rm(p);
 }
-await build({ ...common, entryPoints: { "convert-worker": "src/app/convert/convert-worker.ts" }, outdir: "dist" });
+await build({ ...common, plugins: [wasmSidecar], entryPoints: { "convert-worker": "src/app/convert/convert-worker.ts" }, outdir: "dist" });

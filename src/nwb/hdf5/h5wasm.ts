@@ -2,10 +2,12 @@
  * The h5wasm module, loaded once, with HDF5 errors turned into exceptions. Everything in src/nwb
  * goes through here; nothing outside src/nwb touches h5wasm.
  *
- * h5wasm is imported on the first {@link loadHdf5}, not with this module: importing it parses
- * ~4 MB of JavaScript and compiles the HDF5 wasm (~100-250 ms, ~40 MiB), which a command that
+ * h5wasm is imported on the first {@link loadHdf5}, not with this module: importing it compiles
+ * the HDF5 wasm and initialises the library (~100-170 ms of CPU, ~20 MiB), which a command that
  * writes no file (`--help`, `hub`, convert's coordinating thread) should not pay. Callers that
- * will write start the load early and overlap it with reading their input.
+ * will write start the load early and overlap it with reading their input. (In the bundled CLI the
+ * wasm is read from dist/hdf5.wasm rather than decoded from the string h5wasm's glue inlines; see
+ * scripts/bundle.mjs.)
  */
 import type H5wasmApi from "h5wasm/node";
 import { NwbError } from "../../errors.js";
