@@ -9,7 +9,6 @@
  *
  *   dist/nwb-settings.mjs   the CLI (bin/nwb-settings.js imports it)
  *   dist/convert-worker.js  convert's worker thread (found next to the CLI bundle)
- *   dist/jsonl-log-worker.js  the thread that reads a long log ahead of convert
  */
 import { readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
@@ -117,11 +116,4 @@ for (const f of await readdir("dist")) {
   const p = resolve("dist", f);
   if (/\.mjs(\.map)?$/.test(f) && !written.has(p)) await rm(p);
 }
-// The worker threads, each a file of its own beside the CLI (found relative to the module that
-// starts them): convert --jobs, and the reader of a long log (src/producer/sources/jsonl-log-ahead.ts).
-await build({
-  ...common,
-  plugins: [wasmSidecar],
-  entryPoints: { "convert-worker": "src/app/convert/convert-worker.ts", "jsonl-log-worker": "src/producer/sources/jsonl-log-worker.ts" },
-  outdir: "dist",
-});
+await build({ ...common, plugins: [wasmSidecar], entryPoints: { "convert-worker": "src/app/convert/convert-worker.ts" }, outdir: "dist" });

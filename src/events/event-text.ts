@@ -56,11 +56,6 @@ export class TextPayloadEvent implements PipelineSettingsEvent {
     return this.#structuredText !== "null" ? this.#structuredText : this.#reprText;
   }
 
-  /** `repr_value` and `structured_value` as their canonical JSON texts. */
-  get valueTexts(): [repr: string, structured: string] {
-    return [this.#reprText, this.#structuredText];
-  }
-
   /** The event as a plain object with parsed values (for code that copies events with spread). */
   toPlain(): PipelineSettingsEvent {
     return {

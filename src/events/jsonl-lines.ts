@@ -28,8 +28,6 @@ export interface ReadLogOptions {
   onBytes?: (bytesRead: number) => void;
   /** Longest line accepted (default {@link MAX_LINE_BYTES}). */
   maxLineBytes?: number;
-  /** Bytes read from the file at a time (default 1 MiB). */
-  chunkBytes?: number;
 }
 
 const NEWLINE = 0x0a;

@@ -14,8 +14,7 @@ import { isSentinel } from "../../events/event.js";
 import type { NwbMetadata } from "../../nwb/metadata.js";
 import { OutputExistsError, pathExists } from "../../output/segment-names.js";
 import { SegmentedOutput } from "../../output/segmented-output.js";
-import type { LogRecord } from "../../producer/sources/jsonl-log.js";
-import { type ReadAheadOptions, readEventLogAhead } from "../../producer/sources/jsonl-log-ahead.js";
+import { type LogRecord, readEventLog } from "../../producer/sources/jsonl-log.js";
 import { type SinkName, SinkSet } from "../../sinks/sink-set.js";
 import { memoryExtra, traceMark } from "../trace.js";
 import { type TimeOrigin, fileClock } from "./time-origin.js";
@@ -106,10 +105,10 @@ interface Scan {
   rows: number;
 }
 
-async function scan(input: string, read: ReadAheadOptions): Promise<Scan> {
+async function scan(input: string, read: Parameters<typeof readEventLog>[1]): Promise<Scan> {
   let earliest = Number.POSITIVE_INFINITY;
   let rows = 0;
-  for await (const rec of readEventLogAhead(input, read)) {
+  for await (const rec of readEventLog(input, read)) {
     if (rec.kind !== "event") continue;
     earliest = Math.min(earliest, rec.event.timestamp);
     if (!isSentinel(rec.event)) rows++;
@@ -139,7 +138,7 @@ export async function convertLog(input: string, outPath: string, options: Conver
   return (await writePass(input, outPath, options, hooks, size, known, { offset: 2 * size, total: 3 * size })) as ConvertResult;
 }
 
-function readOptions(options: ConvertOptions, onBytes: ((n: number) => void) | undefined): ReadAheadOptions {
+function readOptions(options: ConvertOptions, onBytes: ((n: number) => void) | undefined): Parameters<typeof readEventLog>[1] {
   return { ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}), ...(onBytes ? { onBytes } : {}) };
 }
 
@@ -159,7 +158,7 @@ async function writePass(
 ): Promise<ConvertResult | "earlier event"> {
   const result: ConvertResult = { input, outputs: [], events: 0, problems: [] };
   const report = hooks.onProgress;
-  const records = readEventLogAhead(input, readOptions(options, report && ((n) => report(progress.offset + n, progress.total))))[Symbol.asyncIterator]();
+  const records = readEventLog(input, readOptions(options, report && ((n) => report(progress.offset + n, progress.total))))[Symbol.asyncIterator]();
   const longLog = size >= LONG_LOG_BYTES;
   const ahead: LogRecord[] = [];
   let earliest = known?.earliest ?? Number.POSITIVE_INFINITY;

@@ -41,7 +41,7 @@ export function decodeLogEnd(text: string): number {
 /** Read a JSONL event log record by record. I/O errors (missing file, …) are thrown. */
 export async function* readEventLog(path: string, options: ReadLogOptions = {}): AsyncGenerator<LogRecord> {
   const max = options.maxLineBytes ?? MAX_LINE_BYTES;
-  for await (const raw of readRawLines(path, options.chunkBytes ?? 1 << 20, options)) {
+  for await (const raw of readRawLines(path, 1 << 20, options)) {
     const lineNo = raw.line;
     if (raw.tooLong !== undefined) {
       yield {
