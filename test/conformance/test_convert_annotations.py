@@ -341,3 +341,48 @@ def test_unix_time_stamps_stay_exact_to_the_microsecond(cli, tmp_path, origin):
         d = ref - datetime(1970, 1, 1, tzinfo=timezone.utc)
         got_us = (d.days * 86400 + d.seconds) * 10**6 + d.microseconds + round(t * 1e6)
         assert got_us == round(want * 1e6), f"{ref.isoformat()} + {t} s != {want}"
+
+
+def test_long_log_gives_every_row_and_reports_bad_lines(convert, tmp_path):
+    """A 9 MiB log: flushed as it goes, an earlier event after the look-ahead (a full scan and a
+    second pass), 2.0 kept apart from 2. Every row, its text and its timestamp, must be what the
+    contract says, with bad lines reported by their line numbers."""
+    lines = []
+    seq = 0
+    base = [ln for name in ("pipeline.jsonl", "numbers.jsonl", "unicode.jsonl", "nested.jsonl", "malformed.jsonl")
+            for ln in (LOGS / name).read_text(encoding="utf-8").splitlines()]
+    padding = "x" * 600
+    while sum(len(ln) + 1 for ln in lines) < 9 << 20:
+        for ln in base:
+            seq += 1
+            try:
+                obj = json.loads(ln)
+            except ValueError:
+                lines.append(ln)  # a malformed line stays as it is
+                continue
+            if not isinstance(obj, dict) or obj.get("component_address") == "__init_final__" or seq < len(base):
+                lines.append(ln)
+                continue
+            # Later rounds: UPDATEDs later in time, with a long text field and the original values.
+            obj.update(event_type="UPDATED", seq=seq, timestamp=float(obj.get("timestamp", 0) or 0) + seq * 0.001)
+            if isinstance(obj.get("structured_value"), dict):
+                obj["structured_value"] = {**obj["structured_value"], "note": padding, "f": 2.0, "i": 2}
+            lines.append(json.dumps(obj, ensure_ascii=False))
+    log = tmp_path / "long.jsonl"
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert log.stat().st_size >= 8 << 20
+    run, out = convert(str(log), "--sinks", "annotations")
+    _ok(run, out)
+    assert_rows(out, str(log))
+    # The malformed lines are reported with this log's own line numbers.
+    bad = [i + 1 for i, ln in enumerate(lines) if _not_an_event(ln)]
+    for n in bad[:3] + bad[-3:]:
+        assert f"{log}:{n}:" in run.stderr, f"line {n} not reported\n{run.describe()}"
+
+
+def _not_an_event(line: str) -> bool:
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return bool(line.strip())
+    return not isinstance(obj, dict) or "seq" not in obj

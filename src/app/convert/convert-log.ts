@@ -8,7 +8,7 @@
  * output untouched. The log is read once (#15): see {@link convertLog}.
  */
 import { randomUUID } from "node:crypto";
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { isFatal } from "../../errors.js";
 import { isSentinel } from "../../events/event.js";
 import type { NwbMetadata } from "../../nwb/metadata.js";
@@ -60,12 +60,14 @@ export function convertJob(job: { input: string; output: string; options: Conver
 
 /**
  * Records read before writing starts, to fix the earliest timestamp (file time is seconds since
- * it): a log under {@link LONG_LOG_BYTES} up to its end or this many records (so its row count,
- * which sizes the table's chunks, is exact); a longer log up to the end of its startup snapshot
- * (the `__init_final__` sentinel) or this many. The rest is written in the same pass on the guess
- * that the earliest event is among those (the snapshot's INITIALs carry last-change times); only
- * if a later event is earlier still is the log converted again after a full scan. A log that ends
- * within the look-ahead is exact.
+ * it): up to the end of the startup snapshot (the `__init_final__` sentinel) or this many. The
+ * rest is written in the same pass on the guess that the earliest event is among those (the
+ * snapshot's INITIALs carry last-change times); only if a later event is earlier still is the log
+ * converted again after a full scan. A log that ends within the look-ahead is exact.
+ * The rows to come, which cap the table's chunk size (#12), are counted exactly by a full scan or
+ * a look-ahead that reached the end; otherwise a log under {@link LONG_LOG_BYTES} is bounded by its
+ * line count (its bytes are counted, not parsed: reading it whole before the first event cost
+ * ~100 ms at 1,000 events), and a longer one is not bounded.
  */
 const LOOKAHEAD_RECORDS = 4096;
 const FLUSH_ROWS = 1024;
@@ -97,6 +99,14 @@ class LogEnd {
     }
     return end?.time;
   }
+}
+
+/** Lines of a (short) log: at least as many as its rows. */
+async function countLines(input: string): Promise<number> {
+  const bytes = await readFile(input);
+  let lines = 0;
+  for (let at = bytes.indexOf(0x0a); at >= 0; at = bytes.indexOf(0x0a, at + 1)) lines++;
+  return bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a ? lines + 1 : lines;
 }
 
 /** What a full scan knows before writing: the earliest timestamp and the rows to come. */
@@ -180,12 +190,13 @@ async function writePass(
       if (r.value.kind !== "event") continue;
       earliest = Math.min(earliest, r.value.event.timestamp);
       if (!isSentinel(r.value.event)) aheadRows++;
-      // A long log's startup snapshot is complete: later events are normally later.
-      else if (longLog) {
+      else {
+        // The startup snapshot is complete: later events are normally later.
         guessed = true;
         break;
       }
     }
+    if (guessed && !longLog) expectedRows = await countLines(input);
   }
 
   // HDF5 loads while the first events are handed to the sinks (which stage them until a file is

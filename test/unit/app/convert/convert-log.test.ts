@@ -54,6 +54,38 @@ describe("convertLog time origin", () => {
     expect(times[n - 1]).toBe(times[n - 2]);
   });
 
+  it("a short log too: its first event goes to the sinks after the snapshot, an earlier one later restarts it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "convert-once-"));
+    const log = join(dir, "short-late-earliest.jsonl");
+    const lines = [line(0, 100.0, "INITIAL"), line(1, 100.5, "INITIAL", "__init_final__")];
+    for (let i = 2; i < 40; i++) lines.push(line(i, 100.5 + i));
+    lines.push(line(40, 90.0)); // 10 s before everything else
+    writeFileSync(log, `${lines.join("\n")}\n`);
+    const r = await convertLog(log, join(dir, "out.nwb"), {
+      sinks: ["annotations", "table"],
+      timeOrigin: "first-event",
+      meta: { session_description: "t" },
+      overwrite: false,
+    });
+    expect(r.problems).toEqual([]);
+    const { times } = await readSeries(join(dir, "out.nwb"));
+    expect(times.length).toBe(40);
+    expect(times[0]).toBeCloseTo(10.0, 9);
+    // Without a restart (no full scan), the table's chunks are still sized for the log, not for
+    // the default of a long recording: the log's lines bound its rows.
+    const inOrder = join(dir, "short.jsonl");
+    writeFileSync(inOrder, `${lines.slice(0, 40).join("\n")}\n`);
+    await convertLog(inOrder, join(dir, "in-order.nwb"), { sinks: ["table"], timeOrigin: "first-event", meta: { session_description: "t" }, overwrite: false });
+    const f = new h5wasm.File(join(dir, "in-order.nwb"), "r");
+    try {
+      const chunks = (f.get("intervals/pipeline_settings/start_time") as InstanceType<typeof h5wasm.Dataset>).metadata.chunks;
+      expect(chunks?.[0]).toBeGreaterThanOrEqual(1);
+      expect(chunks?.[0]).toBeLessThanOrEqual(64); // the next power of two above its 41 lines
+    } finally {
+      f.close();
+    }
+  });
+
   it("reads a short log once and writes nothing for a log without rows", async () => {
     const dir = mkdtempSync(join(tmpdir(), "convert-once-"));
     const log = join(dir, "short.jsonl");
