@@ -121,13 +121,12 @@ export async function loadMetadataFile(path: string): Promise<NwbMetadata> {
   } catch (err) {
     throw new MetadataError(`cannot read metadata file ${path}: ${(err as Error).message}`);
   }
-  const json = /\.json$/i.test(path);
-  const parseYamlText = json ? undefined : await loadYamlParser();
+  if (!/\.json$/i.test(path)) return parseYaml(text, path);
   let doc: unknown;
   try {
-    doc = json ? JSON.parse(text) : parseYamlText!(text);
+    doc = JSON.parse(text);
   } catch (err) {
-    throw new MetadataError(`${path}: not valid ${json ? "JSON" : "YAML"}: ${(err as Error).message}`);
+    throw new MetadataError(`${path}: not valid JSON: ${(err as Error).message}`);
   }
   return parseMetadata(doc, path);
 }
