@@ -64,8 +64,9 @@ const lazyHelpLayout = {
  * parsing it, and the glue turning it into a 3.5 MB byte array — ~90 ms of CPU of the ~250 ms
  * h5wasm load, and ~15 MiB of memory (profile in docs/benchmarks.md). This plugin decodes the
  * literal once, at build time, into dist/hdf5.wasm, and bundles the glue with the literal replaced
- * by a read of that file. The bytes are exactly h5wasm's (checked: valid wasm, same length as the
- * literal); nothing else in the glue changes. If a new h5wasm stops inlining its wasm this way the
+ * by a read of that file. The bytes are exactly h5wasm's (the build checks they are valid wasm;
+ * test/unit/cli/bundle.test.ts compares them with what h5wasm's own glue instantiates); nothing
+ * else in the glue changes. If a new h5wasm stops inlining its wasm this way the
  * build fails here, naming the file, rather than shipping a glue that cannot find its wasm.
  */
 const WASM_SIDECAR = "hdf5.wasm";
