@@ -26,8 +26,21 @@ const NOT_PLAIN = new Error("not plain canonical JSON text");
 /** Keys per object the plain path compares linearly; bigger objects take the rewriting path. */
 const PLAIN_KEYS = 32;
 
-function sameText(t: string, a: number, b: number, len: number): boolean {
+/** Whether `t` has the same `len` characters at `a` and at `b`. */
+export function sameText(t: string, a: number, b: number, len: number): boolean {
+  if (b + len > t.length) return false;
   for (let k = 0; k < len; k++) if (t.charCodeAt(a + k) !== t.charCodeAt(b + k)) return false;
+  return true;
+}
+
+/**
+ * `t.startsWith(s, at)`, as a loop: V8's startsWith is a generic call, several times slower than
+ * comparing the few characters of a key or a word in place.
+ */
+export function textAt(t: string, at: number, s: string): boolean {
+  const n = s.length;
+  if (at + n > t.length) return false;
+  for (let k = 0; k < n; k++) if (t.charCodeAt(at + k) !== s.charCodeAt(k)) return false;
   return true;
 }
 
@@ -39,7 +52,7 @@ const STRING_SPECIAL = /["\\\u0000-\u001f\ud800-\udfff]/g;
  * stands (no escape, control character or surrogate before it), else -1. Short strings are
  * checked by a loop (cheaper than a regex call), long ones by the regex.
  */
-function plainStringEnd(t: string, at: number): number {
+export function plainStringEnd(t: string, at: number): number {
   const limit = Math.min(t.length, at + 64);
   for (let i = at + 1; i < limit; i++) {
     const c = t.charCodeAt(i);
@@ -51,6 +64,35 @@ function plainStringEnd(t: string, at: number): number {
   if (!STRING_SPECIAL.test(t)) return -1;
   const end = STRING_SPECIAL.lastIndex - 1;
   return t.charCodeAt(end) === 0x22 ? end : -1;
+}
+
+/**
+ * The end of the number literal at `at` when it is valid and canonical as it stands (an integer
+ * other than -0, or a float in the shortest fixed notation formatFloat writes), else -1.
+ */
+export function plainNumberEnd(t: string, at: number): number {
+  let p = at;
+  const negative = t.charCodeAt(p) === 0x2d;
+  if (negative) p++;
+  const from = p;
+  let c = t.charCodeAt(p);
+  while (c >= 0x30 && c <= 0x39) c = t.charCodeAt(++p);
+  const intDigits = p - from;
+  if (intDigits === 0) return -1; // also -Infinity: the rewriting path keeps it
+  if (t.charCodeAt(from) === 0x30 && intDigits > 1) return -1; // a leading zero
+  if (c === 0x2e) {
+    c = t.charCodeAt(++p);
+    const f = p;
+    while (c >= 0x30 && c <= 0x39) c = t.charCodeAt(++p);
+    if (p === f) return -1;
+    if (c !== 0x65 && c !== 0x45 && !fixedIsShortest(t, from, p)) {
+      // 16-17 significant digits (as Python writes 0.1 + 0.2): convert and compare.
+      const literal = t.slice(at, p);
+      if (formatFloat(Number(literal)) !== literal) return -1;
+    }
+  } else if (negative && intDigits === 1 && t.charCodeAt(from) === 0x30) return -1; // the integer -0
+  if (c === 0x65 || c === 0x45) return -1;
+  return p;
 }
 
 /** Objects with more keys than this check duplicates with a Set instead of a linear search. */
@@ -148,29 +190,9 @@ export class JsonTextScanner {
   }
 
   private plainNumber(): void {
-    const t = this.text;
-    let p = this.pos;
-    const negative = t.charCodeAt(p) === 0x2d;
-    if (negative) p++;
-    const from = p;
-    let c = t.charCodeAt(p);
-    while (c >= 0x30 && c <= 0x39) c = t.charCodeAt(++p);
-    const intDigits = p - from;
-    if (intDigits === 0) throw NOT_PLAIN; // also -Infinity: the rewriting path keeps it
-    if (t.charCodeAt(from) === 0x30 && intDigits > 1) throw NOT_PLAIN; // a leading zero
-    if (c === 0x2e) {
-      c = t.charCodeAt(++p);
-      const f = p;
-      while (c >= 0x30 && c <= 0x39) c = t.charCodeAt(++p);
-      if (p === f) throw NOT_PLAIN;
-      if (c !== 0x65 && c !== 0x45 && !fixedIsShortest(t, from, p)) {
-        // 16-17 significant digits (as Python writes 0.1 + 0.2): convert and compare.
-        const literal = t.slice(this.pos, p);
-        if (formatFloat(Number(literal)) !== literal) throw NOT_PLAIN;
-      }
-    } else if (negative && intDigits === 1 && t.charCodeAt(from) === 0x30) throw NOT_PLAIN; // the integer -0
-    if (c === 0x65 || c === 0x45) throw NOT_PLAIN;
-    this.pos = p;
+    const end = plainNumberEnd(this.text, this.pos);
+    if (end < 0) throw NOT_PLAIN;
+    this.pos = end;
   }
 
   private plainObject(depth: number): void {

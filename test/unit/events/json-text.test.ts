@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { annotationRowText, settingsPayload, tableRowPayload } from "../../../src/events/event.js";
 import { parseEvent } from "../../../src/events/event-codec.js";
-import { TextPayloadEvent, scanEvent } from "../../../src/events/event-text.js";
+import { TextPayloadEvent, scanEvent, scanPlainEvent } from "../../../src/events/event-text.js";
 import { MAX_ARRAY_ITEMS, MAX_OBJECT_KEYS, parseJson, stringifyJson } from "../../../src/events/json.js";
 import { canonicalJson } from "../../../src/events/json-text.js";
 
@@ -161,6 +161,10 @@ const fieldValue = (canonical: fc.Arbitrary<string>) => fc.oneof({ weight: 12, a
 const validString = fc
   .array(fc.constantFrom("a", "Z", " ", "é", "😀", "/", '\\"', "\\u00e9", "\\ud800", "\\n"), { maxLength: 5 })
   .map((cs) => `"${cs.join("")}"`);
+/** A settings object in Python's spelling (members may still be bad: keys repeat, numbers are odd). */
+const settingsObject = fc
+  .array(fc.tuple(keyLit, fc.oneof(numberLit, validString, literal, jsonText)), { maxLength: 4 })
+  .map((members) => `{${members.map(([k, v]) => `${k}: ${v}`).join(", ")}}`);
 const REQUIRED = ["seq", "timestamp", "component_address", "event_type"];
 const eventLine = fc
   .record({
@@ -199,7 +203,39 @@ const eventLine = fc
       }),
   );
 
-const eventLines = fc.oneof({ weight: 3, arbitrary: eventLine }, { weight: 1, arbitrary: damaged(eventLine) });
+/**
+ * Lines as Python writers spell them (the dataclass's key order, `json.dumps` separators), with
+ * ezmsg's usual structured_value written exactly as repr_value; values still sometimes odd.
+ */
+const pythonLine = fc
+  .record({
+    seq: fc.oneof(
+      { weight: 8, arbitrary: fc.nat().map(String) },
+      { weight: 1, arbitrary: fc.constantFrom("9007199254740991", "9007199254740992", "01", "-1", "1.0") },
+    ),
+    timestamp: numberLit,
+    component_address: fc.oneof(validString, fc.constant('"SYS/GAIN"')),
+    event_type: fc.constantFrom('"INITIAL"', '"UPDATED"', '"UPDATED"', '"updated"'),
+    repr_value: fc.oneof({ weight: 4, arbitrary: settingsObject }, { weight: 1, arbitrary: validString }),
+    structured_value: fc.oneof({ weight: 4, arbitrary: fc.constant("same") }, { weight: 1, arbitrary: fc.oneof(settingsObject, fc.constant("null")) }),
+    source_session_id: fc.oneof(validString, fc.constant("null")),
+    table_name: fc.oneof(validString, fc.constant("null")),
+  })
+  .chain((fields) =>
+    fc.tuple(fc.subarray(["structured_value", "source_session_id", "table_name"]), fc.boolean()).map(([dropped, shuffle]) => {
+      const keys = Object.keys(fields).filter((k) => !dropped.includes(k));
+      if (shuffle) keys.reverse();
+      const value = (k: string) => (k === "structured_value" && fields.structured_value === "same" ? fields.repr_value : fields[k as keyof typeof fields]);
+      return `{${keys.map((k) => `"${k}": ${value(k)}`).join(", ")}}`;
+    }),
+  );
+
+const eventLines = fc.oneof(
+  { weight: 3, arbitrary: eventLine },
+  { weight: 1, arbitrary: damaged(eventLine) },
+  { weight: 2, arbitrary: pythonLine },
+  { weight: 1, arbitrary: damaged(pythonLine) },
+);
 
 describe("canonicalJson (text scanner) against parseJson + stringifyJson", () => {
   it(
@@ -294,6 +330,16 @@ describe("scanEvent against parseEvent", () => {
     expect(accepted).toBeLessThan(1800);
     expect(parsed).toBeGreaterThan(200);
     expect(parsed).toBeLessThan(1800);
+    // The one-pass path takes a good share of the accepted lines, and also of those whose
+    // structured_value is compared with repr_value rather than scanned.
+    const plain = lines.filter((l) => scanPlainEvent(l) !== undefined);
+    expect(plain.length).toBeGreaterThan(accepted / 10);
+    expect(
+      plain.filter((l) => {
+        const e = scanPlainEvent(l) as TextPayloadEvent;
+        return e.payloadText !== "null" && e.payloadText === stringifyJson(e.repr_value) && e.payloadText.startsWith("{");
+      }).length,
+    ).toBeGreaterThan(20);
   });
 
   it(
@@ -301,7 +347,11 @@ describe("scanEvent against parseEvent", () => {
     () => {
       fc.assert(
         fc.property(eventLines, (line) => {
-          expect(eventOutcome(() => scanEvent(line))).toEqual(eventOutcome(() => parseEvent(line)));
+          const parsed = eventOutcome(() => parseEvent(line));
+          expect(eventOutcome(() => scanEvent(line))).toEqual(parsed);
+          // What the one-pass path accepts, it reads exactly as the parser does.
+          const plain = scanPlainEvent(line);
+          if (plain !== undefined) expect(eventOutcome(() => plain)).toEqual(parsed);
         }),
         { numRuns: RUNS },
       );
