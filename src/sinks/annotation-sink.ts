@@ -30,7 +30,7 @@ export class AnnotationSink implements SettingsSink {
   private initialRun: PipelineSettingsEvent[] = [];
   private rows = 0;
   /** The latest event per (series, component): the current settings state, for a size split. */
-  private readonly latest = new Map<string, PipelineSettingsEvent>();
+  private readonly latest = new Map<string, Map<string, PipelineSettingsEvent>>(); // series → component → event
 
   private readonly notBefore: number;
 
@@ -87,7 +87,7 @@ export class AnnotationSink implements SettingsSink {
    */
   async segmentStarted(_t: number): Promise<void> {
     await this.drainInitialRun();
-    const carry = [...this.latest.values()].sort((a, b) => a.timestamp - b.timestamp || a.seq - b.seq);
+    const carry = [...this.latest.values()].flatMap((byComponent) => [...byComponent.values()]).sort((a, b) => a.timestamp - b.timestamp || a.seq - b.seq);
     for (const s of this.byTable.values()) s.lastTime = Number.NEGATIVE_INFINITY;
     for (const e of carry) await this.writeRow(e);
   }
@@ -126,7 +126,13 @@ export class AnnotationSink implements SettingsSink {
     const stored = Math.max(state.lastTime, event.timestamp);
     state.series.append(stored, annotationRowText(event, stored !== event.timestamp ? event.timestamp : undefined));
     state.lastTime = stored;
-    this.latest.set(`${event.table_name}\u0000${event.component_address}`, event);
+    // Keyed by the two names as they are: a joined key would be a new string to hash per row.
+    let latest = this.latest.get(event.table_name);
+    if (latest === undefined) {
+      latest = new Map();
+      this.latest.set(event.table_name, latest);
+    }
+    latest.set(event.component_address, event);
     this.rows++;
     this.output.countRows();
   }

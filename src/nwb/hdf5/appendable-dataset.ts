@@ -6,7 +6,6 @@
  */
 import { type H5File, type H5Module, errorText } from "./h5wasm.js";
 import { withHeapBytes, withHeapVlenStrings } from "./heap.js";
-import { textProblem } from "./text-rules.js";
 import { NwbError } from "../../errors.js";
 
 /** Element types we store. `text` is variable-length UTF-8 (as h5py writes `str`). */
@@ -148,12 +147,13 @@ export class AppendableDataset {
     const n = rows.length;
     const fileId = this.file.file_id;
     try {
-      if (grow) this.module.resize_dataset(fileId, this.path, [BigInt(start + n), ...this.rowShape.map(BigInt)]);
       const count = [BigInt(n), ...this.rowShape.map(BigInt)];
       const offset = [0n, ...this.rowShape.map(() => 0n)];
       offset[0] = BigInt(start);
       const strides = count.map(() => 1n);
+      // Rows are packed (and text checked) before the dataset grows: refused rows leave no trace.
       const write = (ptr: number): void => {
+        if (grow) this.module.resize_dataset(fileId, this.path, [BigInt(start + n), ...this.rowShape.map(BigInt)]);
         this.module.set_dataset_data(fileId, this.path, count, offset, strides, BigInt(ptr));
       };
       if (this.type === "text") withHeapVlenStrings(this.module, flattenText(rows, this.rowSize, this.path), write);
@@ -292,9 +292,7 @@ function numericWriter(type: Exclude<ElementType, "text">, bytes: Uint8Array): (
   }
 }
 
-/** Text that {@link textProblem} may reject: a NUL or any surrogate (paired ones are fine). */
-const MAYBE_BAD_TEXT = /[\u0000\ud800-\udfff]/;
-
+/** The rows' strings in order (the heap encoder refuses text HDF5 cannot store). */
 function flattenText(rows: RowValue[], rowSize: number, path: string): string[] {
   const out: string[] = [];
   for (const row of rows) {
@@ -302,11 +300,6 @@ function flattenText(rows: RowValue[], rowSize: number, path: string): string[] 
     if (typeof row === "string") out.push(row);
     else if (typeof row === "object") for (let j = 0; j < rowSize; j++) out.push(String((row as ArrayLike<unknown>)[j]));
     else out.push(String(row));
-  }
-  for (const s of out) {
-    if (!MAYBE_BAD_TEXT.test(s)) continue; // native scan; the precise rule only when needed
-    const problem = textProblem(s);
-    if (problem) throw new NwbError(`${path}: text ${problem}`);
   }
   return out;
 }

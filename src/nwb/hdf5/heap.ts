@@ -4,6 +4,7 @@
  */
 import type { H5Module } from "./h5wasm.js";
 import { NwbError } from "../../errors.js";
+import { textProblem } from "./text-rules.js";
 
 const utf8 = new TextEncoder();
 
@@ -25,14 +26,21 @@ export function withHeapBytes<T>(module: H5Module, bytes: Uint8Array, use: (ptr:
   }
 }
 
+/** Text that {@link textProblem} may reject: a NUL or any surrogate (paired ones are fine). */
+const MAYBE_BAD_TEXT = /[\u0000\ud800-\udfff]/;
+
 /**
  * Lay out variable-length UTF-8 strings as HDF5 expects in memory: an array of 4-byte pointers to
- * NUL-terminated strings. Strings must not contain NUL (HDF5 would cut them there).
+ * NUL-terminated strings. A string HDF5 cannot store as it is (a NUL, where HDF5 would cut it; a
+ * lone surrogate, which has no UTF-8 form) is refused with an {@link NwbError} naming the problem,
+ * before anything is written.
  *
  * The whole batch is encoded by one native call, straight into the heap: the strings joined by
  * NUL (which is also each one's terminator). A first try assumes ASCII (one byte per UTF-16 unit);
  * if anything else is in the batch the encoder cannot fit it, and the batch is encoded again into
- * its exact UTF-8 size.
+ * its exact UTF-8 size. An ASCII batch has no surrogate, and each string's terminator is found by
+ * a native search of the bytes, so text is checked character by character only when the batch
+ * is not ASCII or holds a NUL of its own.
  */
 export function withHeapVlenStrings<T>(module: H5Module, strings: readonly string[], use: (ptr: number) => T): T {
   const n = strings.length;
@@ -43,6 +51,7 @@ export function withHeapVlenStrings<T>(module: H5Module, strings: readonly strin
   try {
     const ascii = utf8.encodeInto(joined, module.HEAPU8.subarray(textPtr, textPtr + textSize)).read === joined.length;
     if (!ascii) {
+      checkText(strings);
       module._free(textPtr);
       textPtr = 0;
       textSize = Buffer.byteLength(joined, "utf8");
@@ -50,16 +59,30 @@ export function withHeapVlenStrings<T>(module: H5Module, strings: readonly strin
       utf8.encodeInto(joined, module.HEAPU8.subarray(textPtr, textPtr + textSize));
     }
     tablePtr = malloc(module, 4 * n);
-    const view = new DataView(module.HEAPU8.buffer); // after the last allocation
+    const heap = module.HEAPU8; // after the last allocation
+    const view = new DataView(heap.buffer);
     let at = textPtr;
     for (let i = 0; i < n; i++) {
       view.setUint32(tablePtr + 4 * i, at, true);
       const s = strings[i]!;
-      at += (ascii ? s.length : Buffer.byteLength(s, "utf8")) + 1;
+      if (ascii) {
+        at += s.length;
+        if (heap.indexOf(0, at - s.length) !== at) checkText([s]);
+        at++;
+      } else at += Buffer.byteLength(s, "utf8") + 1;
     }
     return use(tablePtr);
   } finally {
     if (tablePtr) module._free(tablePtr);
     if (textPtr) module._free(textPtr);
+  }
+}
+
+/** Throw for the first string that {@link textProblem} rejects. */
+function checkText(strings: readonly string[]): void {
+  for (const s of strings) {
+    if (!MAYBE_BAD_TEXT.test(s)) continue; // native scan; the precise rule only when needed
+    const problem = textProblem(s);
+    if (problem) throw new NwbError(`text ${problem}`);
   }
 }

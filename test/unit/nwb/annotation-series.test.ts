@@ -54,6 +54,30 @@ describe("AnnotationSeries", () => {
     expect(py.annotations["notes"]).toMatchObject({ data: ["one", "two"], timestamps: [1, 2] });
   });
 
+  it("refuses text HDF5 cannot store, naming the problem, and writes none of that batch", async () => {
+    const cases: [string, string[], RegExp][] = [
+      ["nul-ascii", ["fine", "a\u0000b", "also fine"], /notes\/data: text contains a NUL character/],
+      ["nul-unicode", ["é", "a\u0000b"], /text contains a NUL character/],
+      ["lone-surrogate", ["fine", "x\ud800"], /text contains a lone UTF-16 surrogate \(\\ud800\)/],
+      ["nul-last", ["fine", "end\u0000"], /text contains a NUL character/],
+    ];
+    for (const [name, batch, message] of cases) {
+      const p = join(dir, `${name}.nwb`);
+      const nwb = await NwbFile.create(p, meta);
+      const s = AnnotationSeries.create(nwb, "notes", "d");
+      s.append(0, "before");
+      nwb.flush();
+      for (const [i, text] of batch.entries()) s.append(i + 1, text);
+      expect(() => nwb.flush(), name).toThrow(message);
+      try {
+        nwb.close();
+      } catch {
+        // the refused batch is still staged; the file keeps what was flushed before it
+      }
+      expect(pynwbRead(p).annotations["notes"], name).toMatchObject({ data: ["before"], timestamps: [0] });
+    }
+  });
+
   it("reads a series pynwb wrote in a processing module", async () => {
     const p = join(dir, "pynwb.nwb");
     pynwbWrite(p);
