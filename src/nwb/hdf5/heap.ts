@@ -39,7 +39,7 @@ const MAYBE_BAD_TEXT = /[\u0000\ud800-\udfff]/;
  * NUL (which is also each one's terminator). A first try assumes ASCII (one byte per UTF-16 unit);
  * if anything else is in the batch the encoder cannot fit it, and the batch is encoded again into
  * its exact UTF-8 size. An ASCII batch has no surrogate, and each string's terminator is found by
- * a native search of the bytes, so text is checked character by character only when the batch
+ * a native search of the joined text, so text is checked character by character only when the batch
  * is not ASCII or holds a NUL of its own.
  */
 export function withHeapVlenStrings<T>(module: H5Module, strings: readonly string[], use: (ptr: number) => T): T {
@@ -59,16 +59,17 @@ export function withHeapVlenStrings<T>(module: H5Module, strings: readonly strin
       utf8.encodeInto(joined, module.HEAPU8.subarray(textPtr, textPtr + textSize));
     }
     tablePtr = malloc(module, 4 * n);
-    const heap = module.HEAPU8; // after the last allocation
-    const view = new DataView(heap.buffer);
+    const view = new DataView(module.HEAPU8.buffer); // after the last allocation
     let at = textPtr;
+    let from = 0; // in `joined`
     for (let i = 0; i < n; i++) {
       view.setUint32(tablePtr + 4 * i, at, true);
       const s = strings[i]!;
       if (ascii) {
-        at += s.length;
-        if (heap.indexOf(0, at - s.length) !== at) checkText([s]);
-        at++;
+        // Its terminator is the first NUL from its start (a native search; the heap's own is slower).
+        if (joined.indexOf("\u0000", from) !== from + s.length) checkText([s]);
+        from += s.length + 1;
+        at += s.length + 1;
       } else at += Buffer.byteLength(s, "utf8") + 1;
     }
     return use(tablePtr);
