@@ -30,6 +30,8 @@ const common = {
   // (its glue through the wasmSidecar plugin below) into a chunk imported on first use only
   // (src/nwb/hdf5/h5wasm.ts), so commands and threads that write no file never load it.
   external: ["bufferutil", "utf-8-validate", "vega", "@resvg/resvg-js"],
+  // The package's version for `--version` (src/cli/main.ts passes it to yargs; see noPackageSearch).
+  define: { __NWBS_VERSION__: JSON.stringify(JSON.parse(await readFile("package.json", "utf8")).version) },
   // CommonJS dependencies bundled into ESM need a require().
   banner: { js: 'import { createRequire as __nwbsCreateRequire } from "node:module"; const require = __nwbsCreateRequire(import.meta.url);' },
 };
@@ -54,6 +56,22 @@ const lazyHelpLayout = {
       loader: "js",
       resolveDir: dirname(args.path),
     }));
+  },
+};
+
+/**
+ * yargs guesses the program's version at construction by searching for a package.json upwards
+ * from the bundle's node_modules folder, which a bundle does not have, so from the user's working
+ * directory: a directory listing of every folder up to the root, at every start (a folder of
+ * thousands of logs is read whole; ~6 ms for a 6,000-entry folder measured). The bin passes the
+ * version itself (the define above), and nothing else of ours asks yargs for package.json, so the
+ * search (escalade, yargs's only use of it) finds nothing and reads nothing.
+ */
+const noPackageSearch = {
+  name: "no-package-search",
+  setup(b) {
+    b.onResolve({ filter: /^escalade\/sync$/ }, () => ({ path: "escalade-sync", namespace: "no-package-search" }));
+    b.onLoad({ filter: /.*/, namespace: "no-package-search" }, () => ({ contents: "export default function findUp() { return undefined; }", loader: "js" }));
   },
 };
 
@@ -105,7 +123,7 @@ const wasmSidecar = {
 // removed (tsc writes only .js into dist/).
 const cli = await build({
   ...common,
-  plugins: [lazyHelpLayout, wasmSidecar],
+  plugins: [lazyHelpLayout, noPackageSearch, wasmSidecar],
   entryPoints: { "nwb-settings": "src/cli/main.ts" },
   outExtension: { ".js": ".mjs" },
   outdir: "dist",

@@ -6,6 +6,13 @@ import yargs, { type Argv, type CommandModule } from "yargs";
 import { type CommandContext, UsageError } from "./context.js";
 import { checkRawArguments } from "./raw-arguments.js";
 
+/**
+ * The package's version, set by the bundler (scripts/bundle.mjs, which also keeps yargs from
+ * searching the working directory's parents for a package.json); unbundled, yargs finds ours.
+ */
+declare const __NWBS_VERSION__: string | undefined;
+const VERSION = typeof __NWBS_VERSION__ === "string" ? __NWBS_VERSION__ : undefined;
+
 type CommandFactory = (ctx: CommandContext) => CommandModule<object, never>;
 
 /**
@@ -43,8 +50,8 @@ export async function main(argv: string[]): Promise<number> {
     .demandCommand(1, "Name a command (see the list above).")
     .recommendCommands()
     .help()
-    .alias("h", "help")
-    .version()
+    .alias("h", "help");
+  parser = (VERSION === undefined ? parser.version() : parser.version(VERSION))
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .exitProcess(false)
     .fail((msg, err) => {

@@ -5,7 +5,7 @@
  * conformance suite runs the bin (and so this loading path) against pynwb.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,6 +34,29 @@ describe("the bundled CLI and h5wasm's wasm", () => {
     const [ours, theirs] = await Promise.all([readFile(join(dist, "hdf5.wasm")), readFile(captured)]);
     expect(ours.length).toBe(theirs.length);
     expect(ours.equals(theirs)).toBe(true);
+  });
+
+  it("prints the package's version (set at build time, not searched for)", async () => {
+    const pkg = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as { version: string };
+    const { stdout } = await run(process.execPath, [join(root, "bin", "nwb-settings.js"), "--version"]);
+    expect(stdout.trim()).toBe(pkg.version);
+    expect(await readFile(join(dist, "nwb-settings.mjs"), "utf8")).not.toContain("__NWBS_VERSION__");
+  });
+
+  it("does not list the working directory or its parents at start (yargs's package.json search)", async () => {
+    const hook = join(scratch, "count-readdir.cjs");
+    await writeFile(
+      hook,
+      `const fs = require("node:fs"); const real = fs.readdirSync;
+       fs.readdirSync = function (...a) { process.stderr.write("READDIR " + a[0] + "\\n"); return real.apply(this, a); };`,
+    );
+    const cwd = await mkdtemp(join(scratch, "cwd-"));
+    const bin = join(root, "bin", "nwb-settings.js");
+    const log = join(root, "test", "fixtures", "logs", "nested.jsonl");
+    for (const args of [["--version"], ["convert", log, "-o", join(cwd, "out.nwb"), "--time-origin", "raw"]]) {
+      const { stderr } = await run(process.execPath, ["--require", hook, bin, ...args], { cwd });
+      expect(stderr.split("\n").filter((l) => l.startsWith("READDIR")), args[0]).toEqual([]);
+    }
   });
 
   it("carries no inline copy of the wasm in any bundled file", async () => {
