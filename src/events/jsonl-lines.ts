@@ -34,6 +34,15 @@ const NEWLINE = 0x0a;
 
 /** Split a file into lines on `\n` bytes, streaming (lines of any length). I/O errors are thrown. */
 export async function* readRawLines(path: string, chunkSize = 1 << 20, options: ReadLogOptions = {}): AsyncGenerator<RawLine> {
+  for await (const batch of readRawLineBatches(path, chunkSize, options)) yield* batch;
+}
+
+/**
+ * {@link readRawLines} a chunk at a time: the lines that end in each chunk read, in order (a
+ * line's bytes are a view of the chunk, valid as long as the caller keeps them). A reader that
+ * handles lines one by one without waiting in between saves a promise per line.
+ */
+export async function* readRawLineBatches(path: string, chunkSize = 1 << 20, options: ReadLogOptions = {}): AsyncGenerator<RawLine[]> {
   const stream = createReadStream(path, { highWaterMark: chunkSize });
   const max = options.maxLineBytes ?? MAX_LINE_BYTES;
   let parts: Buffer[] = [];
@@ -46,16 +55,19 @@ export async function* readRawLines(path: string, chunkSize = 1 << 20, options: 
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       read += chunk.length;
+      const batch: RawLine[] = [];
       let from = 0;
       for (;;) {
         const nl = chunk.indexOf(NEWLINE, from);
         if (nl < 0) break;
         line++;
         if (skipped > 0 || partBytes + (nl - from) > max) {
-          yield { line, bytes: EMPTY, terminated: true, tooLong: skipped + partBytes + (nl - from) };
+          batch.push({ line, bytes: EMPTY, terminated: true, tooLong: skipped + partBytes + (nl - from) });
+        } else if (parts.length === 0) {
+          batch.push({ line, bytes: chunk.subarray(from, nl), terminated: true });
         } else {
           parts.push(chunk.subarray(from, nl));
-          yield { line, bytes: parts.length === 1 ? parts[0]! : Buffer.concat(parts), terminated: true };
+          batch.push({ line, bytes: Buffer.concat(parts), terminated: true });
         }
         parts = [];
         partBytes = 0;
@@ -73,14 +85,15 @@ export async function* readRawLines(path: string, chunkSize = 1 << 20, options: 
           partBytes += rest;
         }
       }
+      if (batch.length > 0) yield batch;
       options.onBytes?.(read);
     }
     if (skipped > 0) {
       line++;
-      yield { line, bytes: EMPTY, terminated: false, tooLong: skipped };
+      yield [{ line, bytes: EMPTY, terminated: false, tooLong: skipped }];
     } else if (parts.length > 0) {
       line++;
-      yield { line, bytes: Buffer.concat(parts), terminated: false };
+      yield [{ line, bytes: Buffer.concat(parts), terminated: false }];
     }
   } finally {
     stream.destroy();
