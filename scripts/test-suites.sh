@@ -7,7 +7,15 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 py="${NWB_SETTINGS_PYTHON:-.venv/bin/python}"
-logs="$(mktemp -d "${TMPDIR:-/tmp}/nwb-settings-tests.XXXXXX")"
+# Every suite's temporary files (Node's os.tmpdir(), Python's tempfile and pytest's tmp_path, also
+# in the processes they start) go under one folder of this run, removed when it ends: tests that
+# leave files behind (a killed recorder's journal, a refused output) cannot fill the machine's /tmp
+# run after run (~1 GB per run before this).
+tmproot="$(mktemp -d "${TMPDIR:-/tmp}/nwb-settings-tests.XXXXXX")"
+trap 'rm -rf "$tmproot"' EXIT
+export TMPDIR="$tmproot"
+logs="$tmproot/logs"
+mkdir "$logs"
 # Shard A: the long crash, DANDI and live-pipeline tests. Shard B: everything else (new files land there).
 shard_a=(test_attach_crash.py test_dandi.py test_crash.py test_table_size.py test_record_streams.py
   test_record_ezmsg.py test_hostile_ezmsg.py test_restore.py)
@@ -32,7 +40,6 @@ for name in vitest conformance-a conformance-b; do
   echo "===== $name: $status (done after $(($(date +%s) - start)) s) ====="
   cat "$logs/$name.log"
 done
-rm -rf "$logs"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED suites: ${failed[*]}"
   exit 1
