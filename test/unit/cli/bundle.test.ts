@@ -55,7 +55,10 @@ describe("the bundled CLI and h5wasm's wasm", () => {
     const log = join(root, "test", "fixtures", "logs", "nested.jsonl");
     for (const args of [["--version"], ["convert", log, "-o", join(cwd, "out.nwb"), "--time-origin", "raw"]]) {
       const { stderr } = await run(process.execPath, ["--require", hook, bin, ...args], { cwd });
-      expect(stderr.split("\n").filter((l) => l.startsWith("READDIR")), args[0]).toEqual([]);
+      expect(
+        stderr.split("\n").filter((l) => l.startsWith("READDIR")),
+        args[0],
+      ).toEqual([]);
     }
   });
 
