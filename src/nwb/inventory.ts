@@ -8,7 +8,9 @@
  * - a DynamicTable (TimeIntervals included, any type with `colnames`): `id` and every column.
  * A column counts only if its data can be read: after a kill, HDF5 can hold a dataset whose shape
  * is known but whose chunks lie past the end of the file. Columns of different lengths (a write
- * torn by a crash), missing or unreadable columns are reported as problems, not thrown.
+ * torn by a crash), missing or unreadable columns, and an object asked for by type that is neither a
+ * table nor a series with its time, are reported as problems, not thrown. {@link rootProblems}
+ * checks the file's own required datasets.
  */
 import { errorText, h5wasm } from "./hdf5/h5wasm.js";
 import type { NwbFileReader, TypedObject } from "./nwb-file.js";
@@ -49,7 +51,16 @@ export function inventory(nwb: NwbFileReader, options: { types?: readonly string
   const check = options.check ?? true;
   for (const o of nwb.findByType(...(options.types ?? []))) {
     const shape = shapeOf(nwb, o);
-    if (!shape) continue;
+    if (!shape) {
+      // Asked for by type, yet neither a table nor a series with its time: a layout a kill cut
+      // short (pynwb cannot construct a series without timestamps or a rate).
+      if (options.types !== undefined && o.kind === "group") {
+        const lacking = ["data", "timestamps"].filter((n) => !nwb.has(`${o.path}/${n}`));
+        problems.push(`${o.path} lacks ${lacking.length > 0 ? lacking.join(", ") : "a rate"}`);
+        objects.push({ ...o, rows: 0 });
+      }
+      continue;
+    }
     const length = (name: string): number | undefined => {
       const d = nwb.get(`${o.path}/${name}`);
       if (!(d instanceof h5wasm.Dataset)) return undefined;
@@ -73,4 +84,28 @@ export function inventory(nwb: NwbFileReader, options: { types?: readonly string
     objects.push({ ...o, rows, ...(shape.columns ? { columns: shape.columns } : {}) });
   }
   return { objects, problems };
+}
+
+/**
+ * The datasets at the root of every NWB file (NWBFile's required fields): pynwb cannot read a file
+ * that lacks one (a segment a kill left before its first complete flush can).
+ */
+const REQUIRED_ROOT = ["identifier", "session_description", "session_start_time", "timestamps_reference_time", "file_create_date"];
+
+/** What is missing or unreadable among the file's required root datasets. */
+export function rootProblems(nwb: NwbFileReader): string[] {
+  const problems: string[] = [];
+  for (const name of REQUIRED_ROOT) {
+    const d = nwb.get(name);
+    if (!(d instanceof h5wasm.Dataset)) {
+      problems.push(`/${name} is missing`);
+      continue;
+    }
+    try {
+      void d.value;
+    } catch (err) {
+      problems.push(`/${name} cannot be read (${errorText(err)})`);
+    }
+  }
+  return problems;
 }

@@ -174,3 +174,25 @@ def test_clean_close_time_ends_the_open_interval(cli, tmp_path):
     last_table = nwbcheck.read(sorted(crashed.glob("rec*.nwb"))[-1]).intervals["pipeline_settings"]
     assert float(last_table.columns["start_time"][-1]) == last
     assert math.isnan(float(last_table.columns["stop_time"][-1]))
+
+
+@pytest.mark.parametrize("cut", ["session_start_time", "file_create_date", "acquisition/settings_annotations/timestamps"])
+def test_a_file_pynwb_cannot_read_is_damaged_not_behind(cli, tmp_path, cut):
+    """A kill can leave a segment whose rows are on disk but whose layout is not (a root field, a
+    series' timestamps): pynwb cannot read it, so recover must not call it complete or behind."""
+    import h5py
+
+    nwb = tmp_path / "rec.nwb"
+    events = pipeline_events()
+    journal = write_journal(nwb, events)
+    assert cli.run("recover", journal).returncode == 0
+    with h5py.File(nwb, "a") as f:
+        assert cut in f, sorted(f["acquisition"])
+        del f[cut]
+    with pytest.raises(Exception):
+        nwbcheck.read(nwb)
+    check = cli.run("recover", journal, "--check")
+    assert check.returncode == 1 and "damaged" in check.stdout and cut.split("/")[-1] in check.stdout, check.describe()
+    run = cli.run("recover", journal, "--overwrite")
+    assert run.returncode == 0, run.describe()
+    assert_all_rows(nwb, journal)

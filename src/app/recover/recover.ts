@@ -16,7 +16,7 @@ import { copyFile, mkdtemp, rename, rm, stat, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { errorText, h5wasm } from "../../nwb/hdf5/h5wasm.js";
-import { inventory } from "../../nwb/inventory.js";
+import { inventory, rootProblems } from "../../nwb/inventory.js";
 import { NwbFileReader } from "../../nwb/nwb-file.js";
 import { NwbSettingsError, UsageError, isFatal } from "../../errors.js";
 import { SegmentedOutput } from "../../output/segmented-output.js";
@@ -101,7 +101,7 @@ export async function countRows(path: string): Promise<{ rows: RowCounts; proble
   const nwb = await NwbFileReader.open(path);
   try {
     const { objects, problems } = inventory(nwb, { types: ["AnnotationSeries", "TimeIntervals"] });
-    return { rows: new Map(objects.map((o) => [o.path, o.rows])), problems };
+    return { rows: new Map(objects.map((o) => [o.path, o.rows])), problems: [...rootProblems(nwb), ...problems] };
   } finally {
     nwb.close();
   }
