@@ -10,9 +10,9 @@ py="${NWB_SETTINGS_PYTHON:-.venv/bin/python}"
 # Every suite's temporary files (Node's os.tmpdir(), Python's tempfile and pytest's tmp_path, also
 # in the processes they start) go under one folder of this run, removed when it ends: tests that
 # leave files behind (a killed recorder's journal, a refused output) cannot fill the machine's /tmp
-# run after run (~1 GB per run before this).
+# run after run (~1 GB per run before this). A failed run keeps them, for a look at what failed.
 tmproot="$(mktemp -d "${TMPDIR:-/tmp}/nwb-settings-tests.XXXXXX")"
-trap 'rm -rf "$tmproot"' EXIT
+trap 'if [ "${keep:-0}" = 1 ]; then echo "temporary files of the failed run kept in $tmproot"; else rm -rf "$tmproot"; fi' EXIT
 export TMPDIR="$tmproot"
 logs="$tmproot/logs"
 mkdir "$logs"
@@ -42,6 +42,7 @@ for name in vitest conformance-a conformance-b; do
 done
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED suites: ${failed[*]}"
+  keep=1
   exit 1
 fi
 echo "all suites passed in $(($(date +%s) - start)) s"
