@@ -64,7 +64,7 @@ export class AnnotationSink implements SettingsSink {
       this.initialRun.push(event);
       return;
     }
-    await this.drainInitialRun();
+    if (this.initialRun.length > 0) await this.drainInitialRun(); // (an await less per row otherwise)
     await this.writeRow(event);
   }
 
