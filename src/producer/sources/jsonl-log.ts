@@ -6,7 +6,7 @@
  */
 import type { PipelineSettingsEvent } from "../../events/event.js";
 import { scanEvent } from "../../events/event-text.js";
-import { type ReadLogOptions, MAX_LINE_BYTES, decodeLine, readRawLineBatches } from "../../events/jsonl-lines.js";
+import { type RawLine, type ReadLogOptions, MAX_LINE_BYTES, decodeLine, readRawLineBatches } from "../../events/jsonl-lines.js";
 
 export type LogRecord =
   | { kind: "event"; line: number; event: PipelineSettingsEvent }
@@ -41,36 +41,38 @@ export function decodeLogEnd(text: string): number {
 /** Read a JSONL event log record by record. I/O errors (missing file, …) are thrown. */
 export async function* readEventLog(path: string, options: ReadLogOptions = {}): AsyncGenerator<LogRecord> {
   const max = options.maxLineBytes ?? MAX_LINE_BYTES;
-  for await (const batch of readRawLineBatches(path, 1 << 20, options))
+  for await (const batch of readRawLineBatches(path, 1 << 20, options)) {
     for (const raw of batch) {
-      const lineNo = raw.line;
-      if (raw.tooLong !== undefined) {
-        yield {
-          kind: "error",
-          line: lineNo,
-          message: `${path}:${lineNo}: line is ${raw.tooLong} bytes, longer than the limit of ${formatLimit(max)} per line; skipped without reading it into memory`,
-        };
-        continue;
-      }
-      let text: string;
-      try {
-        text = decodeLine(raw.bytes);
-      } catch (err) {
-        yield { kind: "error", line: lineNo, message: `${path}:${lineNo}: ${(err as Error).message}` };
-        continue;
-      }
-      if (lineNo === 1) text = text.replace(/^\uFEFF/, "");
-      if (text.trim() === "") continue;
-      try {
-        if (isLogEndLine(text)) {
-          yield { kind: "end", line: lineNo, time: decodeLogEnd(text) };
-          continue;
-        }
-        yield { kind: "event", line: lineNo, event: scanEvent(text) };
-      } catch (err) {
-        yield { kind: "error", line: lineNo, message: `${path}:${lineNo}: ${(err as Error).message}` };
-      }
+      const record = lineRecord(path, raw, max);
+      if (record !== undefined) yield record;
     }
+  }
+}
+
+/** What one line of the log is (undefined for a blank line). */
+function lineRecord(path: string, raw: RawLine, max: number): LogRecord | undefined {
+  const lineNo = raw.line;
+  if (raw.tooLong !== undefined) {
+    return {
+      kind: "error",
+      line: lineNo,
+      message: `${path}:${lineNo}: line is ${raw.tooLong} bytes, longer than the limit of ${formatLimit(max)} per line; skipped without reading it into memory`,
+    };
+  }
+  let text: string;
+  try {
+    text = decodeLine(raw.bytes);
+  } catch (err) {
+    return { kind: "error", line: lineNo, message: `${path}:${lineNo}: ${(err as Error).message}` };
+  }
+  if (lineNo === 1) text = text.replace(/^\uFEFF/, "");
+  if (text.trim() === "") return undefined;
+  try {
+    if (isLogEndLine(text)) return { kind: "end", line: lineNo, time: decodeLogEnd(text) };
+    return { kind: "event", line: lineNo, event: scanEvent(text) };
+  } catch (err) {
+    return { kind: "error", line: lineNo, message: `${path}:${lineNo}: ${(err as Error).message}` };
+  }
 }
 
 function formatLimit(bytes: number): string {
