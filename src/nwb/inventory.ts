@@ -65,11 +65,8 @@ export function inventory(nwb: NwbFileReader, options: { types?: readonly string
       const d = nwb.get(`${o.path}/${name}`);
       if (!(d instanceof h5wasm.Dataset)) return undefined;
       if (check) {
-        try {
-          void d.value;
-        } catch (err) {
-          problems.push(`${o.path}/${name} cannot be read (${errorText(err)})`);
-        }
+        const unreadable = readProblem(d);
+        if (unreadable) problems.push(`${o.path}/${name} ${unreadable}`);
       }
       return d.shape?.[0] ?? undefined;
     };
@@ -97,15 +94,18 @@ export function rootProblems(nwb: NwbFileReader): string[] {
   const problems: string[] = [];
   for (const name of REQUIRED_ROOT) {
     const d = nwb.get(name);
-    if (!(d instanceof h5wasm.Dataset)) {
-      problems.push(`/${name} is missing`);
-      continue;
-    }
-    try {
-      void d.value;
-    } catch (err) {
-      problems.push(`/${name} cannot be read (${errorText(err)})`);
-    }
+    const problem = d instanceof h5wasm.Dataset ? readProblem(d) : "is missing";
+    if (problem) problems.push(`/${name} ${problem}`);
   }
   return problems;
+}
+
+/** "cannot be read (…)" when reading the dataset's data fails (after a kill its chunks can lie past the file's end). */
+function readProblem(d: InstanceType<typeof h5wasm.Dataset>): string | undefined {
+  try {
+    void d.value;
+    return undefined;
+  } catch (err) {
+    return `cannot be read (${errorText(err)})`;
+  }
 }
