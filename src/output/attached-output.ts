@@ -49,6 +49,10 @@ export class AttachedOutput implements NwbOutput {
     return this.file;
   }
 
+  get ready(): NwbFile | undefined {
+    return this.closed ? undefined : this.file;
+  }
+
   onSegment(listener: (nwb: NwbFile) => void): void {
     this.listeners.push(listener);
   }

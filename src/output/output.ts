@@ -30,6 +30,11 @@ export interface NwbOutput {
   current(): Promise<NwbFile>;
   /** The open file if one is open (nothing is created). */
   readonly open: NwbFile | undefined;
+  /**
+   * What {@link current} would return without waiting: the open file when no file is being opened
+   * or replaced, else undefined (then call {@link current}). Lets a writer skip a promise per row.
+   */
+  readonly ready: NwbFile | undefined;
   /** Called with every file (including the first) right after it is opened; writers create their objects there. */
   onSegment(listener: (nwb: NwbFile) => void): void;
   /** Writers report rows they staged (so empty files of ours can be removed). */

@@ -101,6 +101,10 @@ export class SegmentedOutput implements NwbOutput {
     return this.file;
   }
 
+  get ready(): NwbFile | undefined {
+    return this.transitioning === 0 ? this.file : undefined;
+  }
+
   /** Called with every new segment (including the first) right after it is created. */
   onSegment(listener: (nwb: NwbFile) => void): void {
     this.listeners.push(listener);

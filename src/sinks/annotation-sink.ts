@@ -13,6 +13,7 @@
  */
 import { type PipelineSettingsEvent, annotationRowText, isSentinel } from "../events/event.js";
 import { AnnotationSeries } from "../nwb/annotation-series.js";
+import type { NwbFile } from "../nwb/nwb-file.js";
 import { objectNameProblem } from "../nwb/hdf5/text-rules.js";
 import type { NwbOutput } from "../output/output.js";
 import type { SettingsSink } from "./sink.js";
@@ -55,17 +56,18 @@ export class AnnotationSink implements SettingsSink {
     if (!isSentinel(event)) checkSeriesName(event.table_name);
   }
 
-  async write(event: PipelineSettingsEvent): Promise<void> {
-    if (isSentinel(event)) {
-      await this.drainInitialRun();
-      return;
-    }
+  write(event: PipelineSettingsEvent): Promise<void> | undefined {
+    if (isSentinel(event)) return this.drainInitialRun();
     if (event.event_type === "INITIAL") {
       this.initialRun.push(event);
-      return;
+      return undefined;
     }
-    if (this.initialRun.length > 0) await this.drainInitialRun(); // (an await less per row otherwise)
-    await this.writeRow(event);
+    if (this.initialRun.length > 0) return this.drainInitialRun().then(() => this.writeRow(event));
+    // The common row: the file is at hand, so no promise (a few microtask turns per row).
+    const nwb = this.output.ready;
+    if (nwb === undefined) return this.writeRow(event);
+    this.writeRowTo(nwb, event);
+    return undefined;
   }
 
   flush(): void {
@@ -113,7 +115,10 @@ export class AnnotationSink implements SettingsSink {
   }
 
   private async writeRow(event: PipelineSettingsEvent): Promise<void> {
-    const nwb = await this.output.current();
+    this.writeRowTo(await this.output.current(), event);
+  }
+
+  private writeRowTo(nwb: NwbFile, event: PipelineSettingsEvent): void {
     let state = this.byTable.get(event.table_name);
     if (!state) {
       checkSeriesName(event.table_name);

@@ -66,19 +66,41 @@ export class SinkSet {
     this.sinks = names.map((n) => createSink(n, output, options));
   }
 
-  /** Write to every sink, or (when one would reject the event) to none. */
-  async write(event: PipelineSettingsEvent): Promise<void> {
+  /**
+   * Write to every sink, or (when one would reject the event) to none. Like a sink's write, returns
+   * undefined when every sink took the event synchronously, else a promise to await before the next
+   * event; a refusal is thrown (or rejected) as an EventRejectedError, a write failure as an OutputError.
+   */
+  write(event: PipelineSettingsEvent): Promise<void> | undefined {
     try {
       for (const s of this.sinks) s.check(event);
     } catch (err) {
       throw isNwbSettingsError(err) ? err : new EventRejectedError((err as Error).message, err);
     }
-    try {
-      for (const s of this.sinks) await s.write(event);
-    } catch (err) {
-      // Every sink accepted the event: a failure now is the file's (disk full, I/O), not the event's.
-      throw isNwbSettingsError(err) ? err : new OutputError(`cannot write ${this.output.basePath}: ${(err as Error).message}`, this.output.basePath, err);
+    for (let i = 0; i < this.sinks.length; i++) {
+      let pending: Promise<void> | undefined;
+      try {
+        pending = this.sinks[i]!.write(event);
+      } catch (err) {
+        throw this.writeFailure(err);
+      }
+      if (pending !== undefined) return this.writeRest(pending, event, i + 1);
     }
+    return undefined;
+  }
+
+  private async writeRest(pending: Promise<void>, event: PipelineSettingsEvent, from: number): Promise<void> {
+    try {
+      await pending;
+      for (let i = from; i < this.sinks.length; i++) await this.sinks[i]!.write(event);
+    } catch (err) {
+      throw this.writeFailure(err);
+    }
+  }
+
+  /** Every sink accepted the event: a failure now is the file's (disk full, I/O), not the event's. */
+  private writeFailure(err: unknown): Error {
+    return isNwbSettingsError(err) ? err : new OutputError(`cannot write ${this.output.basePath}: ${(err as Error).message}`, this.output.basePath, err);
   }
 
   flush(now?: number): void {

@@ -11,8 +11,12 @@ export interface SettingsSink {
    * every sink first, so an event is written by all of them or by none.
    */
   check(event: PipelineSettingsEvent): void;
-  /** Accept one event. Throws only for events this sink cannot write (state stays consistent). */
-  write(event: PipelineSettingsEvent): Promise<void>;
+  /**
+   * Accept one event. Throws (or rejects) only for events this sink cannot write (state stays
+   * consistent). Returns undefined when the event was taken synchronously (the common row, with
+   * the file at hand: no promise per event), else a promise to await before the next event.
+   */
+  write(event: PipelineSettingsEvent): Promise<void> | undefined;
   /**
    * Make every accepted row durable in the file (readable by pynwb afterwards). `now` (file time,
    * seconds) is when the flush happens, if the caller has a clock: an open interval lasts until then.

@@ -14,7 +14,7 @@ import { isSentinel } from "../../events/event.js";
 import type { NwbMetadata } from "../../nwb/metadata.js";
 import { OutputExistsError, pathExists } from "../../output/segment-names.js";
 import { SegmentedOutput } from "../../output/segmented-output.js";
-import { type LogRecord, readEventLog } from "../../producer/sources/jsonl-log.js";
+import { type LogRecord, LogRecordCursor, readEventLog } from "../../producer/sources/jsonl-log.js";
 import { type SinkName, SinkSet } from "../../sinks/sink-set.js";
 import { memoryExtra, traceMark } from "../trace.js";
 import { type TimeOrigin, fileClock } from "./time-origin.js";
@@ -168,7 +168,7 @@ async function writePass(
 ): Promise<ConvertResult | "earlier event"> {
   const result: ConvertResult = { input, outputs: [], events: 0, problems: [] };
   const report = hooks.onProgress;
-  const records = readEventLog(input, readOptions(options, report && ((n) => report(progress.offset + n, progress.total))))[Symbol.asyncIterator]();
+  const records = new LogRecordCursor(input, readOptions(options, report && ((n) => report(progress.offset + n, progress.total))));
   const longLog = size >= LONG_LOG_BYTES;
   const ahead: LogRecord[] = [];
   let earliest = known?.earliest ?? Number.POSITIVE_INFINITY;
@@ -182,14 +182,14 @@ async function writePass(
         break;
       }
       const r = await records.next();
-      if (r.done) {
+      if (r === undefined) {
         expectedRows = aheadRows; // the whole log is in the look-ahead
         break;
       }
-      ahead.push(r.value);
-      if (r.value.kind !== "event") continue;
-      earliest = Math.min(earliest, r.value.event.timestamp);
-      if (!isSentinel(r.value.event)) aheadRows++;
+      ahead.push(r);
+      if (r.kind !== "event") continue;
+      earliest = Math.min(earliest, r.event.timestamp);
+      if (!isSentinel(r.event)) aheadRows++;
       else {
         // The startup snapshot is complete: later events are normally later.
         guessed = true;
@@ -222,12 +222,15 @@ async function writePass(
   try {
     for (let i = 0; ; i++) {
       if (hooks.signal?.aborted) throw new Error("interrupted; nothing was written");
-      let rec: LogRecord;
+      let rec: LogRecord | undefined;
       if (i < ahead.length) rec = ahead[i]!;
       else {
-        const r = await records.next();
-        if (r.done) break;
-        rec = r.value;
+        // The records of a batch at hand are taken without a promise each (~1 µs per line).
+        rec = records.take();
+        if (rec === undefined) {
+          if (!(await records.more())) break;
+          rec = records.take()!;
+        }
       }
       if (rec.kind === "error") {
         result.problems.push(rec.message);
@@ -247,7 +250,8 @@ async function writePass(
       // The record is ours: set file time in place (a copy by spread would drop the payload text).
       event.timestamp = clock.toFileTime(event.timestamp);
       try {
-        await sinks.write(event);
+        const pending = sinks.write(event); // undefined when taken at once (no promise per row)
+        if (pending !== undefined) await pending;
         if (result.events++ === 0) traceMark("first-event-accepted");
       } catch (err) {
         if (isFatal(err)) throw err;
@@ -269,11 +273,11 @@ async function writePass(
     }
   } catch (err) {
     // Nothing half-written stays: the staged files go, an earlier output is untouched.
-    await records.return?.(undefined);
+    await records.close();
     await output.abort();
     throw err;
   }
-  await records.return?.(undefined);
+  await records.close();
   if (restart) {
     await output.abort();
     return "earlier event";

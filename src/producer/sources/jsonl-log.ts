@@ -40,14 +40,36 @@ export function decodeLogEnd(text: string): number {
 
 /** Read a JSONL event log record by record. I/O errors (missing file, …) are thrown. */
 export async function* readEventLog(path: string, options: ReadLogOptions = {}): AsyncGenerator<LogRecord> {
+  for await (const batch of readEventLogBatches(path, options)) yield* batch;
+}
+
+/**
+ * The records of a JSONL event log, in file order, in batches: a reader that walks the arrays pays
+ * one promise round trip per batch instead of per line (an async generator's `next()` costs a few
+ * microtask turns, ~1 µs per line here). The first batches are small (the first event is not kept
+ * waiting for a whole chunk of the log to be read), later ones up to {@link MAX_BATCH_LINES} lines.
+ * Batches are never empty. I/O errors (missing file, …) are thrown.
+ */
+export async function* readEventLogBatches(path: string, options: ReadLogOptions = {}): AsyncGenerator<LogRecord[]> {
   const max = options.maxLineBytes ?? MAX_LINE_BYTES;
-  for await (const batch of readRawLineBatches(path, 1 << 20, options)) {
-    for (const raw of batch) {
-      const record = lineRecord(path, raw, max);
-      if (record !== undefined) yield record;
+  let size = FIRST_BATCH_LINES;
+  for await (const lines of readRawLineBatches(path, 1 << 20, options)) {
+    for (let from = 0; from < lines.length; ) {
+      const to = Math.min(lines.length, from + size);
+      const records: LogRecord[] = [];
+      for (let i = from; i < to; i++) {
+        const record = lineRecord(path, lines[i]!, max);
+        if (record !== undefined) records.push(record);
+      }
+      from = to;
+      size = Math.min(MAX_BATCH_LINES, size * 4);
+      if (records.length > 0) yield records;
     }
   }
 }
+
+const FIRST_BATCH_LINES = 16;
+const MAX_BATCH_LINES = 4096;
 
 /** What one line of the log is (undefined for a blank line). */
 function lineRecord(path: string, raw: RawLine, max: number): LogRecord | undefined {
@@ -77,4 +99,45 @@ function lineRecord(path: string, raw: RawLine, max: number): LogRecord | undefi
 
 function formatLimit(bytes: number): string {
   return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
+}
+
+/**
+ * A log's records one at a time for a loop that wants no promise per line: {@link take} hands out
+ * the records of the batch at hand synchronously; when it returns undefined, {@link more} reads the
+ * next batch (false at the end of the log).
+ */
+export class LogRecordCursor {
+  private batch: LogRecord[] = [];
+  private at = 0;
+  private readonly batches: AsyncGenerator<LogRecord[]>;
+
+  constructor(path: string, options: ReadLogOptions = {}) {
+    this.batches = readEventLogBatches(path, options);
+  }
+
+  /** The next record if one is at hand; undefined when {@link more} must read on. */
+  take(): LogRecord | undefined {
+    return this.at < this.batch.length ? this.batch[this.at++] : undefined;
+  }
+
+  /** Read the next batch of records; false when the log has no more. */
+  async more(): Promise<boolean> {
+    const r = await this.batches.next();
+    if (r.done) return false;
+    this.batch = r.value;
+    this.at = 0;
+    return true;
+  }
+
+  /** The next record, or undefined at the end of the log. */
+  async next(): Promise<LogRecord | undefined> {
+    return this.take() ?? ((await this.more()) ? this.take() : undefined);
+  }
+
+  /** Stop reading (closes the file if the log was not read to its end). */
+  async close(): Promise<void> {
+    this.batch = [];
+    this.at = 0;
+    await this.batches.return(undefined);
+  }
 }
