@@ -40,7 +40,7 @@ describe("readEventLogBatches", () => {
     expect(batches.flat().map(summary)).toEqual(flat.map(summary));
     expect(flat.length).toBe(6000 - 12); // 12 blank lines skipped
     expect(flat.filter((r) => r.kind === "error").map((r) => r.line)).toEqual([997, 1994, 2991, 3988, 4985, 5982]);
-    expect(batches.every((b) => b.length > 0 && b.length <= 4096)).toBe(true);
+    expect(batches.every((b) => b.length > 0 && b.length <= 256)).toBe(true);
     expect(batches[0]!.length).toBeLessThanOrEqual(16); // the first event is not kept waiting for a chunk
     expect(batches.length).toBeGreaterThan(6); // batches follow the read chunks
   });
