@@ -8,6 +8,8 @@ import type { SettingsSink } from "../../../src/sinks/sink.js";
 import { SinkSet } from "../../../src/sinks/sink-set.js";
 import { initial, sentinel, tempDir, updated } from "./table-read.js";
 
+const META = { session_description: "sink write test" };
+
 /** A sink that records what it was given and fails as told, synchronously or not. */
 function fakeSink(log: string[], name: string, behaviour: { sync: boolean; fail?: string; refuse?: string }): SettingsSink {
   return {
@@ -68,7 +70,7 @@ describe("SinkSet.write", () => {
 
   it("checks every sink before any writes; a refusal is thrown at the call as an EventRejectedError", () => {
     const log: string[] = [];
-    const sinks = new SinkSet([], new SegmentedOutput(join(tempDir("sink-write-"), "x.nwb"), {}));
+    const sinks = new SinkSet([], new SegmentedOutput(join(tempDir("sink-write-"), "x.nwb"), META));
     sinks.sinks.push(fakeSink(log, "a", { sync: true }), fakeSink(log, "b", { sync: true, refuse: "no table for you" }));
     expect(() => sinks.write(updated(1, "A", "{}"))).toThrow(EventRejectedError);
     expect(log.some((l) => l.includes("write"))).toBe(false);
@@ -77,13 +79,13 @@ describe("SinkSet.write", () => {
   it("a synchronous write failure is an OutputError thrown at the call; an asynchronous one rejects as one", async () => {
     const out = join(tempDir("sink-write-"), "x.nwb");
     const log: string[] = [];
-    const syncFailing = new SinkSet([], new SegmentedOutput(out, {}));
+    const syncFailing = new SinkSet([], new SegmentedOutput(out, META));
     syncFailing.sinks.push(fakeSink(log, "a", { sync: true, fail: "disk full" }), fakeSink(log, "b", { sync: true }));
     expect(() => syncFailing.write(updated(1, "A", "{}"))).toThrow(OutputError);
     expect(() => syncFailing.write(updated(1, "A", "{}"))).toThrow(/cannot write .*x\.nwb: disk full/);
     expect(log).not.toContain("b write 1"); // the set stops at the first failure, as before
 
-    const asyncFailing = new SinkSet([], new SegmentedOutput(out, {}));
+    const asyncFailing = new SinkSet([], new SegmentedOutput(out, META));
     asyncFailing.sinks.push(fakeSink(log, "c", { sync: false, fail: "I/O error" }));
     const p = asyncFailing.write(updated(2, "A", "{}"));
     expect(p).toBeInstanceOf(Promise);
@@ -92,7 +94,7 @@ describe("SinkSet.write", () => {
 
   it("after one sink answers with a promise, the later sinks are written in order once it settles", async () => {
     const log: string[] = [];
-    const sinks = new SinkSet([], new SegmentedOutput(join(tempDir("sink-write-"), "x.nwb"), {}));
+    const sinks = new SinkSet([], new SegmentedOutput(join(tempDir("sink-write-"), "x.nwb"), META));
     sinks.sinks.push(fakeSink(log, "a", { sync: true }), fakeSink(log, "b", { sync: false }), fakeSink(log, "c", { sync: true }));
     const e = updated(1, "A", "{}");
     const p = sinks.write(e);
