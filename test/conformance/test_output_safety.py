@@ -99,6 +99,7 @@ def convert_out_is_input(cli: Cli, tmp: Path) -> None:
     run = cli.run("convert", log, "--out", log, "--overwrite", cwd=tmp)
     assert run.returncode == 2, run.describe()
     assert "is the input" in run.stderr and "destroy" in run.stderr, run.describe()
+    assert "warning" not in run.stderr, run.describe()  # a refused call says its one reason, no advice besides
     assert snapshot(tmp) == before
 
 

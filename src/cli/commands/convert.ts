@@ -116,7 +116,6 @@ export function convertCommand(ctx: CommandContext): CommandModule<object, Conve
     handler: async (args) => {
       const sinks = parseSinkOption(args.sinks);
       const meta: NwbMetadata = args.meta ? await loadMetadataFile(args.meta) : { session_description: DEFAULT_SESSION_DESCRIPTION };
-      warnDandiGaps(ctx, meta, args.meta);
       const outputs = args.inputs.map((input) =>
         resolve(args.out ?? (args["dandi-names"] ? dandiNameFor(input, args["out-dir"]!, meta, args.inputs.length) : outputNameFor(input, args["out-dir"]!))),
       );
@@ -128,6 +127,8 @@ export function convertCommand(ctx: CommandContext): CommandModule<object, Conve
           );
         });
       }
+      // Only for a call that will run: a refused one prints its one reason, not advice besides.
+      warnDandiGaps(ctx, meta, args.meta);
       const requested = args.jobs ?? availableParallelism();
       let heapLimitMb = args["max-memory"] ?? defaultHeapLimitMb(Math.min(requested, args.inputs.length));
       const parallel = usableJobs(requested, args.inputs.length, heapLimitMb);
